@@ -1,0 +1,1 @@
+"""Engram's application layer: start-up, paths, settings, logging; wires core to the UI."""

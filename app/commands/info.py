@@ -1,0 +1,33 @@
+"""`engram info`: where the data lives and what is in it."""
+from __future__ import annotations
+
+from app.cli import print_json
+
+
+def register(sub) -> None:
+    p = sub.add_parser("info", help="show data folders, schema version and counts")
+    p.add_argument("--json", action="store_true")
+    p.set_defaults(func=run)
+
+
+def run(args, ctx) -> int:
+    eng = ctx.engram
+    from core.migrations import applied_version
+
+    info = {
+        "data_dir": str(ctx.layout.data_dir),
+        "config_dir": str(ctx.layout.config_dir),
+        "cache_dir": str(ctx.layout.cache_dir),
+        "database": str(ctx.layout.db_path),
+        "schema_version": applied_version(eng.db.conn),
+        "conversations": eng.conversations.count(),
+        "messages": eng.db["messages"].count,
+        "memories_active": eng.memories.count(),
+        "vector_index": eng.settings.chroma.server_url or str(ctx.layout.chroma_dir),
+    }
+    if args.json:
+        print_json(info)
+    else:
+        for key, value in info.items():
+            print(f"{key:16} {value}")
+    return 0

@@ -1,0 +1,21 @@
+"""`engram reindex`: rebuild the vector index from SQLite."""
+from __future__ import annotations
+
+import sys
+
+
+def register(sub) -> None:
+    p = sub.add_parser("reindex", help="rebuild the Chroma index from the database")
+    p.set_defaults(func=run)
+
+
+def run(args, ctx) -> int:
+    sync = ctx.engram.index_sync
+
+    def progress(done: int, total: int) -> None:
+        print(f"\rembedding {done}/{total}", end="", file=sys.stderr, flush=True)
+
+    report = sync.reindex(progress=progress)
+    print(file=sys.stderr)
+    print(f"reindexed: {report.embedded} memories embedded, {sync.index.count()} in the index")
+    return 0

@@ -1,0 +1,69 @@
+"""`Engram`: the services of one data folder, opened together.
+
+This is what a script, the CLI and the desktop app hold. Heavy parts (the embedding model,
+the Chroma client) are created on first use so that opening is fast.
+"""
+from __future__ import annotations
+
+import logging
+import threading
+from pathlib import Path
+
+from core.conversations import ConversationStore
+from core.db import open_database
+from core.embedder import Embedder
+from core.indexing import IndexSync
+from core.memory_store import MemoryStore
+from core.paths import DataLayout
+from core.settings import Settings, load_settings, save_settings
+from core.vector_index import VectorIndex
+
+log = logging.getLogger(__name__)
+
+
+class Engram:
+    def __init__(self, layout: DataLayout, settings: Settings | None = None) -> None:
+        self.layout = layout.ensure()
+        self.settings = settings if settings is not None else load_settings(layout.settings_path)
+        self.db = open_database(layout.db_path, backup_dir=layout.backups_dir)
+        self.conversations = ConversationStore(self.db)
+        self.memories = MemoryStore(self.db)
+        self._lock = threading.Lock()
+        self._embedder: Embedder | None = None
+        self._index: VectorIndex | None = None
+
+    @classmethod
+    def open(cls, home: Path | str) -> Engram:
+        """Open a data folder that holds everything (as ENGRAM_HOME does)."""
+        return cls(DataLayout.single(home))
+
+    @property
+    def embedder(self) -> Embedder:
+        with self._lock:
+            if self._embedder is None:
+                self._embedder = Embedder(self.settings.memory.embedding_model)
+            return self._embedder
+
+    @property
+    def index(self) -> VectorIndex:
+        with self._lock:
+            if self._index is None:
+                chroma = self.settings.chroma
+                if chroma.server_url:
+                    self._index = VectorIndex.server(chroma.server_url, chroma.collection)
+                else:
+                    self._index = VectorIndex.embedded(self.layout.chroma_dir, chroma.collection)
+            return self._index
+
+    @property
+    def index_sync(self) -> IndexSync:
+        return IndexSync(self.memories, self.index, self.embedder)
+
+    def save_settings(self) -> None:
+        save_settings(self.layout.settings_path, self.settings)
+
+    def close(self) -> None:
+        try:
+            self.db.conn.close()
+        except Exception:  # already closed
+            pass

@@ -1,0 +1,180 @@
+"""The vector index: a Chroma collection of memory embeddings.
+
+SQLite is the source of truth; this index only holds, per memory id, its embedding and a few
+filterable fields (kind, scope, status, conversation). No memory text is stored in Chroma, so
+purging a memory leaves no text behind here. The whole index can be rebuilt from SQLite
+(`engram reindex`).
+
+Scores returned by `query` are cosine similarities in [-1, 1], higher is closer.
+"""
+from __future__ import annotations
+
+import logging
+import os
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlparse
+
+import numpy as np
+
+from core.errors import EngramError
+
+log = logging.getLogger(__name__)
+
+# Chroma must never phone home. Set before chromadb is imported anywhere.
+os.environ.setdefault("ANONYMIZED_TELEMETRY", "False")
+
+
+@dataclass(frozen=True)
+class IndexEntry:
+    memory_id: str
+    kind: str
+    scope: str
+    status: str
+    conversation_id: str | None
+
+    def metadata(self) -> dict[str, str]:
+        return {
+            "kind": self.kind,
+            "scope": self.scope,
+            "status": self.status,
+            "conversation_id": self.conversation_id or "",
+        }
+
+
+class VectorIndex:
+    """One Chroma collection, embedded (PersistentClient) or on a server (HttpClient)."""
+
+    def __init__(self, client: Any, collection_name: str, *, location: str) -> None:
+        self._client = client
+        self.collection_name = collection_name
+        self.location = location
+        self._collection = self._open_collection()
+
+    # -- construction -------------------------------------------------------------------
+    @classmethod
+    def embedded(cls, path: Path, collection_name: str = "memories") -> VectorIndex:
+        import chromadb
+
+        path.mkdir(parents=True, exist_ok=True)
+        client = chromadb.PersistentClient(path=str(path), settings=_chroma_settings())
+        return cls(client, collection_name, location=str(path))
+
+    @classmethod
+    def server(cls, url: str, collection_name: str = "memories") -> VectorIndex:
+        import chromadb
+
+        parsed = urlparse(url if "://" in url else f"http://{url}")
+        if not parsed.hostname:
+            raise EngramError(f"Not a Chroma server address: {url!r}")
+        try:
+            client = chromadb.HttpClient(
+                host=parsed.hostname,
+                port=parsed.port or (443 if parsed.scheme == "https" else 8000),
+                ssl=parsed.scheme == "https",
+                settings=_chroma_settings(),
+            )
+        except Exception as exc:  # chromadb raises several types for an unreachable server
+            raise EngramError(f"Cannot reach the Chroma server at {url}: {exc}") from exc
+        return cls(client, collection_name, location=url)
+
+    def _open_collection(self) -> Any:
+        return self._client.get_or_create_collection(
+            name=self.collection_name,
+            embedding_function=None,  # we always pass our own embeddings
+            metadata={"hnsw:space": "cosine"},
+        )
+
+    # -- writes -------------------------------------------------------------------------
+    def upsert(self, entries: Sequence[IndexEntry], embeddings: np.ndarray) -> None:
+        if not entries:
+            return
+        if len(entries) != len(embeddings):
+            raise ValueError("one embedding per entry")
+        for start in range(0, len(entries), 1000):
+            chunk = entries[start : start + 1000]
+            self._collection.upsert(
+                ids=[e.memory_id for e in chunk],
+                embeddings=np.asarray(embeddings[start : start + 1000], dtype=np.float32),
+                metadatas=[e.metadata() for e in chunk],
+            )
+
+    def update_metadata(self, entries: Sequence[IndexEntry]) -> None:
+        """Change status/scope without re-embedding. Ids not in the index are skipped."""
+        present = set(self.existing_ids([e.memory_id for e in entries]))
+        chunk = [e for e in entries if e.memory_id in present]
+        if chunk:
+            self._collection.update(
+                ids=[e.memory_id for e in chunk], metadatas=[e.metadata() for e in chunk]
+            )
+
+    def delete(self, memory_ids: Iterable[str]) -> None:
+        ids = list(memory_ids)
+        for start in range(0, len(ids), 1000):
+            self._collection.delete(ids=ids[start : start + 1000])
+
+    def reset(self) -> None:
+        """Drop and recreate the collection (used by a full reindex)."""
+        try:
+            self._client.delete_collection(self.collection_name)
+        except Exception:  # absent already
+            pass
+        self._collection = self._open_collection()
+
+    # -- reads --------------------------------------------------------------------------
+    def query(
+        self,
+        embedding: np.ndarray,
+        k: int,
+        *,
+        where: dict[str, Any] | None = None,
+    ) -> list[tuple[str, float]]:
+        """Top-k memory ids with cosine similarity, best first."""
+        if k <= 0:
+            return []
+        result = self._collection.query(
+            query_embeddings=[np.asarray(embedding, dtype=np.float32)],
+            n_results=k,
+            where=where or None,
+            include=["distances"],
+        )
+        ids = result["ids"][0] if result["ids"] else []
+        distances = result["distances"][0] if result.get("distances") else []
+        return [(i, 1.0 - float(d)) for i, d in zip(ids, distances)]
+
+    def count(self) -> int:
+        return int(self._collection.count())
+
+    def existing_ids(self, memory_ids: Sequence[str]) -> list[str]:
+        found: list[str] = []
+        for start in range(0, len(memory_ids), 1000):
+            got = self._collection.get(ids=list(memory_ids[start : start + 1000]), include=[])
+            found.extend(got["ids"])
+        return found
+
+    def all_ids(self, batch: int = 5000) -> list[str]:
+        out: list[str] = []
+        offset = 0
+        while True:
+            got = self._collection.get(include=[], limit=batch, offset=offset)
+            if not got["ids"]:
+                return out
+            out.extend(got["ids"])
+            offset += len(got["ids"])
+
+    def get_metadata(self, memory_ids: Sequence[str]) -> dict[str, dict[str, Any]]:
+        out: dict[str, dict[str, Any]] = {}
+        for start in range(0, len(memory_ids), 1000):
+            got = self._collection.get(
+                ids=list(memory_ids[start : start + 1000]), include=["metadatas"]
+            )
+            out.update(dict(zip(got["ids"], got["metadatas"])))
+        return out
+
+
+def _chroma_settings() -> Any:
+    from chromadb.config import Settings
+
+    return Settings(anonymized_telemetry=False, allow_reset=True)

@@ -1,0 +1,7 @@
+#!/usr/bin/env bash
+# Set up (first time: a few minutes) and run the whole test suite. Arguments go to pytest.
+set -euo pipefail
+cd "$(dirname "${BASH_SOURCE[0]}")"
+bash scripts/setup.sh
+bash scripts/test-services.sh
+exec .venv/bin/python -m pytest "$@"
