@@ -1,0 +1,74 @@
+"""The interface between memory/chat logic and whatever generates text.
+
+The local runtime (llama.cpp in a worker process), the remote OpenAI-compatible backend and the
+scripted fake used in memory tests all implement `LLM`. Memory code depends only on this.
+"""
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from typing import Any, Protocol, runtime_checkable
+
+
+@dataclass
+class ChatMessage:
+    role: str          # system / user / assistant
+    content: str
+
+
+@dataclass
+class GenerationParams:
+    max_tokens: int = 512
+    temperature: float = 0.7
+    top_p: float = 0.95
+    stop: list[str] = field(default_factory=list)
+    seed: int | None = None
+    json_schema: dict[str, Any] | None = None   # constrain output to this JSON schema
+    grammar: str | None = None                  # or to a GBNF grammar
+
+
+@dataclass
+class GenerationStats:
+    prompt_tokens: int = 0
+    cached_tokens: int = 0        # prompt tokens reused from the KV cache
+    completion_tokens: int = 0
+    seconds_to_first_token: float = 0.0
+    tokens_per_second: float = 0.0
+    stopped: bool = False         # the caller asked to stop
+    finish_reason: str = ""       # stop / length / cancelled / error
+
+
+StreamCallback = Callable[[str], bool | None]   # return True to stop
+
+
+@runtime_checkable
+class LLM(Protocol):
+    """A text generator. Implementations are thread-safe for one request at a time."""
+
+    @property
+    def name(self) -> str: ...
+
+    def count_tokens(self, text: str) -> int: ...
+
+    def chat(self, messages: list[ChatMessage], params: GenerationParams | None = None, *,
+             on_token: StreamCallback | None = None,
+             session: str | None = None) -> tuple[str, GenerationStats]:
+        """Generate a reply to `messages`, streaming pieces to `on_token`.
+
+        `session` names a conversation so the runtime can keep and resume its KV state.
+        """
+        ...
+
+    def complete(self, prompt: str, params: GenerationParams | None = None, *,
+                 on_token: StreamCallback | None = None) -> tuple[str, GenerationStats]:
+        """Continue raw text (base models; summaries with a prompt template)."""
+        ...
+
+    def context_size(self) -> int: ...
+
+
+def approx_tokens(text: str) -> int:
+    """A model-free token estimate: ceil(words x 4/3). Used when no model is loaded and by the
+    retrieval benchmark, so that budgets are comparable across machines."""
+    words = len(text.split())
+    return -(-words * 4 // 3)

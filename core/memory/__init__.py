@@ -1,0 +1,1 @@
+"""Memory algorithms: episodic ingestion, retrieval, HEMA, MemoryBank, Think-in-Memory."""
