@@ -13,6 +13,7 @@ from core.conversations import ConversationStore
 from core.db import open_database
 from core.embedder import Embedder
 from core.indexing import IndexSync
+from core.jobs import JobQueue
 from core.memory_store import MemoryStore
 from core.paths import DataLayout
 from core.settings import Settings, load_settings, save_settings
@@ -28,6 +29,7 @@ class Engram:
         self.db = open_database(layout.db_path, backup_dir=layout.backups_dir)
         self.conversations = ConversationStore(self.db)
         self.memories = MemoryStore(self.db)
+        self.jobs = JobQueue(self.db)
         self._lock = threading.Lock()
         self._embedder: Embedder | None = None
         self._index: VectorIndex | None = None

@@ -1,0 +1,100 @@
+"""A durable queue of background work (summaries, thoughts, portraits, embedding).
+
+Rows live in the `jobs` table, so queued work survives a restart. Work that needs a model
+(`needs_model`) waits until one is loaded. A job left 'running' by a killed process is put
+back to 'queued' by `recover`.
+"""
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from typing import Any
+
+import sqlite_utils
+
+from core import clock
+from core.db import transaction
+
+
+@dataclass
+class Job:
+    id: int
+    kind: str
+    payload: dict[str, Any]
+    status: str
+    needs_model: bool
+    attempts: int
+    created_at: float
+    error: str | None
+
+
+def _job(row: dict[str, Any]) -> Job:
+    return Job(row["id"], row["kind"], json.loads(row["payload"] or "{}"), row["status"],
+               bool(row["needs_model"]), row["attempts"], row["created_at"], row["error"])
+
+
+class JobQueue:
+    def __init__(self, db: sqlite_utils.Database) -> None:
+        self.db = db
+
+    def enqueue(self, kind: str, payload: dict[str, Any] | None = None, *,
+                needs_model: bool = False, dedupe: bool = True) -> int | None:
+        """Add a job; with `dedupe`, an identical queued job is not added twice (returns None)."""
+        text = json.dumps(payload or {}, sort_keys=True)
+        with transaction(self.db):
+            if dedupe and self.db.execute(
+                    "SELECT 1 FROM jobs WHERE kind = ? AND payload = ? AND status = 'queued'",
+                    [kind, text]).fetchone():
+                return None
+            ts = clock.now()
+            cur = self.db.execute(
+                "INSERT INTO jobs (kind, payload, needs_model, created_at, updated_at)"
+                " VALUES (?, ?, ?, ?, ?)", [kind, text, int(needs_model), ts, ts])
+            return cur.lastrowid
+
+    def claim(self, *, model_available: bool, kinds: list[str] | None = None) -> Job | None:
+        """Take the oldest runnable job and mark it running."""
+        sql = "SELECT * FROM jobs WHERE status = 'queued'"
+        params: list[Any] = []
+        if not model_available:
+            sql += " AND needs_model = 0"
+        if kinds:
+            sql += f" AND kind IN ({','.join('?' * len(kinds))})"
+            params += kinds
+        sql += " ORDER BY created_at, id LIMIT 1"
+        with transaction(self.db):
+            rows = list(self.db.query(sql, params))
+            if not rows:
+                return None
+            self.db.execute(
+                "UPDATE jobs SET status = 'running', attempts = attempts + 1, updated_at = ?"
+                " WHERE id = ?", [clock.now(), rows[0]["id"]])
+        job = _job(rows[0])
+        job.status, job.attempts = "running", job.attempts + 1
+        return job
+
+    def finish(self, job_id: int, *, error: str | None = None, retry: bool = False) -> None:
+        status = "queued" if (error and retry) else ("failed" if error else "done")
+        self.db.execute("UPDATE jobs SET status = ?, error = ?, updated_at = ? WHERE id = ?",
+                        [status, error, clock.now(), job_id])
+
+    def recover(self) -> int:
+        """Requeue jobs a killed process left running. Returns how many."""
+        return self.db.execute(
+            "UPDATE jobs SET status = 'queued', updated_at = ? WHERE status = 'running'",
+            [clock.now()]).rowcount
+
+    def pending(self, *, needs_model: bool | None = None) -> int:
+        sql = "SELECT count(*) FROM jobs WHERE status IN ('queued', 'running')"
+        if needs_model is not None:
+            sql += f" AND needs_model = {int(needs_model)}"
+        return self.db.execute(sql).fetchone()[0]
+
+    def list(self, status: str | None = None, limit: int = 100) -> list[Job]:
+        sql, params = "SELECT * FROM jobs", []
+        if status:
+            sql += " WHERE status = ?"
+            params.append(status)
+        sql += " ORDER BY id DESC LIMIT ?"
+        params.append(limit)
+        return [_job(r) for r in self.db.query(sql, params)]
