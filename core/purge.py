@@ -4,7 +4,8 @@ Forgetting is reversible and lives in MemoryStore. Purging goes further, and is 
 (see tests/reliability): the text is blanked in SQLite (with secure_delete, so freed pages are
 zeroed), full-text indexes are rewritten, the WAL is checkpointed and truncated, the vector is
 deleted from Chroma (which never held the text), and saved KV states of every conversation
-whose prompts may have contained the text are deleted. The audit log keeps a tombstone.
+whose prompts may have contained the text are deleted. Database backups are replaced by one
+fresh backup of the purged database. The audit log keeps a tombstone.
 """
 from __future__ import annotations
 
@@ -110,6 +111,9 @@ def _purge(eng: Engram, memory_ids: list[str], *, actor: str, blank_messages: bo
 def scrub_files(eng: Engram) -> None:
     """Make deleted text unrecoverable from the SQLite files: rewrite the FTS indexes
     (dropping deleted entries), then checkpoint the WAL into the main file and truncate it."""
+    from core.backup import replace_all_backups
+
     for table in ("memories_fts", "messages_fts"):
         eng.db.execute(f"INSERT INTO {table}({table}) VALUES ('optimize')")
     eng.db.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+    replace_all_backups(eng.db, eng.layout.backups_dir)

@@ -1,0 +1,55 @@
+"""`engram export` / `engram restore` / `engram backup`."""
+from __future__ import annotations
+
+from pathlib import Path
+
+from app.cli import existing_path, print_json
+
+
+def register(sub) -> None:
+    p = sub.add_parser("export", help="export all conversations and memories")
+    p.add_argument("path", type=Path, help="a .json file, or a folder for --format markdown")
+    p.add_argument("--format", choices=("json", "markdown"), default="json")
+    p.add_argument("--json", action="store_true", help="print the report as JSON")
+    p.set_defaults(func=run_export)
+    r = sub.add_parser("restore", help="restore a JSON export (adds what is missing)")
+    r.add_argument("path", type=existing_path)
+    r.add_argument("--json", action="store_true")
+    r.set_defaults(func=run_restore)
+    b = sub.add_parser("backup", help="make a database backup now (kept in <data>/backups)")
+    b.add_argument("--keep", type=int, default=7, help="automatic backups to keep")
+    b.set_defaults(func=run_backup)
+
+
+def run_export(args, ctx) -> int:
+    from core.export import export_json, export_markdown
+
+    if args.format == "json":
+        report = export_json(ctx.engram, args.path)
+    else:
+        report = export_markdown(ctx.engram, args.path)
+    if args.json:
+        print_json({"path": str(report.path), "counts": report.counts})
+    else:
+        counts = ", ".join(f"{v} {k}" for k, v in report.counts.items())
+        print(f"exported to {report.path}: {counts}")
+    return 0
+
+
+def run_restore(args, ctx) -> int:
+    from core.export import restore_json
+
+    added = restore_json(ctx.engram, args.path)
+    if args.json:
+        print_json(added)
+    else:
+        print("restored: " + ", ".join(f"{v} {k}" for k, v in added.items()))
+    return 0
+
+
+def run_backup(args, ctx) -> int:
+    from core.backup import backup_now
+
+    path = backup_now(ctx.engram.db, ctx.layout.backups_dir, keep=args.keep)
+    print(f"backup written: {path}")
+    return 0
