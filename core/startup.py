@@ -1,0 +1,49 @@
+"""What to do when a data folder is opened after the app may have been killed.
+
+SQLite's WAL makes every committed transaction durable and rolls back the rest by itself; what
+remains is Engram's own bookkeeping: jobs left 'running', imports left 'running', and a vector
+index that may lag behind SQLite. `recover` puts all three right. It is idempotent and cheap
+when nothing is wrong, and is run at start-up off the GUI thread (and by `engram doctor`).
+"""
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+
+from core import clock
+from core.engine import Engram
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class RecoveryReport:
+    jobs_requeued: int = 0
+    imports_interrupted: int = 0
+    index_missing: int = 0
+    index_orphans: int = 0
+    index_stale: int = 0
+    index_synced: int = 0
+
+    @property
+    def anything(self) -> bool:
+        return any(vars(self).values())
+
+
+def recover(eng: Engram, *, check_index: bool = True) -> RecoveryReport:
+    report = RecoveryReport()
+    report.jobs_requeued = eng.jobs.recover()
+    report.imports_interrupted = eng.db.execute(
+        "UPDATE imports SET status = 'cancelled', finished_at = ?,"
+        " report = json_set(report, '$.interrupted', 1) WHERE status = 'running'",
+        [clock.now()]).rowcount
+    if check_index:
+        sync = eng.index_sync
+        doctor = sync.doctor(repair=True)
+        report.index_missing = len(doctor.missing_in_index)
+        report.index_orphans = len(doctor.orphans_in_index)
+        report.index_stale = len(doctor.stale)
+        report.index_synced = sync.sync().embedded
+    if report.anything:
+        log.info("start-up recovery: %s", report)
+    return report

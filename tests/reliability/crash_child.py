@@ -1,0 +1,32 @@
+"""Run by the crash tests in a child process that the test kills with SIGKILL mid-work.
+
+Usage: python crash_child.py HOME ACTION   (ACTION: edit | reindex)
+Prints READY once work is under way.
+"""
+from __future__ import annotations
+
+import sys
+
+from core.engine import Engram
+
+
+def main() -> None:
+    home, action = sys.argv[1], sys.argv[2]
+    eng = Engram.open(home)
+    ids = [r[0] for r in eng.db.execute("SELECT id FROM memories ORDER BY rowid")]
+    if action == "reindex":
+        eng.embedder.encode(["load the model before saying READY"])
+    print("READY", flush=True)
+    if action == "edit":
+        n = 0
+        while True:
+            for mid in ids:
+                n += 1
+                eng.memories.edit(mid, f"edit number {n}", actor="user")
+    elif action == "reindex":
+        while True:
+            eng.index_sync.reindex()
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,83 @@
+"""Kill the process (SIGKILL) in the middle of work, reopen, and check nothing is damaged."""
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from core.engine import Engram
+from core.startup import recover
+
+ROOT = Path(__file__).resolve().parents[2]
+CHILD = Path(__file__).with_name("crash_child.py")
+
+
+def run_and_kill(home: Path, action: str, after: float) -> None:
+    env = {**os.environ, "PYTHONPATH": str(ROOT)}
+    proc = subprocess.Popen([sys.executable, str(CHILD), str(home), action], cwd=ROOT, env=env,
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    line = proc.stdout.readline()
+    assert line.strip() == "READY", proc.stderr.read()
+    time.sleep(after)
+    assert proc.poll() is None, proc.stderr.read()
+    proc.send_signal(signal.SIGKILL)
+    proc.wait(30)
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("after", [0.3, 1.1])
+def test_kill_during_memory_edits_keeps_data_and_history_in_agreement(home: Path, after) -> None:
+    eng = Engram.open(home)
+    ids = [eng.memories.create("fact", f"fact {i}", actor="user").id for i in range(20)]
+    eng.close()
+    run_and_kill(home, "edit", after)
+
+    eng = Engram.open(home)
+    assert eng.db.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
+    edits_seen = 0
+    for mid in ids:
+        mem = eng.memories.get(mid)
+        edits = [e for e in eng.memories.events(mid) if e.event == "edited"]
+        edits_seen += len(edits)
+        assert mem.version == 1 + len(edits)           # no change without its audit row
+        if edits:
+            assert edits[-1].new_value == {"text": mem.text}
+    assert edits_seen > 0
+    eng.close()
+
+
+@pytest.mark.slow
+def test_kill_during_reindex_is_repaired_at_start_up(home: Path, embedder) -> None:
+    eng = Engram.open(home)
+    eng._embedder = embedder
+    for i in range(300):
+        eng.memories.create("fact", f"remembered fact number {i} about topic {i % 7}", actor="user")
+    eng.index_sync.sync()
+    eng.close()
+    run_and_kill(home, "reindex", 1.5)
+
+    eng = Engram.open(home)
+    eng._embedder = embedder
+    assert eng.db.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
+    recover(eng)
+    assert eng.index_sync.doctor().healthy
+    assert eng.index.count() == 300
+    hits = eng.index.query(embedder.encode_one("remembered fact number 42"), 1)
+    assert eng.memories.get(hits[0][0]).text.startswith("remembered fact number 42")
+    eng.close()
+
+
+def test_recover_requeues_jobs_and_closes_interrupted_imports(engram) -> None:
+    engram.jobs.enqueue("summarize_conversation", {"conversation_id": "x"}, needs_model=True)
+    engram.jobs.claim(model_available=True)
+    engram.db.execute("INSERT INTO imports (id, file_name, file_hash, format, started_at)"
+                      " VALUES ('i1', 'a.zip', 'h', 'chatgpt', 1)")
+    report = recover(engram)
+    assert (report.jobs_requeued, report.imports_interrupted) == (1, 1)
+    assert engram.db.execute("SELECT status FROM imports").fetchone()[0] == "cancelled"
+    assert not recover(engram).anything
