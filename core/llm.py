@@ -25,6 +25,7 @@ class GenerationParams:
     seed: int | None = None
     json_schema: dict[str, Any] | None = None   # constrain output to this JSON schema
     grammar: str | None = None                  # or to a GBNF grammar
+    ignore_eos: bool = False                    # generate max_tokens even past end-of-text
 
 
 @dataclass
