@@ -1,0 +1,155 @@
+"""The model worker: a child process (multiprocessing, spawn) that owns llama.cpp.
+
+The app's process never imports llama_cpp; a segfault or an out-of-memory kill here ends only
+this process, and `LocalLLM` starts a new one on the next request. Messages are plain dicts on a
+Pipe. Requests: load, generate, tokenize, stats, kv_size, shutdown. Replies: loaded, piece,
+stats, done, result, error. Stopping uses a shared byte that the token loop and llama.cpp's
+abort callback (during prompt processing) both read.
+"""
+from __future__ import annotations
+
+import logging
+import time
+from typing import Any
+
+from core.errors import EngramError
+
+log = logging.getLogger(__name__)
+STATS_EVERY = 8   # tokens between live-stats messages
+
+
+class _Worker:
+    def __init__(self, conn, stop_flag, kv_dir: str | None, kv_budget: int) -> None:
+        self.conn = conn
+        self.stop_flag = stop_flag
+        self.session = None          # LlamaSession
+        self.cfg = None
+        self.fingerprint = ""
+        self.current: str | None = None   # conversation whose tokens are in the cache
+        self.bytes_per_token = 0.0
+        self.gpu = False
+        self.store = None
+        if kv_dir:
+            from core.runtime.kv_store import KVStateStore
+
+            self.store = KVStateStore(kv_dir, kv_budget)
+
+    def send(self, msg: dict[str, Any]) -> None:
+        self.conn.send(msg)
+
+    def live(self) -> dict[str, Any]:
+        s, c = self.session, self.cfg
+        if s is None:
+            return {"loaded": False}
+        used = len(s.tokens)
+        return {"loaded": True, "n_ctx": s.n_ctx, "context_used": used,
+                "kv_bytes": int(used * self.bytes_per_token),
+                "kv_bytes_capacity": int(s.n_ctx * self.bytes_per_token),
+                "type_k": c.type_k, "type_v": c.type_v, "flash_attn": c.flash_attn,
+                "overflow_policy": c.overflow_policy, "tokens_evicted": s.evicted_total,
+                "evictions": s.evictions, "tokens_per_second": s.last_decode_tps,
+                "gpu_offload_supported": self.gpu, "notes": list(c.notes)}
+
+    def op_load(self, msg: dict[str, Any]) -> None:
+        import llama_cpp
+
+        from core.runtime.gguf_info import read_gguf_info
+        from core.runtime.kv_config import RuntimeConfig
+        from core.runtime.llama_session import LlamaSession
+
+        cfg = RuntimeConfig(**msg["config"])
+        info = read_gguf_info(cfg.model_path)
+        self.session = LlamaSession(cfg, should_stop=lambda: self.stop_flag.value != 0)
+        self.cfg = cfg
+        self.bytes_per_token = info.kv_bytes_per_token(cfg.type_k, cfg.type_v)
+        self.gpu = bool(llama_cpp.llama_supports_gpu_offload())
+        self.fingerprint = msg["fingerprint"]
+        removed = self.store.clear_except(self.fingerprint) if self.store else 0
+        self.send({"type": "loaded", "live": self.live(), "stale_states_removed": removed})
+
+    def _switch_to(self, conversation: str | None) -> bool:
+        """Bring `conversation`'s saved cache in when another one is loaded; True if restored."""
+        if conversation is None or conversation == self.current or self.store is None:
+            return False
+        self.current = conversation
+        saved = self.store.load(conversation, self.fingerprint)
+        if saved is None:
+            return False
+        return self.session.restore(saved.header["book"], saved.data)
+
+    def op_generate(self, msg: dict[str, Any]) -> None:
+        s = self.session
+        conversation = msg.get("session")
+        t0 = time.perf_counter()
+        restored = self._switch_to(conversation)
+        if conversation is None:
+            self.current = None
+        tokens = s.tokenize(msg["prompt"], add_bos=msg.get("add_bos", True))
+        count = 0
+
+        def on_piece(text: str) -> None:
+            nonlocal count
+            count += 1
+            self.send({"type": "piece", "text": text})
+            if count % STATS_EVERY == 0:
+                self.send({"type": "stats", "live": self.live()})
+
+        t_gen = time.perf_counter()
+        text, stats = s.generate(tokens, msg.get("params") or {}, on_piece)
+        stats["seconds_to_first_token"] += t_gen - t0   # includes restoring a saved state
+        stats["restored_state"] = restored
+        stats["total_seconds"] = time.perf_counter() - t0
+        self.send({"type": "done", "text": text, "stats": stats, "live": self.live()})
+        if conversation is not None and self.store is not None and not stats["stopped"]:
+            try:
+                self.store.save(conversation, self.fingerprint, s.bookkeeping(), s.state_bytes())
+            except (OSError, ValueError) as exc:
+                log.warning("could not save the KV state: %s", exc)
+
+    def handle(self, msg: dict[str, Any]) -> bool:
+        op = msg.get("op")
+        if op == "shutdown":
+            return False
+        if op == "load":
+            self.op_load(msg)
+        elif self.session is None:
+            raise EngramError("No model is loaded.")
+        elif op == "generate":
+            self.op_generate(msg)
+        elif op == "tokenize":
+            n = len(self.session.tokenize(msg["text"], add_bos=False, special=False))
+            self.send({"type": "result", "value": n})
+        elif op == "stats":
+            self.send({"type": "result", "value": self.live()})
+        elif op == "kv_size":
+            self.send({"type": "result", "value": self.session.kv_state_size()})
+        elif op == "forget":
+            self.current = None
+            self.session.reset()
+            self.send({"type": "result", "value": True})
+        elif op == "crash":   # for tests: a real segfault in this process
+            import ctypes
+
+            ctypes.string_at(0)
+        else:
+            raise EngramError(f"unknown worker request {op!r}")
+        return True
+
+
+def worker_main(conn, stop_flag, kv_dir: str | None, kv_budget: int) -> None:
+    logging.basicConfig(level=logging.WARNING)
+    worker = _Worker(conn, stop_flag, kv_dir, kv_budget)
+    while True:
+        try:
+            msg = conn.recv()
+        except (EOFError, OSError, KeyboardInterrupt):
+            return
+        try:
+            if not worker.handle(msg):
+                return
+        except EngramError as exc:
+            worker.send({"type": "error", "kind": type(exc).__name__, "message": str(exc)})
+        except Exception as exc:  # report, keep serving
+            log.exception("worker request failed")
+            worker.send({"type": "error", "kind": "GenerationError",
+                         "message": f"The model failed: {type(exc).__name__}: {exc}"})
