@@ -81,3 +81,12 @@ def chroma_server(tmp_path_factory: pytest.TempPathFactory):
         proc.wait(10)
     except subprocess.TimeoutExpired:
         proc.kill()
+
+
+@pytest.fixture(scope="session")
+def tiny_gguf(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A tiny random-weight GGUF (llama architecture, 2 layers, hidden 64, SentencePiece-style
+    vocab with byte fallback, ChatML template) that the real llama.cpp loads in milliseconds."""
+    from core.runtime.synthetic_gguf import write_tiny_gguf
+
+    return write_tiny_gguf(tmp_path_factory.mktemp("models") / "tiny.gguf")
