@@ -1,4 +1,8 @@
-"""Desktop entry point (`engram-gui`, `engram gui`, ./run.sh)."""
+"""Desktop entry point (`engram-gui`, `engram gui`, ./run.sh).
+
+Only Qt and the SQLite side of core load before the window shows; torch, sentence-transformers,
+chromadb and llama.cpp load later, on worker threads (or in the model's worker process).
+"""
 from __future__ import annotations
 
 import sys
@@ -7,7 +11,9 @@ import time
 _T0 = time.perf_counter()
 
 
-def main(argv: list[str] | None = None, home: str | None = None) -> int:
+def build_window(home: str | None = None, argv: list[str] | None = None, *,
+                 autoload_model: bool = True):
+    """Create the QApplication (if needed) and the main window, not yet shown."""
     from PySide6.QtWidgets import QApplication
 
     from app.logging_setup import setup_logging
@@ -18,12 +24,21 @@ def main(argv: list[str] | None = None, home: str | None = None) -> int:
     app = QApplication.instance() or QApplication(list(argv or sys.argv))
     app.setApplicationName("Engram")
     app.setOrganizationName("Engram")
+    from ui.theme import apply_theme
 
+    apply_theme(app)
     from ui.main_window import MainWindow
 
-    window = MainWindow(layout)
+    return app, MainWindow(layout, autoload_model=autoload_model)
+
+
+def main(argv: list[str] | None = None, home: str | None = None) -> int:
+    app, window = build_window(home, argv)
     window.show()
-    return app.exec()
+    try:
+        return app.exec()
+    finally:
+        window.shutdown()
 
 
 if __name__ == "__main__":

@@ -1,32 +1,246 @@
-"""The main window (a first, minimal version: the UI issue builds the real one)."""
+"""The main window: conversations on the left, the chat (or the welcome page) in the middle,
+the memory inspector as a dock on the right, live model figures in the status bar."""
 from __future__ import annotations
 
-from PySide6.QtCore import Qt
-from PySide6.QtWidgets import QLabel, QMainWindow, QVBoxLayout, QWidget
+import logging
+from typing import Any
+
+from PySide6.QtCore import QSettings, Qt, QTimer
+from PySide6.QtGui import QAction, QKeySequence
+from PySide6.QtWidgets import (QDockWidget, QFileDialog, QMainWindow, QSplitter,
+                               QStackedWidget)
 
 from core.paths import DataLayout
 from core.starter_model import starter_model_status
+from ui.chat_view import ChatView
+from ui.conversation_list import ConversationList
+from ui.dialogs import show_error
+from ui.memory_inspector import MemoryInspector
+from ui.services import Services
+from ui.status_bar import EngramStatusBar
+from ui.welcome_page import WelcomePage
+
+log = logging.getLogger(__name__)
 
 
 class MainWindow(QMainWindow):
-    def __init__(self, layout: DataLayout) -> None:
+    def __init__(self, layout: DataLayout | None = None, *, services: Services | None = None,
+                 autoload_model: bool = True) -> None:
         super().__init__()
-        self.layout_ = layout
+        if services is None:
+            assert layout is not None
+            services = Services(layout)
+        self.services = services
+        self.layout_ = services.layout
         self.setWindowTitle("Engram")
-        self.resize(1100, 720)
-        body = QWidget()
-        box = QVBoxLayout(body)
-        title = QLabel("<h1>Engram</h1><p>A private assistant with a memory you control.</p>")
-        title.setAlignment(Qt.AlignmentFlag.AlignCenter)
-        box.addWidget(title)
-        status = starter_model_status(layout.models_dir)
-        self.model_label = QLabel(status.describe())
-        self.model_label.setWordWrap(True)
-        self.model_label.setAlignment(Qt.AlignmentFlag.AlignCenter)
-        box.addWidget(self.model_label)
-        data = QLabel(f"Data folder: {layout.data_dir}")
-        data.setAlignment(Qt.AlignmentFlag.AlignCenter)
-        box.addWidget(data)
-        box.addStretch(1)
-        self.setCentralWidget(body)
-        self.statusBar().showMessage("Ready")
+        self.resize(1280, 800)
+        self._dialogs: dict[str, Any] = {}
+
+        self.conversations = ConversationList(services)
+        self.chat = ChatView(services)
+        starter = starter_model_status(services.layout.models_dir)
+        self.welcome = WelcomePage(starter)
+        self.stack = QStackedWidget()
+        self.stack.addWidget(self.chat)
+        self.stack.addWidget(self.welcome)
+        split = QSplitter(Qt.Orientation.Horizontal)
+        split.addWidget(self.conversations)
+        split.addWidget(self.stack)
+        split.setStretchFactor(1, 1)
+        split.setSizes([270, 1010])
+        split.setChildrenCollapsible(False)
+        self.setCentralWidget(split)
+
+        self.inspector = MemoryInspector(services)
+        self.inspector_dock = QDockWidget("Memory inspector", self)
+        self.inspector_dock.setObjectName("inspectorDock")
+        self.inspector_dock.setWidget(self.inspector)
+        self.inspector_dock.setFeatures(QDockWidget.DockWidgetFeature.DockWidgetClosable
+                                        | QDockWidget.DockWidgetFeature.DockWidgetMovable
+                                        | QDockWidget.DockWidgetFeature.DockWidgetFloatable)
+        self.addDockWidget(Qt.DockWidgetArea.RightDockWidgetArea, self.inspector_dock)
+        self.inspector_dock.hide()
+        self.inspector_dock.visibilityChanged.connect(
+            lambda on: on and self.inspector.model.total == 0 and self.inspector.refresh())
+
+        self.status = EngramStatusBar(services)
+        self.setStatusBar(self.status)
+        self.model_label = self.status.model_label   # kept for older callers
+        self._build_menus()
+
+        self.conversations.conversation_selected.connect(self.open_conversation)
+        services.events.open_memory.connect(self.open_memory)
+        services.events.open_conversation.connect(self.jump_to_message)
+        self.welcome.start_starter.connect(self.start_starter_model)
+        self.welcome.choose_gguf.connect(self.choose_gguf)
+        self.welcome.download_model.connect(lambda: self.open_settings("model"))
+        self.welcome.import_archive.connect(self.open_import)
+        self.welcome.open_inspector.connect(self.show_inspector)
+        self.welcome.skip.connect(self.finish_welcome)
+
+        first_run = not services.settings.first_run_done
+        self.stack.setCurrentWidget(self.welcome if first_run else self.chat)
+        QTimer.singleShot(0, self.conversations.refresh)
+        if autoload_model and not first_run:
+            QTimer.singleShot(0, self._autoload_model)
+
+    # -- menus and shortcuts ---------------------------------------------------------------
+    def _build_menus(self) -> None:
+        bar = self.menuBar()
+        file = bar.addMenu("&File")
+        self.new_chat_action = self._action(file, "New chat", "Ctrl+N", self.new_chat)
+        self._action(file, "New incognito chat", "Ctrl+Shift+N",
+                     lambda: self.conversations.new_chat(incognito=True))
+        file.addSeparator()
+        self.import_action = self._action(file, "Import conversations…", "Ctrl+O", self.open_import)
+        file.addSeparator()
+        self._action(file, "Quit", QKeySequence.StandardKey.Quit, self.close)
+        edit = bar.addMenu("&Edit")
+        self.search_action = self._action(edit, "Search chats", "Ctrl+K", self.focus_search)
+        self.settings_action = self._action(edit, "Settings…", "Ctrl+,",
+                                            lambda: self.open_settings())
+        view = bar.addMenu("&View")
+        self.inspector_action = self._action(view, "Memory inspector", "Ctrl+I",
+                                             self.toggle_inspector)
+        self._action(view, "Welcome page", None, self.show_welcome)
+        chat = bar.addMenu("&Chat")
+        self.send_action = self._action(chat, "Send", "Ctrl+Return", self.chat.submit)
+        self.stop_action = self._action(chat, "Stop", "Ctrl+.", self.chat.stop)
+        self._action(chat, "Undo last memory change", "Ctrl+Shift+Z", self.inspector.undo)
+
+    def _action(self, menu, text: str, shortcut, slot) -> QAction:
+        act = QAction(text, self)
+        if shortcut is not None:
+            act.setShortcut(QKeySequence(shortcut) if isinstance(shortcut, str) else shortcut)
+        act.triggered.connect(lambda _=False: slot())
+        menu.addAction(act)
+        return act
+
+    # -- navigation ------------------------------------------------------------------------
+    def new_chat(self) -> None:
+        self.stack.setCurrentWidget(self.chat)
+        self.conversations.new_chat()
+        self.chat.composer.setFocus()
+
+    def open_conversation(self, conversation_id: str | None) -> None:
+        self.stack.setCurrentWidget(self.chat)
+        if conversation_id != self.chat.conversation_id or conversation_id is None:
+            self.chat.open_conversation(conversation_id)
+
+    def jump_to_message(self, conversation_id: str, message_id: str) -> None:
+        self.stack.setCurrentWidget(self.chat)
+        self.conversations.list.blockSignals(True)
+        self.conversations.select(conversation_id)
+        self.conversations.list.blockSignals(False)
+        self.chat.open_conversation(conversation_id, scroll_to=message_id)
+
+    def focus_search(self) -> None:
+        self.conversations.search.setFocus()
+        self.conversations.search.selectAll()
+
+    def show_inspector(self) -> None:
+        self.inspector_dock.show()
+        self.inspector_dock.raise_()
+        self.inspector.refresh()
+
+    def toggle_inspector(self) -> None:
+        if self.inspector_dock.isVisible():
+            self.inspector_dock.hide()
+        else:
+            self.show_inspector()
+
+    def open_memory(self, memory_id: str) -> None:
+        if not self.inspector_dock.isVisible():
+            self.show_inspector()
+        self.inspector.show_memory(memory_id)
+
+    def show_welcome(self) -> None:
+        self.stack.setCurrentWidget(self.welcome)
+
+    def finish_welcome(self) -> None:
+        self.stack.setCurrentWidget(self.chat)
+        if not self.services.settings.first_run_done:
+            self.services.settings.first_run_done = True
+            self.save_settings()
+
+    def save_settings(self) -> None:
+        self.services.runner.db(lambda ctx: ctx.engram.save_settings(),
+                                failure=lambda e: show_error(self, e))
+
+    # -- model -------------------------------------------------------------------------------
+    def _autoload_model(self) -> None:
+        from ui.model_loader import load_model, resolve_model_path
+
+        if self.services.llm is None and (resolve_model_path(self.services)
+                                          or self.services.settings.model.remote_url):
+            load_model(self.services, parent=self)
+
+    def start_starter_model(self) -> None:
+        from ui.model_loader import load_model
+
+        self.welcome.status.setText("Preparing the starter model (the first time writes a "
+                                    "250 MB file) and starting it…")
+        self.welcome.starter_button.setEnabled(False)
+
+        def done(_llm):
+            self.welcome.status.setText("")
+            self.welcome.starter_button.setEnabled(True)
+            self.finish_welcome()
+            self.new_chat()
+
+        def failed(error):
+            self.welcome.status.setText("")
+            self.welcome.starter_button.setEnabled(True)
+            show_error(self, error)
+
+        self.services.settings.model.path = ""
+        load_model(self.services, prepare_starter=True, parent=self, on_done=done,
+                   on_error=failed)
+
+    def choose_gguf(self) -> None:
+        path, _ = QFileDialog.getOpenFileName(self, "Choose a GGUF model", str(self.layout_.models_dir),
+                                              "GGUF models (*.gguf);;All files (*)")
+        if path:
+            self.use_model_file(path)
+
+    def use_model_file(self, path: str) -> None:
+        from ui.model_loader import load_model
+
+        self.services.settings.model.path = path
+        self.save_settings()
+        self.finish_welcome()
+        load_model(self.services, parent=self)
+
+    # -- dialogs -----------------------------------------------------------------------------
+    def open_import(self) -> None:
+        from ui.import_wizard import ImportWizard
+
+        wizard = self._dialogs.get("import")
+        if wizard is None or not wizard.isVisible():
+            wizard = ImportWizard(self.services, self)
+            self._dialogs["import"] = wizard
+        wizard.show()
+        wizard.raise_()
+
+    def open_settings(self, page: str = "") -> None:
+        from ui.settings_dialog import SettingsDialog
+
+        dlg = self._dialogs.get("settings")
+        if dlg is None:
+            dlg = SettingsDialog(self.services, self)
+            dlg.model_file_chosen.connect(self.use_model_file)
+            self._dialogs["settings"] = dlg
+        dlg.load()
+        if page:
+            dlg.show_page(page)
+        dlg.show()
+        dlg.raise_()
+
+    # -- shut-down ---------------------------------------------------------------------------
+    def closeEvent(self, event) -> None:  # noqa: N802
+        QSettings().setValue("window/geometry", self.saveGeometry())
+        self.chat.stop()
+        event.accept()
+
+    def shutdown(self) -> None:
+        self.services.close()

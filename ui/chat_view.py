@@ -1,0 +1,382 @@
+"""The chat panel: the visible branch of one conversation, streaming replies, the composer."""
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from PySide6.QtCore import Qt, QTimer, Signal
+from PySide6.QtGui import QKeySequence, QShortcut
+from PySide6.QtWidgets import (QFrame, QHBoxLayout, QLabel, QPlainTextEdit, QPushButton,
+                               QScrollArea, QVBoxLayout, QWidget)
+
+from ui.dialogs import show_error
+from ui.chat_backend import TurnResult, run_turn
+from ui.message_widget import MessageItem, MessageWidget
+from ui.ops import Op, OpContext
+from ui.queries import memories_used
+from ui.services import Services
+
+log = logging.getLogger(__name__)
+FLUSH_MS = 40
+
+
+def load_thread(eng: Any, conversation_id: str) -> tuple[Any, list[MessageItem]]:
+    """Runs on the db thread: the conversation and its visible branch as view items."""
+    convs = eng.conversations
+    conv = convs.get(conversation_id)
+    items: list[MessageItem] = []
+    for m in convs.thread(conversation_id):
+        if m.hidden or m.role not in ("user", "assistant"):
+            continue
+        sibs = [s for s in convs.siblings(m.id) if s.role == m.role]
+        ids = [s.id for s in sibs]
+        items.append(MessageItem(
+            id=m.id, role=m.role, text=m.text, branch_index=ids.index(m.id) if m.id in ids else 0,
+            branch_count=len(ids), sibling_ids=ids, model=m.model,
+            stopped=bool(m.meta.get("stopped"))))
+    trace = memories_used(eng, [i.id for i in items if i.role == "assistant"])
+    for item in items:
+        item.memories = trace.get(item.id, [])
+    return conv, items
+
+
+class Composer(QPlainTextEdit):
+    submitted = Signal()
+
+    def keyPressEvent(self, event) -> None:  # noqa: N802 (Qt name)
+        if event.key() in (Qt.Key.Key_Return, Qt.Key.Key_Enter) and not (
+                event.modifiers() & Qt.KeyboardModifier.ShiftModifier):
+            self.submitted.emit()
+            return
+        super().keyPressEvent(event)
+
+
+class ChatView(QWidget):
+    turn_finished = Signal(object)     # TurnResult (tests and the status bar listen)
+    turn_failed = Signal(str)
+
+    def __init__(self, services: Services, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.services = services
+        self.conversation_id: str | None = None
+        self.conversation: Any = None
+        self.widgets: list[MessageWidget] = []
+        self.generating: Op | None = None
+        self._stream_widget: MessageWidget | None = None
+        self._stream_text = ""
+        self._stream_dirty = False
+        self._editing_id: str | None = None
+        self._build()
+        self._flush = QTimer(self)
+        self._flush.setInterval(FLUSH_MS)
+        self._flush.timeout.connect(self._flush_stream)
+        services.events.conversation_changed.connect(self._on_conversation_changed)
+        services.events.model_changed.connect(self._update_composer_state)
+        self._update_composer_state()
+
+    # -- layout ---------------------------------------------------------------------------
+    def _build(self) -> None:
+        box = QVBoxLayout(self)
+        box.setContentsMargins(0, 0, 0, 0)
+        box.setSpacing(0)
+        header = QFrame()
+        header.setObjectName("chatHeader")
+        hl = QHBoxLayout(header)
+        hl.setContentsMargins(18, 10, 18, 10)
+        self.title = QLabel("New chat")
+        self.title.setObjectName("chatTitle")
+        hl.addWidget(self.title)
+        self.incognito_badge = QLabel("Incognito: nothing is remembered")
+        self.incognito_badge.setObjectName("incognitoBadge")
+        self.incognito_badge.hide()
+        hl.addWidget(self.incognito_badge)
+        hl.addStretch(1)
+        box.addWidget(header)
+
+        self.scroll = QScrollArea()
+        self.scroll.setWidgetResizable(True)
+        self.scroll.setObjectName("chatScroll")
+        self.scroll.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
+        inner = QWidget()
+        inner.setObjectName("chatInner")
+        self.list_box = QVBoxLayout(inner)
+        self.list_box.setContentsMargins(24, 16, 24, 16)
+        self.list_box.setSpacing(12)
+        self.empty = QLabel("Start a conversation: type below and press Enter.\n"
+                            "Engram remembers across chats; every memory is in the inspector (Ctrl+I).")
+        self.empty.setObjectName("emptyState")
+        self.empty.setAlignment(Qt.AlignmentFlag.AlignCenter)
+        self.empty.setWordWrap(True)
+        self.list_box.addWidget(self.empty)
+        self.list_box.addStretch(1)
+        self.scroll.setWidget(inner)
+        box.addWidget(self.scroll, 1)
+
+        composer_frame = QFrame()
+        composer_frame.setObjectName("composerFrame")
+        cl = QVBoxLayout(composer_frame)
+        cl.setContentsMargins(18, 8, 18, 12)
+        self.edit_banner = QLabel()
+        self.edit_banner.setObjectName("mutedLabel")
+        self.edit_banner.hide()
+        cl.addWidget(self.edit_banner)
+        row = QHBoxLayout()
+        self.composer = Composer()
+        self.composer.setObjectName("composer")
+        self.composer.setPlaceholderText("Message Engram…  (Enter to send, Shift+Enter for a new line)")
+        self.composer.setFixedHeight(78)
+        self.composer.submitted.connect(self.submit)
+        row.addWidget(self.composer, 1)
+        buttons = QVBoxLayout()
+        self.send_button = QPushButton("Send")
+        self.send_button.setObjectName("primaryButton")
+        self.send_button.setToolTip("Send (Enter or Ctrl+Enter)")
+        self.send_button.clicked.connect(self.submit)
+        self.stop_button = QPushButton("Stop")
+        self.stop_button.setToolTip("Stop generating (Esc)")
+        self.stop_button.clicked.connect(self.stop)
+        self.stop_button.hide()
+        buttons.addWidget(self.send_button)
+        buttons.addWidget(self.stop_button)
+        buttons.addStretch(1)
+        row.addLayout(buttons)
+        cl.addLayout(row)
+        box.addWidget(composer_frame)
+        QShortcut(QKeySequence("Ctrl+Return"), self, self.submit)
+        QShortcut(QKeySequence(Qt.Key.Key_Escape), self, self._escape)
+
+    # -- conversation ---------------------------------------------------------------------
+    def open_conversation(self, conversation_id: str | None, scroll_to: str = "") -> None:
+        self.conversation_id = conversation_id
+        self._cancel_edit()
+        if conversation_id is None:
+            self.conversation = None
+            self._render([])
+            self.title.setText("New chat")
+            self.incognito_badge.hide()
+            return
+        self.services.runner.db(
+            lambda ctx: load_thread(ctx.engram, conversation_id),
+            success=lambda res: self._loaded(conversation_id, res, scroll_to),
+            failure=self._show_error)
+
+    def reload(self) -> None:
+        if self.conversation_id:
+            self.open_conversation(self.conversation_id)
+
+    def _loaded(self, conversation_id: str, res: tuple[Any, list[MessageItem]],
+                scroll_to: str) -> None:
+        if conversation_id != self.conversation_id:
+            return
+        conv, items = res
+        self.conversation = conv
+        self.title.setText(conv.title or "Untitled chat")
+        self.incognito_badge.setVisible(conv.incognito)
+        if self.generating is None:
+            self._render(items)
+            if scroll_to:
+                self._scroll_to_message(scroll_to)
+            else:
+                self._scroll_to_bottom()
+
+    def _on_conversation_changed(self, conversation_id: str) -> None:
+        if conversation_id == self.conversation_id and self.generating is None:
+            self.reload()
+
+    def _render(self, items: list[MessageItem]) -> None:
+        for w in self.widgets:
+            w.setParent(None)
+            w.deleteLater()
+        self.widgets = []
+        self.empty.setVisible(not items)
+        for item in items:
+            self._append_widget(item)
+
+    def _append_widget(self, item: MessageItem) -> MessageWidget:
+        w = MessageWidget(item)
+        w.edit_requested.connect(self.begin_edit)
+        w.regenerate_requested.connect(self.regenerate)
+        w.branch_requested.connect(self.switch_branch)
+        w.memory_clicked.connect(self.services.events.open_memory.emit)
+        self.list_box.insertWidget(self.list_box.count() - 1, w)
+        self.widgets.append(w)
+        self.empty.hide()
+        return w
+
+    def _scroll_to_bottom(self) -> None:
+        QTimer.singleShot(0, lambda: self.scroll.verticalScrollBar().setValue(
+            self.scroll.verticalScrollBar().maximum()))
+
+    def _scroll_to_message(self, message_id: str) -> None:
+        for w in self.widgets:
+            if w.item.id == message_id:
+                w.setProperty("highlight", True)
+                w.style().unpolish(w)
+                w.style().polish(w)
+                QTimer.singleShot(0, lambda w=w: self.scroll.ensureWidgetVisible(w, 0, 40))
+                return
+
+    # -- sending ----------------------------------------------------------------------------
+    def submit(self) -> None:
+        text = self.composer.toPlainText().strip()
+        if not text or self.generating is not None:
+            return
+        if self.services.llm is None:
+            self._show_error(RuntimeError(
+                "No model is loaded. Open Settings (Ctrl+,) to choose a GGUF file, "
+                "or start the starter model from the welcome page."))
+            return
+        if self._editing_id:
+            message_id = self._editing_id
+            self._cancel_edit()
+            self.composer.clear()
+            self._start_turn("edit", text=text, message_id=message_id)
+            return
+        self.composer.clear()
+        if self.conversation_id is None:
+            self.services.runner.db(
+                lambda ctx: ctx.engram.conversations.create(""),
+                success=lambda conv: self._created_then_send(conv, text),
+                failure=self._show_error)
+            return
+        self._start_turn("send", text=text)
+
+    def _created_then_send(self, conv: Any, text: str) -> None:
+        self.conversation_id = conv.id
+        self.conversation = conv
+        self.services.events.conversations_changed.emit()
+        self._start_turn("send", text=text)
+
+    def regenerate(self, message_id: str) -> None:
+        if self.generating is None:
+            self._start_turn("regenerate", message_id=message_id)
+
+    def switch_branch(self, message_id: str) -> None:
+        """Show another version (edit or regeneration) of a message and its thread."""
+        if self.generating is not None or self.conversation_id is None:
+            return
+        cid = self.conversation_id
+        self.services.runner.db(lambda ctx: ctx.engram.conversations.switch_branch(message_id),
+                                success=lambda _t: self.services.events.conversation_changed.emit(cid),
+                                failure=self._show_error)
+
+    def begin_edit(self, message_id: str) -> None:
+        if self.generating is not None:
+            return
+        w = next((w for w in self.widgets if w.item.id == message_id), None)
+        if w is None:
+            return
+        self._editing_id = message_id
+        self.composer.setPlainText(w.item.text)
+        self.composer.setFocus()
+        self.edit_banner.setText("Editing a message: Enter sends it as a new branch "
+                                 "(the old version stays, use ‹ › to switch). Esc cancels.")
+        self.edit_banner.show()
+
+    def _cancel_edit(self) -> None:
+        if self._editing_id:
+            self._editing_id = None
+            self.edit_banner.hide()
+
+    def _escape(self) -> None:
+        if self.generating is not None:
+            self.stop()
+        elif self._editing_id:
+            self._cancel_edit()
+            self.composer.clear()
+
+    def _start_turn(self, action: str, *, text: str = "", message_id: str | None = None) -> None:
+        cid = self.conversation_id
+        assert cid is not None
+        llm = self.services.llm
+        # Show the turn at once: the user's message (send/edit) and an empty answer.
+        if action in ("send", "edit"):
+            if action == "edit":
+                self._truncate_from(message_id)
+            self._append_widget(MessageItem(id="", role="user", text=text))
+        else:
+            self._truncate_from(message_id)
+        self._stream_widget = self._append_widget(MessageItem(
+            id="", role="assistant", text="", model=self.services.model_label))
+        self._stream_widget.set_text("…")
+        self._stream_text = ""
+        self._scroll_to_bottom()
+
+        def work(ctx: OpContext) -> TurnResult:
+            return run_turn(ctx.engram, llm, action, conversation_id=cid, text=text,
+                            message_id=message_id,
+                            on_token=lambda piece: ctx.post(self._on_token, piece),
+                            stop=ctx.cancelled)
+
+        op = Op(work, lane="background", success=self._turn_done, failure=self._turn_failed,
+                label="Generating")
+        self.generating = op
+        self._set_generating(True)
+        self._flush.start()
+        self.services.runner.submit(op)
+
+    def _truncate_from(self, message_id: str | None) -> None:
+        idx = next((i for i, w in enumerate(self.widgets) if w.item.id == message_id), None)
+        if idx is None:
+            return
+        for w in self.widgets[idx:]:
+            w.setParent(None)
+            w.deleteLater()
+        self.widgets = self.widgets[:idx]
+
+    def _on_token(self, piece: str) -> None:
+        self._stream_text += piece
+        self._stream_dirty = True
+
+    def _flush_stream(self) -> None:
+        if self._stream_dirty and self._stream_widget is not None:
+            self._stream_dirty = False
+            bar = self.scroll.verticalScrollBar()
+            at_bottom = bar.value() >= bar.maximum() - 40
+            self._stream_widget.set_text(self._stream_text)
+            if at_bottom:
+                self._scroll_to_bottom()
+
+    def stop(self) -> None:
+        if self.generating is not None:
+            self.generating.cancel()
+            self.stop_button.setEnabled(False)
+
+    def _turn_done(self, result: TurnResult) -> None:
+        self._flush_stream()
+        self._end_generation()
+        self.services.events.conversation_changed.emit(result.conversation_id)
+        self.services.events.conversations_changed.emit()
+        self.services.events.memories_changed.emit([])
+        if result.stats:
+            self.services.events.runtime_stats.emit(result.stats)
+        self.reload()
+        self.turn_finished.emit(result)
+
+    def _turn_failed(self, error: BaseException) -> None:
+        self._end_generation()
+        self.reload()
+        self._show_error(error)
+        self.turn_failed.emit(str(error))
+
+    def _end_generation(self) -> None:
+        self._flush.stop()
+        self.generating = None
+        self._stream_widget = None
+        self._set_generating(False)
+
+    def _set_generating(self, on: bool) -> None:
+        self.send_button.setVisible(not on)
+        self.stop_button.setVisible(on)
+        self.stop_button.setEnabled(on)
+        for w in self.widgets:
+            w.setEnabled(not on or w is self._stream_widget)
+
+    def _update_composer_state(self) -> None:
+        has_model = self.services.llm is not None
+        self.composer.setPlaceholderText(
+            "Message Engram…  (Enter to send, Shift+Enter for a new line)" if has_model else
+            "No model loaded: choose one in Settings (Ctrl+,). Import and the inspector work without one.")
+
+    def _show_error(self, error: BaseException) -> None:
+        show_error(self, error)

@@ -1,0 +1,216 @@
+"""The sidebar: search, new chat, and the conversation list (pinned first, incognito marked)."""
+from __future__ import annotations
+
+import time
+from typing import Any
+
+from PySide6.QtCore import QRect, QSize, Qt, QTimer, Signal
+from PySide6.QtGui import QColor, QFont, QPainter
+from PySide6.QtWidgets import (QHBoxLayout, QInputDialog, QLineEdit, QListWidget,
+                               QListWidgetItem, QMenu, QPushButton, QStyle,
+                               QStyledItemDelegate, QStyleOptionViewItem, QVBoxLayout, QWidget)
+
+from ui.dialogs import ask, show_error
+from ui.services import Services
+
+CONV_ROLE = Qt.ItemDataRole.UserRole + 1
+
+
+def _when(ts: float) -> str:
+    now = time.time()
+    if now - ts < 86400 and time.localtime(ts).tm_mday == time.localtime(now).tm_mday:
+        return time.strftime("%H:%M", time.localtime(ts))
+    if now - ts < 7 * 86400:
+        return time.strftime("%a", time.localtime(ts))
+    return time.strftime("%d %b %Y", time.localtime(ts))
+
+
+class ConversationDelegate(QStyledItemDelegate):
+    """Two lines: title (with a pin mark), then date · source · incognito."""
+
+    def sizeHint(self, option: QStyleOptionViewItem, index) -> QSize:  # noqa: N802
+        return QSize(option.rect.width(), 50)
+
+    def paint(self, painter: QPainter, option: QStyleOptionViewItem, index) -> None:
+        conv = index.data(CONV_ROLE)
+        painter.save()
+        selected = bool(option.state & QStyle.StateFlag.State_Selected)
+        hover = bool(option.state & QStyle.StateFlag.State_MouseOver)
+        rect = option.rect.adjusted(6, 2, -6, -2)
+        if selected or hover:
+            painter.setRenderHint(QPainter.RenderHint.Antialiasing)
+            painter.setPen(Qt.PenStyle.NoPen)
+            painter.setBrush(QColor("#dfe7fb") if selected else QColor("#eef1f6"))
+            painter.drawRoundedRect(rect, 6, 6)
+        title_font = QFont(option.font)
+        title_font.setWeight(QFont.Weight.DemiBold if selected else QFont.Weight.Normal)
+        painter.setFont(title_font)
+        painter.setPen(QColor("#1d2430"))
+        title = conv.title or "Untitled chat"
+        text_rect = QRect(rect.left() + 10, rect.top() + 5, rect.width() - 20, 20)
+        painter.drawText(text_rect, Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignVCenter,
+                         painter.fontMetrics().elidedText(title, Qt.TextElideMode.ElideRight,
+                                                          text_rect.width()))
+        small = QFont(option.font)
+        small.setPointSizeF(max(7.0, option.font.pointSizeF() - 1.5))
+        painter.setFont(small)
+        bits = ["pinned"] if conv.pinned else []
+        bits.append(_when(conv.updated_at))
+        if conv.source != "engram":
+            bits.append(f"imported from {conv.source}")
+        sub_rect = QRect(rect.left() + 10, rect.top() + 25, rect.width() - 20, 16)
+        painter.setPen(QColor("#6b7484"))
+        sub = " · ".join(bits)
+        painter.drawText(sub_rect, Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignVCenter, sub)
+        if conv.incognito:
+            width = painter.fontMetrics().horizontalAdvance(sub)
+            badge = QRect(sub_rect.left() + width + 8, sub_rect.top(), 70, 16)
+            painter.setPen(QColor("#7a4fc0"))
+            painter.drawText(badge, Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignVCenter,
+                             "incognito")
+        painter.restore()
+
+
+class ConversationList(QWidget):
+    conversation_selected = Signal(object)   # id or None (a new, unsaved chat)
+
+    def __init__(self, services: Services, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.services = services
+        self.setObjectName("sidebar")
+        self.conversations: list[Any] = []
+        box = QVBoxLayout(self)
+        box.setContentsMargins(10, 12, 10, 10)
+        box.setSpacing(8)
+        top = QHBoxLayout()
+        self.new_button = QPushButton("New chat")
+        self.new_button.setObjectName("primaryButton")
+        self.new_button.setToolTip("New chat (Ctrl+N)")
+        self.new_button.clicked.connect(self.new_chat)
+        top.addWidget(self.new_button, 1)
+        self.incognito_button = QPushButton("Incognito")
+        self.incognito_button.setToolTip("A chat that reads and writes no memory")
+        self.incognito_button.clicked.connect(lambda: self.new_chat(incognito=True))
+        top.addWidget(self.incognito_button)
+        box.addLayout(top)
+        self.search = QLineEdit()
+        self.search.setPlaceholderText("Search chats (Ctrl+K)")
+        self.search.setClearButtonEnabled(True)
+        self._search_timer = QTimer(self, singleShot=True, interval=200)
+        self._search_timer.timeout.connect(self.refresh)
+        self.search.textChanged.connect(lambda _: self._search_timer.start())
+        box.addWidget(self.search)
+        self.list = QListWidget()
+        self.list.setObjectName("conversationList")
+        self.list.setItemDelegate(ConversationDelegate(self.list))
+        self.list.setMouseTracking(True)
+        self.list.setContextMenuPolicy(Qt.ContextMenuPolicy.CustomContextMenu)
+        self.list.customContextMenuRequested.connect(self._menu)
+        self.list.currentItemChanged.connect(self._current_changed)
+        box.addWidget(self.list, 1)
+        services.events.conversations_changed.connect(self.refresh)
+
+    # -- data ------------------------------------------------------------------------------
+    def refresh(self) -> None:
+        query = self.search.text().strip()
+        self.services.runner.db(lambda ctx: ctx.engram.conversations.list(search=query),
+                                success=self._fill, failure=lambda e: show_error(self, e))
+
+    def _fill(self, conversations: list[Any]) -> None:
+        current = self.current_id()
+        self.conversations = conversations
+        self.list.blockSignals(True)
+        self.list.clear()
+        for conv in conversations:
+            item = QListWidgetItem(conv.title or "Untitled chat")
+            item.setData(CONV_ROLE, conv)
+            item.setData(Qt.ItemDataRole.UserRole, conv.id)
+            item.setToolTip(conv.title or "Untitled chat")
+            self.list.addItem(item)
+            if conv.id == current:
+                self.list.setCurrentItem(item)
+        self.list.blockSignals(False)
+
+    def current_id(self) -> str | None:
+        item = self.list.currentItem()
+        return item.data(Qt.ItemDataRole.UserRole) if item else None
+
+    def select(self, conversation_id: str | None) -> None:
+        for i in range(self.list.count()):
+            if self.list.item(i).data(Qt.ItemDataRole.UserRole) == conversation_id:
+                self.list.setCurrentRow(i)
+                return
+        self.list.setCurrentItem(None)
+
+    def _current_changed(self, item: QListWidgetItem | None, _prev: Any) -> None:
+        self.conversation_selected.emit(item.data(Qt.ItemDataRole.UserRole) if item else None)
+
+    # -- actions ---------------------------------------------------------------------------
+    def new_chat(self, incognito: bool = False) -> None:
+        if not incognito:
+            self.list.setCurrentItem(None)
+            self.conversation_selected.emit(None)
+            return
+        self.services.runner.db(
+            lambda ctx: ctx.engram.conversations.create("Incognito chat", incognito=True),
+            success=self._created, failure=lambda e: show_error(self, e))
+
+    def _created(self, conv: Any) -> None:
+        self.services.runner.db(lambda ctx: ctx.engram.conversations.list(
+            search=self.search.text().strip()),
+            success=lambda convs: (self._fill(convs), self.select(conv.id)))
+
+    def _menu(self, pos) -> None:
+        item = self.list.itemAt(pos)
+        if item is None:
+            return
+        conv = item.data(CONV_ROLE)
+        menu = QMenu(self)
+        menu.addAction("Rename…", lambda: self.rename(conv.id, conv.title))
+        menu.addAction("Unpin" if conv.pinned else "Pin to top",
+                       lambda: self.set_pinned(conv.id, not conv.pinned))
+        menu.addSeparator()
+        menu.addAction("Delete…", lambda: self.confirm_delete(conv.id, conv.title))
+        menu.popup(self.list.viewport().mapToGlobal(pos))
+
+    def rename(self, conversation_id: str, title: str) -> None:
+        new, ok = QInputDialog.getText(self, "Rename chat", "Title:", text=title)
+        if ok and new.strip():
+            self.apply_rename(conversation_id, new.strip())
+
+    def apply_rename(self, conversation_id: str, title: str) -> None:
+        self._change(lambda ctx: ctx.engram.conversations.rename(conversation_id, title),
+                     conversation_id)
+
+    def set_pinned(self, conversation_id: str, pinned: bool) -> None:
+        self._change(lambda ctx: ctx.engram.conversations.update(conversation_id, pinned=pinned),
+                     conversation_id)
+
+    def confirm_delete(self, conversation_id: str, title: str) -> None:
+        ask(self, "Delete chat", f"Delete “{title or 'Untitled chat'}” and its messages?",
+            lambda: self.delete(conversation_id), yes_text="Delete", destructive=True,
+            detail="Memories made from it stay in the inspector, where you can forget or "
+                   "purge them. To erase everything derived from it, purge the chat instead.")
+
+    def delete(self, conversation_id: str, *, purge: bool = False) -> None:
+        def work(ctx):
+            if purge:
+                from core.purge import purge_conversation
+
+                return purge_conversation(ctx.engram, conversation_id)
+            return ctx.engram.conversations.delete(conversation_id)
+
+        def done(_):
+            if self.current_id() == conversation_id:
+                self.conversation_selected.emit(None)
+            self.services.events.conversations_changed.emit()
+            self.services.events.memories_changed.emit([])
+
+        self.services.runner.db(work, success=done, failure=lambda e: show_error(self, e))
+
+    def _change(self, fn, conversation_id: str) -> None:
+        def done(_):
+            self.services.events.conversations_changed.emit()
+            self.services.events.conversation_changed.emit(conversation_id)
+
+        self.services.runner.db(fn, success=done, failure=lambda e: show_error(self, e))

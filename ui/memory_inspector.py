@@ -1,0 +1,430 @@
+"""The memory inspector: every memory, filterable and searchable, with a detail pane and the
+actions a user needs to control them (edit, pin, scope, forget/restore, merge, purge, undo)."""
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from typing import Any
+
+from PySide6.QtCore import QDate, Qt, QTimer, Signal
+from PySide6.QtWidgets import (QAbstractItemView, QCheckBox, QComboBox, QDateEdit, QHBoxLayout,
+                               QHeaderView, QLabel, QLineEdit, QPushButton, QSplitter,
+                               QTableView, QVBoxLayout, QWidget)
+
+from core.memory_store import KINDS
+from ui.dialogs import ask, show_error
+from ui.memory_detail import MemoryDetail
+from ui.memory_table_model import MemoryFilter, MemoryTableModel
+from ui.queries import list_imports, provenance
+from ui.services import Services
+
+STATUS_CHOICES = [("Active", ("active",)), ("Forgotten", ("forgotten",)),
+                  ("Superseded / merged", ("superseded",)), ("Purged", ("purged",)),
+                  ("Any status", ())]
+
+
+class MemoryInspector(QWidget):
+    memory_shown = Signal(str)        # the detail pane now shows this id (tests wait on it)
+    action_done = Signal(str)         # a change finished (its description)
+
+    def __init__(self, services: Services, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.services = services
+        self.model = MemoryTableModel(services)
+        self.current_id: str | None = None
+        self.undo_stack: list[tuple[str, Callable[[Any], Any]]] = []
+        self._build()
+        self.model.total_changed.connect(self._count_changed)
+        self.model.loaded.connect(self._reselect)
+        services.events.memories_changed.connect(self._memories_changed)
+        self.detail.forget_threshold = services.settings.memory.forget_threshold
+
+    # -- layout ------------------------------------------------------------------------------
+    def _build(self) -> None:
+        box = QVBoxLayout(self)
+        box.setContentsMargins(8, 8, 8, 8)
+        box.setSpacing(6)
+        row = QHBoxLayout()
+        self.search = QLineEdit()
+        self.search.setPlaceholderText("Search memories")
+        self.search.setClearButtonEnabled(True)
+        row.addWidget(self.search, 1)
+        self.mode = QComboBox()
+        self.mode.addItem("Words", False)
+        self.mode.addItem("Meaning", True)
+        self.mode.setToolTip("Words: full-text search. Meaning: semantic search (embeddings).")
+        row.addWidget(self.mode)
+        box.addLayout(row)
+
+        filters = QHBoxLayout()
+        self.kind = QComboBox()
+        self.kind.addItem("All kinds", ())
+        labels = {"episodic": "Episodes", "summary": "Summaries", "compact": "Compact memory",
+                  "thought": "Thoughts", "portrait": "User portrait", "fact": "Facts"}
+        for k in KINDS:
+            self.kind.addItem(labels.get(k, k), (k,))
+        self.scope = QComboBox()
+        self.scope.addItem("Any scope", None)
+        self.scope.addItem("Global", "global")
+        self.scope.addItem("Conversation", "conversation")
+        self.status = QComboBox()
+        for label, statuses in STATUS_CHOICES:
+            self.status.addItem(label, statuses)
+        self.source = QComboBox()
+        self.source.addItem("Any source", None)
+        self.source.setToolTip("Only memories from one import")
+        for w in (self.kind, self.scope, self.status, self.source):
+            filters.addWidget(w)
+        self.use_dates = QCheckBox("From")
+        self.since = QDateEdit(QDate.currentDate().addMonths(-1))
+        self.until = QDateEdit(QDate.currentDate())
+        for d in (self.since, self.until):
+            d.setCalendarPopup(True)
+            d.setDisplayFormat("yyyy-MM-dd")
+            d.setEnabled(False)
+        self.use_dates.toggled.connect(lambda on: (self.since.setEnabled(on),
+                                                   self.until.setEnabled(on)))
+        filters.addWidget(self.use_dates)
+        filters.addWidget(self.since)
+        filters.addWidget(QLabel("to"))
+        filters.addWidget(self.until)
+        filters.addStretch(1)
+        box.addLayout(filters)
+
+        self.table = QTableView()
+        self.table.setObjectName("memoryTable")
+        self.table.setModel(self.model)
+        self.table.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
+        self.table.setSelectionMode(QAbstractItemView.SelectionMode.ExtendedSelection)
+        self.table.setAlternatingRowColors(True)
+        self.table.setShowGrid(False)
+        self.table.setWordWrap(False)
+        self.table.verticalHeader().hide()
+        self.table.verticalHeader().setDefaultSectionSize(26)
+        hdr = self.table.horizontalHeader()
+        hdr.setSectionResizeMode(0, QHeaderView.ResizeMode.Stretch)
+        for i in range(1, 6):
+            hdr.setSectionResizeMode(i, QHeaderView.ResizeMode.ResizeToContents)
+        self.table.selectionModel().selectionChanged.connect(self._selection_changed)
+        self.empty = QLabel("No memories yet. Chat, or import an archive (File ▸ Import), "
+                            "and what Engram remembers appears here.")
+        self.empty.setObjectName("emptyState")
+        self.empty.setWordWrap(True)
+        self.empty.setAlignment(Qt.AlignmentFlag.AlignCenter)
+
+        actions = QHBoxLayout()
+        self.count_label = QLabel("")
+        self.count_label.setObjectName("mutedLabel")
+        actions.addWidget(self.count_label, 1)
+        self.forget_button = QPushButton("Forget")
+        self.forget_button.setToolTip("Take out of retrieval (reversible)")
+        self.restore_button = QPushButton("Restore")
+        self.pin_button = QPushButton("Pin")
+        self.merge_button = QPushButton("Merge")
+        self.merge_button.setToolTip("Combine the selected memories into one (the originals are "
+                                     "kept as merged, reversible)")
+        self.purge_button = QPushButton("Purge…")
+        self.purge_button.setObjectName("dangerButton")
+        self.undo_button = QPushButton("Undo")
+        self.undo_button.setToolTip("Undo the last change (Ctrl+Z in the inspector)")
+        self.forget_button.clicked.connect(self.forget_selected)
+        self.restore_button.clicked.connect(self.restore_selected)
+        self.pin_button.clicked.connect(self.toggle_pin_selected)
+        self.merge_button.clicked.connect(self.merge_selected)
+        self.purge_button.clicked.connect(self.confirm_purge_selected)
+        self.undo_button.clicked.connect(self.undo)
+        for b in (self.forget_button, self.restore_button, self.pin_button, self.merge_button,
+                  self.purge_button, self.undo_button):
+            actions.addWidget(b)
+
+        self.detail = MemoryDetail()
+        self.detail.save_text.connect(self.edit_text)
+        self.detail.pin_changed.connect(lambda mid, on: self.set_pinned([mid], on))
+        self.detail.scope_changed.connect(self.set_scope)
+        self.detail.restore_version.connect(self.restore_version)
+        self.detail.jump_to.connect(self.services.events.open_conversation.emit)
+
+        top = QWidget()
+        tl = QVBoxLayout(top)
+        tl.setContentsMargins(0, 0, 0, 0)
+        tl.addWidget(self.table, 1)
+        tl.addWidget(self.empty, 1)
+        tl.addLayout(actions)
+        split = QSplitter(Qt.Orientation.Vertical)
+        split.addWidget(top)
+        split.addWidget(self.detail)
+        split.setStretchFactor(0, 3)
+        split.setStretchFactor(1, 2)
+        box.addWidget(split, 1)
+
+        self._filter_timer = QTimer(self, singleShot=True, interval=250)
+        self._filter_timer.timeout.connect(self.apply_filters)
+        self.search.textChanged.connect(lambda _: self._filter_timer.start())
+        for combo in (self.mode, self.kind, self.scope, self.status, self.source):
+            combo.currentIndexChanged.connect(lambda _=0: self._filter_timer.start())
+        for d in (self.since, self.until):
+            d.dateChanged.connect(lambda _=None: self._filter_timer.start())
+        self.use_dates.toggled.connect(lambda _=False: self._filter_timer.start())
+        self._update_buttons()
+
+    # -- loading -----------------------------------------------------------------------------
+    def refresh(self) -> None:
+        self.services.runner.db(lambda ctx: list_imports(ctx.engram), success=self._fill_sources)
+        self.apply_filters()
+
+    def _fill_sources(self, imports: list[dict[str, Any]]) -> None:
+        current = self.source.currentData()
+        self.source.blockSignals(True)
+        self.source.clear()
+        self.source.addItem("Any source", None)
+        for imp in imports:
+            self.source.addItem(f"Import: {imp['file_name']}", imp["id"])
+        idx = self.source.findData(current)
+        self.source.setCurrentIndex(max(idx, 0))
+        self.source.blockSignals(False)
+
+    def current_filter(self) -> MemoryFilter:
+        since = until = None
+        if self.use_dates.isChecked():
+            since = self.since.date().startOfDay().toSecsSinceEpoch()
+            until = self.until.date().addDays(1).startOfDay().toSecsSinceEpoch()
+        return MemoryFilter(text=self.search.text().strip(), semantic=bool(self.mode.currentData()),
+                            kinds=tuple(self.kind.currentData() or ()),
+                            scope=self.scope.currentData(),
+                            statuses=tuple(self.status.currentData() or ()),
+                            import_id=self.source.currentData(), since=since, until=until)
+
+    def apply_filters(self) -> None:
+        self.count_label.setText("Searching…" if self.mode.currentData() and self.search.text()
+                                 else "Loading…")
+        self.model.set_filter(self.current_filter())
+
+    def _count_changed(self, total: int) -> None:
+        flt = self.model.filter
+        nothing = total == 0 and not flt.text and not flt.kinds and flt.statuses == ("active",)
+        self.table.setVisible(not nothing)
+        self.empty.setVisible(nothing)
+        what = "match" if flt.semantic and flt.text else "memory" if total == 1 else "memories"
+        self.count_label.setText(f"{total:,} {what}" + (" (best first)" if self.model.scores else ""))
+
+    def _memories_changed(self, ids: list[str]) -> None:
+        self.model.reload()
+        if self.current_id and (not ids or self.current_id in ids):
+            self.show_memory(self.current_id, select=False)
+
+    def _reselect(self) -> None:
+        if self.current_id:
+            row = self.model.row_of(self.current_id)
+            if row >= 0:
+                self.table.selectionModel().blockSignals(True)
+                self.table.selectRow(row)
+                self.table.selectionModel().blockSignals(False)
+        self._update_buttons()
+
+    # -- selection and detail ----------------------------------------------------------------
+    def selected_ids(self) -> list[str]:
+        rows = sorted({i.row() for i in self.table.selectionModel().selectedRows()})
+        return [self.model.rows[r].id for r in rows if r < len(self.model.rows)]
+
+    def selected_memories(self) -> list[Any]:
+        rows = sorted({i.row() for i in self.table.selectionModel().selectedRows()})
+        return [self.model.rows[r] for r in rows if r < len(self.model.rows)]
+
+    def _selection_changed(self, *_args: Any) -> None:
+        ids = self.selected_ids()
+        if len(ids) == 1 and ids[0] != self.current_id:
+            self.show_memory(ids[0], select=False)
+        self._update_buttons()
+
+    def show_memory(self, memory_id: str, *, select: bool = True) -> None:
+        """Load one memory into the detail pane (used by chips and provenance too)."""
+        self.current_id = memory_id
+
+        def load(ctx):
+            eng = ctx.engram
+            return eng.memories.get(memory_id), provenance(eng, memory_id), \
+                eng.memories.events(memory_id)
+
+        def shown(res):
+            if self.current_id != memory_id:
+                return
+            mem, prov, events = res
+            self.detail.show_memory(mem, prov, events)
+            self.model.update_memory(mem)
+            if select:
+                row = self.model.row_of(memory_id)
+                if row >= 0:
+                    self.table.selectRow(row)
+                    self.table.scrollTo(self.model.index(row, 0))
+            self._update_buttons()
+            self.memory_shown.emit(memory_id)
+
+        self.services.runner.db(load, success=shown, failure=lambda e: show_error(self, e))
+
+    def _update_buttons(self) -> None:
+        mems = self.selected_memories()
+        live = [m for m in mems if m.status != "purged"]
+        self.forget_button.setEnabled(any(m.status == "active" for m in live))
+        self.restore_button.setEnabled(any(m.status in ("forgotten", "superseded") for m in live))
+        self.pin_button.setEnabled(bool(live))
+        self.pin_button.setText("Unpin" if live and all(m.pinned for m in live) else "Pin")
+        self.merge_button.setEnabled(len([m for m in live if m.status == "active"]) >= 2)
+        self.purge_button.setEnabled(bool(live))
+        self.undo_button.setEnabled(bool(self.undo_stack))
+        self.undo_button.setToolTip(f"Undo: {self.undo_stack[-1][0]}" if self.undo_stack
+                                    else "Nothing to undo")
+
+    # -- changes -----------------------------------------------------------------------------
+    def _change(self, description: str, fn: Callable[[Any], Any],
+                undo: Callable[[Any], Any] | None, ids: list[str]) -> None:
+        """Run a change on the db thread, remember how to undo it, refresh, re-index."""
+        def done(_result):
+            if undo is not None:
+                self.undo_stack.append((description, undo))
+                del self.undo_stack[:-20]
+            self.services.events.memories_changed.emit(ids)
+            self.action_done.emit(description)
+            self._update_buttons()
+            self.schedule_index_sync()
+
+        self.services.runner.db(lambda ctx: fn(ctx.engram), success=done,
+                                failure=lambda e: show_error(self, e))
+
+    def edit_text(self, memory_id: str, text: str) -> None:
+        old = self.detail.memory.text if self.detail.memory else None
+        self._change("edit", lambda eng: eng.memories.edit(memory_id, text),
+                     (lambda eng: eng.memories.edit(memory_id, old)) if old else None, [memory_id])
+
+    def set_pinned(self, ids: list[str], pinned: bool) -> None:
+        def fn(eng):
+            return [eng.memories.set_pinned(mid, pinned) for mid in ids]
+
+        def undo(eng):
+            return [eng.memories.set_pinned(mid, not pinned) for mid in ids]
+
+        self._change("unpin" if not pinned else "pin", fn, undo, ids)
+
+    def toggle_pin_selected(self) -> None:
+        live = [m for m in self.selected_memories() if m.status != "purged"]
+        if live:
+            self.set_pinned([m.id for m in live], not all(m.pinned for m in live))
+
+    def set_scope(self, memory_id: str, scope: str) -> None:
+        old = self.detail.memory.scope if self.detail.memory else "global"
+        self._change("change scope", lambda eng: eng.memories.set_scope(memory_id, scope),
+                     lambda eng: eng.memories.set_scope(memory_id, old), [memory_id])
+
+    def restore_version(self, memory_id: str, event_id: int) -> None:
+        old = self.detail.memory.text if self.detail.memory else None
+        self._change("restore version",
+                     lambda eng: eng.memories.restore_version(memory_id, event_id),
+                     (lambda eng: eng.memories.edit(memory_id, old)) if old else None, [memory_id])
+
+    def forget_selected(self) -> None:
+        ids = [m.id for m in self.selected_memories() if m.status == "active"]
+        if ids:
+            self._change("forget", lambda eng: [eng.memories.forget(i) for i in ids],
+                         lambda eng: [eng.memories.restore(i) for i in ids], ids)
+
+    def restore_selected(self) -> None:
+        mems = [m for m in self.selected_memories() if m.status in ("forgotten", "superseded")]
+        previous = {m.id: m.status for m in mems}
+        ids = list(previous)
+
+        def undo(eng):
+            return [eng.memories.forget(i) for i, st in previous.items() if st == "forgotten"]
+
+        if ids:
+            self._change("restore", lambda eng: [eng.memories.restore(i) for i in ids], undo, ids)
+
+    def merge_selected(self) -> None:
+        mems = [m for m in self.selected_memories() if m.status == "active"]
+        if len(mems) < 2:
+            return
+        ids = [m.id for m in mems]
+
+        def fn(eng):
+            from core.memory_store import SourceRef
+
+            first = eng.memories.get(ids[0])
+            texts = [eng.memories.get(i).text for i in ids]
+            sources = [SourceRef(s["message_id"], s["conversation_id"], s["import_id"],
+                                 s["source_ref"]) for i in ids for s in eng.memories.sources(i)]
+            merged = eng.memories.create(
+                "fact" if first.kind == "episodic" else first.kind, "\n".join(texts),
+                actor="user", scope=first.scope, conversation_id=first.conversation_id,
+                sources=sources, note=f"merged from {len(ids)} memories")
+            for i in ids:
+                eng.memories.supersede(i, merged.id, actor="user", event="merged")
+            self._last_merged = merged.id
+            return merged
+
+        def undo(eng):
+            for i in ids:
+                eng.memories.restore(i)
+            eng.memories.forget(self._last_merged, note="merge undone")
+
+        self._change("merge", fn, undo, ids)
+
+    def confirm_purge_selected(self) -> None:
+        mems = [m for m in self.selected_memories() if m.status != "purged"]
+        if not mems:
+            return
+        n = len(mems)
+        ask(self, "Purge memories",
+            f"Purge {n} memor{'y' if n == 1 else 'ies'} for good?",
+            lambda: self.purge([m.id for m in mems]), yes_text="Purge", destructive=True,
+            detail="Purging is irreversible: the text is erased from the database, the search "
+                   "indexes, the vector index and saved model states, and cannot be restored "
+                   "or undone. Episodes also blank the chat messages they came from. "
+                   "To hide a memory reversibly, use Forget.")
+
+    def purge(self, ids: list[str]) -> None:
+        def fn(eng):
+            from core.purge import purge_memory
+
+            return [purge_memory(eng, i) for i in ids]
+
+        self.undo_stack.clear()
+        self._change("purge", fn, None, ids)
+        for mid in ids:
+            self.services.events.memories_changed.emit([mid])
+
+    def undo(self) -> None:
+        if not self.undo_stack:
+            return
+        description, fn = self.undo_stack.pop()
+
+        def done(_):
+            self.services.events.memories_changed.emit([])
+            self.action_done.emit(f"undo {description}")
+            self._update_buttons()
+            self.schedule_index_sync()
+
+        self.services.runner.db(lambda ctx: fn(ctx.engram), success=done,
+                                failure=lambda e: show_error(self, e))
+
+    # -- index ---------------------------------------------------------------------------------
+    def schedule_index_sync(self) -> None:
+        """Bring the vector index up to date after changes (in the background)."""
+        if getattr(self, "_syncing", False):
+            self._sync_again = True
+            return
+        self._syncing, self._sync_again = True, False
+        events = self.services.events
+
+        def work(ctx):
+            return ctx.engram.index_sync.sync(
+                progress=lambda d, t: ctx.progress(d, t), cancelled=ctx.cancelled)
+
+        def finished(_=None):
+            self._syncing = False
+            events.background_progress.emit("Indexing memories", 0, 0)
+            if self._sync_again:
+                QTimer.singleShot(0, self.schedule_index_sync)
+
+        op = self.services.runner.background(work, success=finished,
+                                             failure=lambda e: finished())
+        op.progressed.connect(lambda d, t, _s: events.background_progress.emit(
+            "Indexing memories", d, t))
+        self._sync_started = time.monotonic()

@@ -1,0 +1,100 @@
+"""Choosing and loading the chat model, off the GUI thread.
+
+Nothing here imports llama_cpp: the runtime starts llama.cpp in its own worker process.
+"""
+from __future__ import annotations
+
+import importlib
+import logging
+from pathlib import Path
+from typing import Any
+
+from ui.ops import Op
+from ui.services import Services
+
+log = logging.getLogger(__name__)
+
+
+def _local_llm_class() -> Any:
+    try:
+        return importlib.import_module("core.runtime.local_llm").LocalLLM
+    except ModuleNotFoundError:
+        return None
+
+
+def _remote_llm_class() -> Any:
+    for name in ("core.runtime.remote", "core.runtime.remote_llm"):
+        try:
+            module = importlib.import_module(name)
+        except ModuleNotFoundError:
+            continue
+        for attr in ("RemoteLLM", "OpenAICompatibleLLM"):
+            if hasattr(module, attr):
+                return getattr(module, attr)
+    return None
+
+
+def resolve_model_path(services: Services) -> Path | None:
+    """The GGUF the settings name, or the starter model when it is ready."""
+    from core.starter_model import starter_model_status
+
+    path = services.settings.model.path
+    if path:
+        return Path(path)
+    status = starter_model_status(services.layout.models_dir)
+    return status.path
+
+
+def open_llm(services: Services, path: Path | None, *, prepare_starter: bool = False) -> Any:
+    """Runs on a worker: build the LLM (and start its worker process), or None."""
+    ms = services.settings.model
+    if ms.remote_url:
+        cls = _remote_llm_class()
+        if cls is None:
+            from core.errors import EngramError
+
+            raise EngramError("This build has no remote backend yet.")
+        return cls(ms.remote_url, model=ms.remote_model, api_key=ms.remote_api_key)
+    if path is None and prepare_starter:
+        from core.starter_model import ensure_starter_model
+
+        path = ensure_starter_model(services.layout.models_dir)
+    if path is None:
+        return None
+    cls = _local_llm_class()
+    if cls is None:
+        from core.errors import EngramError
+
+        raise EngramError("The local model runtime is not available in this build.")
+    llm = cls.from_settings(path, ms, services.layout)
+    llm.count_tokens("warm up")   # starts the worker process and loads the weights
+    return llm
+
+
+def load_model(services: Services, path: Path | None = None, *, prepare_starter: bool = False,
+               parent: Any = None, on_done: Any = None, on_error: Any = None) -> Op:
+    """Load (or replace) the chat model in the background; the status bar follows."""
+    if path is None and not prepare_starter:
+        path = resolve_model_path(services)
+    services.events.background_progress.emit("Loading model", 0, 1)
+
+    def done(llm: Any) -> None:
+        services.events.background_progress.emit("Loading model", 0, 0)
+        if llm is not None:
+            services.set_llm(llm, getattr(llm, "name", None))
+        if on_done:
+            on_done(llm)
+
+    def failed(error: BaseException) -> None:
+        services.events.background_progress.emit("Loading model", 0, 0)
+        if on_error:
+            on_error(error)
+        else:
+            from ui.dialogs import show_error
+
+            show_error(parent, error)
+
+    return services.runner.submit(Op(lambda ctx: open_llm(services, path,
+                                                           prepare_starter=prepare_starter),
+                                      lane="background", success=done, failure=failed,
+                                      label="Loading the model…", dialog_parent=None))

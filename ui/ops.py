@@ -1,0 +1,251 @@
+"""Background operations: one small `Op` per user action.
+
+An op runs a core call off the GUI thread and delivers `success(result)` or `failure(error)`
+back on the GUI thread through a queued signal (never by touching widgets from the worker).
+
+Two lanes:
+- `db`: ONE worker thread that owns the main `Engram` (its SQLite connection is never used from
+  two threads at once). Every short read and write goes here, so writes are serialized.
+- `background`: a small pool for long work (import, reindex, chat generation, embedding). Each op
+  there gets its own `Engram` connection (sharing the embedder and the vector index), so a long
+  import never blocks the inspector; SQLite's WAL and busy timeout order the writers.
+
+Progress is reported by the core call through `OpContext.progress` (throttled), cancellation is
+cooperative (`OpContext.cancelled()`), and a progress dialog appears only if the op is still
+running after `DIALOG_DELAY_MS`.
+"""
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from functools import partial
+from typing import Any
+
+from PySide6.QtCore import QObject, Qt, QTimer, Signal, Slot
+from PySide6.QtWidgets import QProgressDialog, QWidget
+
+log = logging.getLogger(__name__)
+
+DIALOG_DELAY_MS = 500
+PROGRESS_INTERVAL_S = 0.05
+
+
+class _Dispatcher(QObject):
+    """Lives on the GUI thread; runs callables posted from any thread, in order."""
+
+    call = Signal(object)
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.call.connect(self._run, Qt.ConnectionType.QueuedConnection)
+
+    @Slot(object)
+    def _run(self, fn: Callable[[], None]) -> None:
+        try:
+            fn()
+        except Exception:
+            # Logged, then re-raised so Qt's handler (and pytest-qt) see the bug too.
+            log.exception("callback on the GUI thread failed")
+            raise
+
+
+_dispatcher: _Dispatcher | None = None
+
+
+def init_dispatcher() -> None:
+    """Create the dispatcher on the GUI thread (call once after QApplication exists)."""
+    global _dispatcher
+    if _dispatcher is None:
+        _dispatcher = _Dispatcher()
+
+
+def to_main(fn: Callable[..., Any], *args: Any, **kwargs: Any) -> None:
+    """Run `fn(*args, **kwargs)` on the GUI thread, soon (queued)."""
+    assert _dispatcher is not None, "init_dispatcher() must run on the GUI thread first"
+    _dispatcher.call.emit(partial(fn, *args, **kwargs))
+
+
+class OpContext:
+    """What the worker function receives: the Engram to use, progress and cancel."""
+
+    def __init__(self, op: Op, engram: Any) -> None:
+        self._op = op
+        self.engram = engram
+        self._last = 0.0
+
+    def cancelled(self) -> bool:
+        return self._op.is_cancelled
+
+    def progress(self, done: int, total: int, text: str = "") -> None:
+        now = time.monotonic()
+        if now - self._last < PROGRESS_INTERVAL_S and done < total:
+            return
+        self._last = now
+        to_main(self._op._report_progress, done, total, text)
+
+    def post(self, fn: Callable[..., Any], *args: Any) -> None:
+        """Send anything else (e.g. streamed tokens) to the GUI thread."""
+        to_main(fn, *args)
+
+
+class Op(QObject):
+    """One user action. Create, connect callbacks, then `runner.submit(op)`."""
+
+    progressed = Signal(int, int, str)
+    done = Signal()
+
+    def __init__(self, fn: Callable[[OpContext], Any], *, lane: str = "db",
+                 success: Callable[[Any], None] | None = None,
+                 failure: Callable[[BaseException], None] | None = None,
+                 label: str = "", dialog_parent: QWidget | None = None,
+                 cancellable: bool = True) -> None:
+        super().__init__()
+        if lane not in ("db", "background"):
+            raise ValueError(lane)
+        self.fn = fn
+        self.lane = lane
+        self.success = success
+        self.failure = failure
+        self.label = label
+        self.dialog_parent = dialog_parent
+        self.cancellable = cancellable
+        self.running = False
+        self.result: Any = None
+        self.error: BaseException | None = None
+        self._cancel = threading.Event()
+        self._dialog: QProgressDialog | None = None
+        self._last_progress: tuple[int, int, str] = (0, 0, "")
+
+    @property
+    def is_cancelled(self) -> bool:
+        return self._cancel.is_set()
+
+    def cancel(self) -> None:
+        self._cancel.set()
+
+    # -- called by the runner ---------------------------------------------------------------
+    def _started(self) -> None:
+        self.running = True
+        if self.dialog_parent is not None and self.label:
+            QTimer.singleShot(DIALOG_DELAY_MS, self._maybe_show_dialog)
+
+    def _execute(self, engram: Any) -> None:
+        """Runs on a worker thread."""
+        try:
+            result = self.fn(OpContext(self, engram))
+        except BaseException as exc:  # delivered to the GUI thread, not raised here
+            if not isinstance(exc, Exception):
+                raise
+            log.debug("op %s failed: %s", self.label or self.fn, exc, exc_info=True)
+            to_main(self._finish, None, exc)
+        else:
+            to_main(self._finish, result, None)
+
+    def _finish(self, result: Any, error: BaseException | None) -> None:
+        self.running = False
+        self.result, self.error = result, error
+        if self._dialog is not None:
+            self._dialog.reset()
+            self._dialog.deleteLater()
+            self._dialog = None
+        try:
+            if error is None:
+                if self.success:
+                    self.success(result)
+            elif self.failure:
+                self.failure(error)
+            else:
+                log.warning("unhandled error in %s: %s", self.label or "op", error)
+        finally:
+            self.done.emit()
+
+    def _report_progress(self, done: int, total: int, text: str) -> None:
+        self._last_progress = (done, total, text)
+        self.progressed.emit(done, total, text)
+        if self._dialog is not None:
+            self._dialog.setMaximum(max(total, 0))
+            self._dialog.setValue(min(done, total) if total else 0)
+            if text:
+                self._dialog.setLabelText(f"{self.label}\n{text}")
+
+    def _maybe_show_dialog(self) -> None:
+        if not self.running or self._dialog is not None:
+            return
+        dlg = QProgressDialog(self.label, "Cancel" if self.cancellable else "",
+                              0, 0, self.dialog_parent)
+        dlg.setWindowTitle("Engram")
+        dlg.setWindowModality(Qt.WindowModality.WindowModal)
+        dlg.setMinimumDuration(0)
+        dlg.setAutoClose(False)
+        dlg.setAutoReset(False)
+        if not self.cancellable:
+            dlg.setCancelButton(None)
+        dlg.canceled.connect(self.cancel)
+        self._dialog = dlg
+        done, total, text = self._last_progress
+        if total:
+            self._report_progress(done, total, text)
+        dlg.show()
+
+
+class Runner:
+    """The two lanes. `engram` is used only on the db thread; `open_worker_engram()` gives a
+    background op its own connection."""
+
+    def __init__(self, engram: Any, open_worker_engram: Callable[[], Any]) -> None:
+        init_dispatcher()
+        self.engram = engram
+        self._open_worker_engram = open_worker_engram
+        self._db = ThreadPoolExecutor(max_workers=1, thread_name_prefix="engram-db")
+        self._pool = ThreadPoolExecutor(max_workers=3, thread_name_prefix="engram-bg")
+        self._active: set[Op] = set()
+
+    def submit(self, op: Op) -> Op:
+        self._active.add(op)
+        op.done.connect(lambda: self._active.discard(op))
+        op._started()
+        if op.lane == "db":
+            self._db.submit(op._execute, self.engram)
+        else:
+            self._pool.submit(self._run_background, op)
+        return op
+
+    def db(self, fn: Callable[[OpContext], Any], success: Callable[[Any], None] | None = None,
+           failure: Callable[[BaseException], None] | None = None, **kw: Any) -> Op:
+        """Shortcut: a db-lane op."""
+        return self.submit(Op(fn, lane="db", success=success, failure=failure, **kw))
+
+    def background(self, fn: Callable[[OpContext], Any],
+                   success: Callable[[Any], None] | None = None,
+                   failure: Callable[[BaseException], None] | None = None, **kw: Any) -> Op:
+        return self.submit(Op(fn, lane="background", success=success, failure=failure, **kw))
+
+    def _run_background(self, op: Op) -> None:
+        try:
+            eng = self._open_worker_engram()
+        except Exception as exc:
+            to_main(op._finish, None, exc)
+            return
+        try:
+            op._execute(eng)
+        finally:
+            try:
+                eng.close()
+            except Exception:
+                pass
+
+    @property
+    def busy(self) -> bool:
+        return any(op.running for op in self._active)
+
+    def cancel_all(self) -> None:
+        for op in list(self._active):
+            op.cancel()
+
+    def shutdown(self, wait: bool = True) -> None:
+        self.cancel_all()
+        self._db.shutdown(wait=wait)
+        self._pool.shutdown(wait=wait)
