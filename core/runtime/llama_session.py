@@ -221,6 +221,7 @@ class LlamaSession:
                                  "tokens_per_second": 0.0, "stopped": False,
                                  "finish_reason": "length"}
         out: list[str] = []
+        t_first: float | None = None
         try:
             stats["cached_tokens"] = self.prepare(prompt)
             sampler = self._sampler(p)
@@ -228,7 +229,6 @@ class LlamaSession:
             hold = max((len(s) for s in stops), default=1) - 1
             dec = codecs.getincrementaldecoder("utf-8")(errors="replace")
             pending = ""
-            t_first = None
             max_tokens = int(p.get("max_tokens", 512))
             for i in range(max_tokens):
                 if self._should_stop():
