@@ -33,7 +33,13 @@ def build_window(home: str | None = None, argv: list[str] | None = None, *,
 
 
 def main(argv: list[str] | None = None, home: str | None = None) -> int:
+    from app.single_instance import claim_for_launch, raise_window
+
+    instance = claim_for_launch(home, argv)   # one Engram per data folder
+    if instance is None:
+        return 0   # the running Engram raised its window
     app, window = build_window(home, argv)
+    instance.activated.connect(lambda _argv: raise_window(window))
     window.show()
     try:
         return app.exec()
