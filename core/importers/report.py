@@ -1,0 +1,99 @@
+"""What an import or a dry run found and did, and the progress it reports on the way."""
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+from core import clock
+from core.importers.model import ParsedConversation, Skipped
+
+MAX_LISTED_SKIPS = 200
+
+
+@dataclass
+class ImportProgress:
+    """Passed to the progress callback after each conversation (and embedding batch).
+
+    phase: "reading" or "embedding". bytes_read/bytes_total: of the (decompressed) archive
+    files; conversations/messages: parsed so far; embedded/embed_total: memories embedded.
+    """
+    phase: str
+    bytes_read: int = 0
+    bytes_total: int = 0
+    conversations: int = 0
+    messages: int = 0
+    embedded: int = 0
+    embed_total: int = 0
+
+    @property
+    def fraction(self) -> float:
+        if self.phase == "embedding":
+            return self.embedded / self.embed_total if self.embed_total else 1.0
+        return min(1.0, self.bytes_read / self.bytes_total) if self.bytes_total else 0.0
+
+
+@dataclass
+class ImportReport:
+    path: str
+    container: str = "file"
+    formats: list[str] = field(default_factory=list)
+    files: dict[str, str] = field(default_factory=dict)
+    unrecognised_files: dict[str, str] = field(default_factory=dict)
+    dry_run: bool = False
+    import_id: str | None = None
+    status: str = "running"            # completed, cancelled, failed
+    conversations: int = 0
+    messages: int = 0
+    hidden_messages: int = 0
+    branches: int = 0
+    first_message_at: float | None = None
+    last_message_at: float | None = None
+    new_conversations: int = 0
+    new_messages: int = 0
+    memories_created: int = 0
+    jobs_queued: int = 0
+    embedded: int = 0
+    skipped_count: int = 0
+    skipped_by_reason: dict[str, int] = field(default_factory=dict)
+    skipped: list[dict[str, str]] = field(default_factory=list)
+    errors: list[str] = field(default_factory=list)
+    started_at: float = field(default_factory=clock.now)
+    seconds: float = 0.0
+
+    def count(self, conv: ParsedConversation) -> None:
+        self.conversations += 1
+        self.messages += len(conv.messages)
+        self.branches += conv.branches
+        for msg in conv.messages:
+            if msg.hidden:
+                self.hidden_messages += 1
+            if msg.created_at is not None:
+                if self.first_message_at is None or msg.created_at < self.first_message_at:
+                    self.first_message_at = msg.created_at
+                if self.last_message_at is None or msg.created_at > self.last_message_at:
+                    self.last_message_at = msg.created_at
+        for item in conv.skipped:
+            self.skip(item)
+
+    def skip(self, item: Skipped) -> None:
+        self.skipped_count += 1
+        self.skipped_by_reason[item.reason] = self.skipped_by_reason.get(item.reason, 0) + 1
+        if len(self.skipped) < MAX_LISTED_SKIPS:
+            self.skipped.append({"reason": item.reason, "conversation": item.conversation,
+                                 "item": item.item})
+
+    @property
+    def cancelled(self) -> bool:
+        return self.status == "cancelled"
+
+    def counts(self) -> dict[str, int]:
+        return {k: getattr(self, k) for k in (
+            "conversations", "messages", "hidden_messages", "branches", "new_conversations",
+            "new_messages", "memories_created", "jobs_queued", "skipped_count")}
+
+    def to_dict(self) -> dict[str, Any]:
+        data = asdict(self)
+        data["first_message_at"] = clock.to_iso(self.first_message_at)
+        data["last_message_at"] = clock.to_iso(self.last_message_at)
+        data["started_at"] = clock.to_iso(self.started_at)
+        return data

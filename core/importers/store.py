@@ -1,0 +1,127 @@
+"""The one path that stores parsed conversations, whatever format they came from.
+
+Each conversation commits in its own transaction: the conversation row, its new messages,
+their episodic memories (`remember_messages`) and a queued summary job, together or not at
+all. Ids are derived from the format and the archive's own ids (`stable_id`), so importing the
+same archive again adds nothing, and a newer export adds only the messages that are new.
+"""
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+
+from core import clock
+from core.conversations import ConversationStore, Message
+from core.db import transaction
+from core.ids import stable_id
+from core.importers.model import ParsedConversation
+from core.importers.text import clean, memory_text
+from core.jobs import JobQueue
+from core.memory.episodic import remember_messages
+from core.memory_store import MemoryStore
+
+SUMMARY_JOB = "summarize_conversation"
+_INSERT = ("INSERT OR IGNORE INTO messages (id, conversation_id, parent_id, branch, role, text,"
+           " created_at, model, hidden, source_id, import_id, meta)"
+           " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)")
+
+
+@dataclass
+class Written:
+    conversation_id: str
+    new_conversation: bool
+    new_messages: int
+    memories: int
+    job_queued: bool
+
+
+def conversation_id(conv: ParsedConversation) -> str:
+    return stable_id(conv.source, conv.source_id)
+
+
+def message_id(conv: ParsedConversation, source_id: str) -> str:
+    return stable_id(conv.source, conv.source_id, source_id)
+
+
+class ImportWriter:
+    def __init__(self, conversations: ConversationStore, memories: MemoryStore, jobs: JobQueue,
+                 import_id: str) -> None:
+        self.conversations = conversations
+        self.memories = memories
+        self.jobs = jobs
+        self.db = conversations.db
+        self.import_id = import_id
+
+    def write(self, conv: ParsedConversation) -> Written:
+        cid = conversation_id(conv)
+        with transaction(self.db):
+            row = self.db.execute(
+                "SELECT updated_at FROM conversations WHERE id = ?", [cid]).fetchone()
+            new_conversation = row is None
+            existing: set[str] = set()
+            if new_conversation:
+                self.conversations.create(
+                    clean(conv.title)[:500] or "Untitled", id=cid,
+                    created_at=_first_time(conv), source=conv.source,
+                    source_id=conv.source_id, import_id=self.import_id, meta=conv.meta)
+            else:
+                existing = {r[0] for r in self.db.execute(
+                    "SELECT id FROM messages WHERE conversation_id = ?", [cid])}
+            rows, fresh = self._rows(conv, cid, existing)
+            if rows:
+                self.db.conn.executemany(_INSERT, rows)
+            remembered = remember_messages(self.memories, fresh, actor="import",
+                                           import_id=self.import_id) if fresh else []
+            job = False
+            if fresh:
+                job = self.jobs.enqueue(SUMMARY_JOB, {"conversation_id": cid},
+                                        needs_model=True) is not None
+            if rows or new_conversation:
+                current = (message_id(conv, conv.current_source_id) if conv.current_source_id
+                           else message_id(conv, conv.messages[-1].source_id))
+                last = max([r[6] for r in rows] + [conv.updated_at or 0.0,
+                                                   row[0] if row else 0.0])
+                self.db.execute(
+                    "UPDATE conversations SET current_message_id = ?, updated_at = ?"
+                    " WHERE id = ?", [current, last, cid])
+        return Written(cid, new_conversation, len(rows), len(remembered), job)
+
+    def _rows(self, conv: ParsedConversation, cid: str,
+              existing: set[str]) -> tuple[list[tuple], list[Message]]:
+        """Rows for the messages not stored yet, and (for memory) their visible subset."""
+        times: dict[str, float] = {}
+        fallback = _first_time(conv)
+        rows: list[tuple] = []
+        fresh: list[Message] = []
+        for msg in conv.messages:
+            mid = message_id(conv, msg.source_id)
+            parent = (message_id(conv, msg.parent_source_id)
+                      if msg.parent_source_id is not None else None)
+            when = msg.created_at
+            if when is None:
+                when = times.get(msg.parent_source_id or "", fallback)
+            times[msg.source_id] = when
+            fallback = when
+            if mid in existing:
+                continue
+            existing.add(mid)
+            meta = json.dumps(msg.meta, ensure_ascii=False) if msg.meta else "{}"
+            rows.append((mid, cid, parent, msg.branch, msg.role, msg.text, when, msg.model,
+                         int(msg.hidden), msg.source_id, self.import_id, meta))
+            if not msg.hidden and msg.role in ("user", "assistant"):
+                text = memory_text(msg.text)
+                if text:
+                    fresh.append(Message(mid, cid, parent, msg.branch, msg.role, text, when,
+                                         msg.model, False, msg.source_id, self.import_id))
+        return rows, fresh
+
+
+def _first_time(conv: ParsedConversation) -> float:
+    if conv.created_at is not None:
+        return conv.created_at
+    for msg in conv.messages:
+        if msg.created_at is not None:
+            return msg.created_at
+    return conv.updated_at if conv.updated_at is not None else clock.now()
+
+
