@@ -74,8 +74,8 @@ class RemoteLLM:
             return [m.get("id", "") for m in json.load(resp).get("data", [])]
 
     def count_tokens(self, text: str) -> int:
-        for path, root in ((self._tokenize_path, False),) if self._tokenize_path else (
-                ("/extras/tokenize", False), ("/tokenize", True)):
+        for path, root in ((self._tokenize_path, True),) if self._tokenize_path else (
+                ("/extras/tokenize", True), ("/tokenize", True)):
             if path == "none":
                 break
             try:
