@@ -53,6 +53,8 @@ class SingleInstance(QObject):
         super().__init__()
         self._lock = lock
         self._server = server
+        self._clients: dict[QLocalSocket, bytearray] = {}
+        self._done: list[QLocalSocket] = []
         server.setParent(self)
         server.newConnection.connect(self._on_connection)
 
@@ -61,31 +63,44 @@ class SingleInstance(QObject):
         return self._server.serverName()
 
     def _on_connection(self) -> None:
+        self._prune()
         while self._server.hasPendingConnections():
             sock = self._server.nextPendingConnection()
-            buf = bytearray()
-
-            def on_ready(sock: QLocalSocket = sock, buf: bytearray = buf) -> None:
-                buf.extend(bytes(sock.readAll()))
-                if b"\n" not in buf:
-                    return
-                line = bytes(buf).split(b"\n", 1)[0]
-                try:
-                    argv = list(json.loads(line.decode("utf-8")).get("argv", []))
-                except (ValueError, AttributeError):
-                    log.warning("ignored a malformed activation request")
-                    sock.disconnectFromServer()
-                    return
-                sock.write(b"ok\n")
-                sock.flush()
-                sock.disconnectFromServer()
-                log.info("another launch asked to raise the window")
-                self.activated.emit(argv)
-
-            sock.readyRead.connect(on_ready)
-            sock.disconnected.connect(sock.deleteLater)
+            self._clients[sock] = bytearray()
+            sock.readyRead.connect(lambda sock=sock: self._on_ready(sock))
             if sock.bytesAvailable():
-                on_ready()
+                self._on_ready(sock)
+
+    def _on_ready(self, sock: QLocalSocket) -> None:
+        buf = self._clients.get(sock)
+        if buf is None:
+            return
+        buf.extend(bytes(sock.readAll()))
+        if b"\n" not in buf:
+            return
+        del self._clients[sock]
+        self._done.append(sock)
+        try:
+            argv = [str(a) for a in json.loads(bytes(buf).split(b"\n", 1)[0]).get("argv", [])]
+        except (ValueError, AttributeError, UnicodeDecodeError):
+            log.warning("ignored a malformed activation request")
+            sock.disconnectFromServer()
+            return
+        sock.write(b"ok\n")
+        sock.flush()
+        sock.disconnectFromServer()
+        log.info("another launch asked to raise the window")
+        self.activated.emit(argv)
+
+    def _prune(self) -> None:
+        """Free answered sockets (not from inside their own signal handlers: PySide crashes)."""
+        keep = []
+        for sock in self._done:
+            if sock.state() == QLocalSocket.LocalSocketState.UnconnectedState:
+                sock.setParent(None)   # now owned by Python; freed with the last reference
+            else:
+                keep.append(sock)
+        self._done = keep
 
     def release(self) -> None:
         """Stop listening and free the folder (also happens when the process ends)."""
