@@ -144,6 +144,9 @@ def detect_container(container: Container) -> DetectedFormat:
 
 def unrecognised_message(container: Container, found: DetectedFormat) -> str:
     name = container.path.name
+    if container.refused and not found.unrecognised:
+        why = "; ".join(f"{s.item}: {s.reason}" for s in container.refused[:3])
+        return f"Nothing importable in {name} ({why})."
     if not container.entries:
         what = "no .json, .jsonl, .md or .txt files" if container.kind != "file" else "nothing"
         return f"Could not recognise {name}: it holds {what}. Engram reads {KNOWN}."
