@@ -4,7 +4,6 @@ Nothing here imports llama_cpp: the runtime starts llama.cpp in its own worker p
 """
 from __future__ import annotations
 
-import importlib
 import logging
 from pathlib import Path
 from typing import Any
@@ -13,25 +12,6 @@ from ui.ops import Op
 from ui.services import Services
 
 log = logging.getLogger(__name__)
-
-
-def _local_llm_class() -> Any:
-    try:
-        return importlib.import_module("core.runtime.local_llm").LocalLLM
-    except ModuleNotFoundError:
-        return None
-
-
-def _remote_llm_class() -> Any:
-    for name in ("core.runtime.remote", "core.runtime.remote_llm"):
-        try:
-            module = importlib.import_module(name)
-        except ModuleNotFoundError:
-            continue
-        for attr in ("RemoteLLM", "OpenAICompatibleLLM"):
-            if hasattr(module, attr):
-                return getattr(module, attr)
-    return None
 
 
 def resolve_model_path(services: Services) -> Path | None:
@@ -46,28 +26,21 @@ def resolve_model_path(services: Services) -> Path | None:
 
 
 def open_llm(services: Services, path: Path | None, *, prepare_starter: bool = False) -> Any:
-    """Runs on a worker: build the LLM (and start its worker process), or None."""
-    ms = services.settings.model
-    if ms.remote_url:
-        cls = _remote_llm_class()
-        if cls is None:
-            from core.errors import EngramError
+    """Runs on a worker: build the LLM (remote, the chosen GGUF, or the starter model) and
+    start it, so the first message does not wait for the weights."""
+    from core.runtime.factory import open_llm as factory_open
 
-            raise EngramError("This build has no remote backend yet.")
-        return cls(ms.remote_url, model=ms.remote_model, api_key=ms.remote_api_key)
-    if path is None and prepare_starter:
-        from core.starter_model import ensure_starter_model
+    settings = services.settings
+    if path is not None and not settings.model.remote_url:
+        from core.runtime.local_llm import LocalLLM
 
-        path = ensure_starter_model(services.layout.models_dir)
-    if path is None:
+        llm = LocalLLM.from_settings(path, settings.model, services.layout)
+    elif path is None and not prepare_starter and not settings.model.remote_url:
         return None
-    cls = _local_llm_class()
-    if cls is None:
-        from core.errors import EngramError
-
-        raise EngramError("The local model runtime is not available in this build.")
-    llm = cls.from_settings(path, ms, services.layout)
-    llm.count_tokens("warm up")   # starts the worker process and loads the weights
+    else:
+        llm = factory_open(services.layout, settings)
+    if not settings.model.remote_url:
+        llm.count_tokens("warm up")   # starts the worker process and loads the weights
     return llm
 
 

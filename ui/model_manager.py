@@ -1,0 +1,212 @@
+"""The model manager: pick a GGUF and read its header, or download one by URL (with progress,
+cancel and resume). Reading headers and downloading run on worker threads."""
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from PySide6.QtCore import Signal
+from PySide6.QtWidgets import (QFileDialog, QFormLayout, QGroupBox, QHBoxLayout, QLabel,
+                               QLineEdit, QListWidget, QListWidgetItem, QProgressBar,
+                               QPushButton, QVBoxLayout, QWidget)
+
+from ui.ops import Op
+from ui.services import Services
+from ui.status_bar import human_bytes
+
+STARTER_LABEL = "Starter model (Gemma 3 270M base)"
+
+
+def read_model_info(path: str) -> dict[str, Any]:
+    """Runs on a worker: the GGUF header as a dict plus KV bytes per token (f16)."""
+    from core.runtime.gguf_info import read_gguf_info
+
+    info = read_gguf_info(path)
+    out = info.to_dict()
+    out["kv_bytes_per_token_f16"] = info.kv_bytes_per_token("f16", "f16")
+    out["summary"] = info.describe()
+    return out
+
+
+class ModelManager(QWidget):
+    use_file = Signal(str)
+
+    def __init__(self, services: Services, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.services = services
+        self.current_path = ""
+        self.download_op: Op | None = None
+        box = QVBoxLayout(self)
+        box.setContentsMargins(0, 0, 0, 0)
+
+        pick = QGroupBox("Model file")
+        pl = QVBoxLayout(pick)
+        row = QHBoxLayout()
+        self.path_label = QLabel()
+        self.path_label.setWordWrap(True)
+        row.addWidget(self.path_label, 1)
+        self.choose_button = QPushButton("Choose GGUF…")
+        self.choose_button.clicked.connect(self.choose)
+        self.starter_button = QPushButton("Use starter model")
+        self.starter_button.clicked.connect(lambda: self.set_current(""))
+        row.addWidget(self.starter_button)
+        row.addWidget(self.choose_button)
+        pl.addLayout(row)
+        self.local = QListWidget()
+        self.local.setMaximumHeight(72)
+        self.local.itemClicked.connect(lambda item: self.set_current(item.data(256)))
+        pl.addWidget(self.local)
+        info = QFormLayout()
+        self.info_labels: dict[str, QLabel] = {}
+        for key, title in (("summary", "Model"), ("architecture", "Architecture"),
+                           ("quantization", "Quantization"), ("context_length", "Trained context"),
+                           ("layers", "Layers / heads"), ("kv", "KV cache per token"),
+                           ("template", "Chat template")):
+            label = QLabel("—")
+            label.setWordWrap(True)
+            self.info_labels[key] = label
+            info.addRow(f"{title}:", label)
+        pl.addLayout(info)
+        box.addWidget(pick)
+
+        dl = QGroupBox("Download a GGUF by URL")
+        dlay = QVBoxLayout(dl)
+        drow = QHBoxLayout()
+        self.url = QLineEdit()
+        self.url.setPlaceholderText("https://…/model.Q4_K_M.gguf")
+        drow.addWidget(self.url, 1)
+        self.download_button = QPushButton("Download")
+        self.download_button.clicked.connect(self.download)
+        self.cancel_button = QPushButton("Cancel")
+        self.cancel_button.clicked.connect(self.cancel_download)
+        self.cancel_button.hide()
+        drow.addWidget(self.download_button)
+        drow.addWidget(self.cancel_button)
+        dlay.addLayout(drow)
+        self.progress = QProgressBar()
+        self.progress.hide()
+        dlay.addWidget(self.progress)
+        self.download_note = QLabel("Files go to the models folder; an interrupted download "
+                                    "resumes where it stopped.")
+        self.download_note.setObjectName("mutedLabel")
+        self.download_note.setWordWrap(True)
+        dlay.addWidget(self.download_note)
+        box.addWidget(dl)
+
+    # -- current file ----------------------------------------------------------------------
+    def set_current(self, path: str) -> None:
+        self.current_path = path or ""
+        self.path_label.setText(path or STARTER_LABEL)
+        self._list_local()
+        target = path
+        if not target:
+            from core.starter_model import starter_model_status
+
+            st = starter_model_status(self.services.layout.models_dir)
+            target = str(st.path) if st.path else ""
+        if not target:
+            for label in self.info_labels.values():
+                label.setText("—")
+            self.info_labels["summary"].setText(
+                "The starter model is prepared on first use." if not path else "—")
+            return
+        self.info_labels["summary"].setText("Reading the file header…")
+        self.services.runner.background(lambda ctx: read_model_info(target),
+                                        success=self._show_info,
+                                        failure=lambda e: self.info_labels["summary"].setText(
+                                            f"Not usable: {e}"))
+
+    def _show_info(self, info: dict[str, Any]) -> None:
+        self.info = info
+        lab = self.info_labels
+        lab["summary"].setText(info["summary"])
+        lab["architecture"].setText(info["architecture"])
+        lab["quantization"].setText(info["quantization"])
+        lab["context_length"].setText(f"{info['context_length']:,} tokens"
+                                      + (f" (sliding window {info['sliding_window']})"
+                                         if info.get("sliding_window") else ""))
+        lab["layers"].setText(f"{info['n_layers']} layers · {info['n_head']} heads "
+                              f"({info['n_head_kv']} KV) · head size {info['head_dim']}")
+        per = info["kv_bytes_per_token_f16"]
+        lab["kv"].setText(f"{human_bytes(per)} at f16 · {human_bytes(per * 4096)} for 4,096 tokens")
+        lab["template"].setText("included" if info.get("chat_template") else
+                                "none (Engram uses the architecture's usual format)")
+
+    def _list_local(self) -> None:
+        self.local.clear()
+        models = self.services.layout.models_dir
+        for p in sorted(models.glob("*.gguf")) if models.exists() else []:
+            item = QListWidgetItem(f"{p.name}  ({human_bytes(p.stat().st_size)})")
+            item.setData(256, str(p))
+            self.local.addItem(item)
+        self.local.setVisible(self.local.count() > 0)
+
+    def choose(self) -> None:
+        path, _ = QFileDialog.getOpenFileName(self, "Choose a GGUF model",
+                                              str(self.services.layout.models_dir),
+                                              "GGUF models (*.gguf);;All files (*)")
+        if path:
+            self.set_current(path)
+
+    # -- download --------------------------------------------------------------------------
+    def download(self) -> None:
+        url = self.url.text().strip()
+        if not url:
+            return
+        from core.runtime.model_manager import download_file
+
+        dest = self.services.layout.models_dir
+
+        def work(ctx):
+            def progress(done: int, total: int | None) -> bool:
+                ctx.progress(done, total or 0)
+                return ctx.cancelled()
+            try:
+                return download_file(url, dest, progress=progress)
+            except Exception:
+                if ctx.cancelled():
+                    return None     # paused: the .partial file stays for a resume
+                raise
+
+        op = Op(work, lane="background", success=self._downloaded, failure=self._download_failed,
+                label="Downloading the model")
+        op.progressed.connect(self._download_progress)
+        self.download_op = op
+        self.progress.setRange(0, 0)
+        self.progress.show()
+        self.download_button.hide()
+        self.cancel_button.show()
+        self.download_note.setText("Starting…")
+        self.services.runner.submit(op)
+
+    def _download_progress(self, done: int, total: int, _text: str) -> None:
+        if total > 0:
+            self.progress.setRange(0, 1000)
+            self.progress.setValue(int(1000 * done / total))
+            self.download_note.setText(f"{human_bytes(done)} of {human_bytes(total)}")
+        else:
+            self.download_note.setText(f"{human_bytes(done)}")
+
+    def cancel_download(self) -> None:
+        if self.download_op is not None:
+            self.download_op.cancel()
+
+    def _download_end(self) -> None:
+        self.download_op = None
+        self.progress.hide()
+        self.cancel_button.hide()
+        self.download_button.show()
+
+    def _downloaded(self, result: Any) -> None:
+        cancelled = self.download_op is not None and self.download_op.is_cancelled
+        self._download_end()
+        path = getattr(result, "path", result)
+        if cancelled or not path:
+            self.download_note.setText("Paused. Press Download again to resume.")
+            return
+        self.download_note.setText(f"Downloaded {Path(str(path)).name}.")
+        self.set_current(str(path))
+
+    def _download_failed(self, error: BaseException) -> None:
+        self._download_end()
+        self.download_note.setText(f"Download failed: {error}. Press Download to resume.")

@@ -1,0 +1,292 @@
+"""Settings: the model (with the model manager), memory mechanisms, storage and remote backends.
+
+Changes are saved with `Engram.save_settings` and applied at once where possible: model
+parameters reload the model in the background; memory thresholds are read by core on each
+turn. The data folder and the Chroma location take effect on the next start (said on screen).
+"""
+from __future__ import annotations
+
+import copy
+from typing import Any
+
+from PySide6.QtCore import Qt, Signal
+from PySide6.QtGui import QDesktopServices
+from PySide6.QtCore import QUrl
+from PySide6.QtWidgets import (QCheckBox, QComboBox, QDialog, QDialogButtonBox, QDoubleSpinBox,
+                               QFormLayout, QGroupBox, QHBoxLayout, QLabel, QLineEdit,
+                               QListWidget, QPushButton, QSpinBox, QStackedWidget, QVBoxLayout,
+                               QWidget)
+
+from ui.model_manager import ModelManager
+from ui.services import Services
+
+KV_TYPES = ["f16", "q8_0", "q4_0"]
+MODEL_RELOAD_FIELDS = ("path", "n_ctx", "n_gpu_layers", "n_threads", "type_k", "type_v",
+                       "overflow_policy", "sink_tokens", "sirllm_decay", "remote_url",
+                       "remote_model", "remote_api_key")
+
+
+class SettingsDialog(QDialog):
+    model_file_chosen = Signal(str)
+    applied = Signal(list)      # names of the changed settings
+
+    def __init__(self, services: Services, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.services = services
+        self.setWindowTitle("Settings")
+        self.resize(820, 600)
+        outer = QVBoxLayout(self)
+        body = QHBoxLayout()
+        self.pages = QListWidget()
+        self.pages.setObjectName("settingsPages")
+        self.pages.setFixedWidth(170)
+        self.stack = QStackedWidget()
+        self._page_names: list[str] = []
+        self.model_manager = ModelManager(services)
+        self.model_manager.use_file.connect(self._use_model_file)
+        self._add_page("model", "Model", self._model_page())
+        self._add_page("memory", "Memory", self._memory_page())
+        self._add_page("storage", "Storage", self._storage_page())
+        self._add_page("remote", "Remote model", self._remote_page())
+        self.pages.currentRowChanged.connect(self.stack.setCurrentIndex)
+        self.pages.setCurrentRow(0)
+        body.addWidget(self.pages)
+        body.addWidget(self.stack, 1)
+        outer.addLayout(body, 1)
+        self.note = QLabel("")
+        self.note.setObjectName("mutedLabel")
+        self.note.setWordWrap(True)
+        outer.addWidget(self.note)
+        buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Apply
+                                   | QDialogButtonBox.StandardButton.Close)
+        buttons.button(QDialogButtonBox.StandardButton.Apply).clicked.connect(self.apply)
+        buttons.rejected.connect(self.close)
+        outer.addWidget(buttons)
+        self.load()
+
+    def _add_page(self, key: str, title: str, widget: QWidget) -> None:
+        self._page_names.append(key)
+        self.pages.addItem(title)
+        self.stack.addWidget(widget)
+
+    def show_page(self, key: str) -> None:
+        if key in self._page_names:
+            self.pages.setCurrentRow(self._page_names.index(key))
+
+    # -- pages ---------------------------------------------------------------------------------
+    def _model_page(self) -> QWidget:
+        w = QWidget()
+        box = QVBoxLayout(w)
+        box.addWidget(self.model_manager, 1)
+        group = QGroupBox("Runtime")
+        form = QFormLayout(group)
+        self.n_ctx = QSpinBox()
+        self.n_ctx.setRange(256, 262144)
+        self.n_ctx.setSingleStep(1024)
+        self.n_ctx.setSuffix(" tokens")
+        self.gpu = QComboBox()
+        self.gpu.setEditable(True)
+        self.gpu.addItems(["all", "none"])
+        self.gpu.setToolTip("Layers to offload to the GPU: all, none or a number")
+        self.threads = QSpinBox()
+        self.threads.setRange(0, 256)
+        self.threads.setSpecialValueText("automatic")
+        self.type_k = QComboBox()
+        self.type_k.addItems(KV_TYPES)
+        self.type_v = QComboBox()
+        self.type_v.addItems(KV_TYPES)
+        kv = QHBoxLayout()
+        kv.addWidget(QLabel("K"))
+        kv.addWidget(self.type_k)
+        kv.addWidget(QLabel("V"))
+        kv.addWidget(self.type_v)
+        kv.addStretch(1)
+        self.overflow = QComboBox()
+        self.overflow.addItem("StreamingLLM (keep the first tokens and the most recent)", "streaming")
+        self.overflow.addItem("SirLLM (keep the most informative tokens)", "sirllm")
+        form.addRow("Context size:", self.n_ctx)
+        form.addRow("GPU layers:", self.gpu)
+        form.addRow("Threads:", self.threads)
+        form.addRow("KV cache types:", kv)
+        form.addRow("When the context is full:", self.overflow)
+        box.addWidget(group)
+        return w
+
+    def _memory_page(self) -> QWidget:
+        w = QWidget()
+        form = QFormLayout(w)
+        self.memory_enabled = QCheckBox("Remember across conversations")
+        self.full_context = QSpinBox()
+        self.full_context.setRange(0, 1_000_000)
+        self.full_context.setSuffix(" tokens")
+        self.full_context.setToolTip("Below this, whole past conversations fit the prompt "
+                                     "and retrieval is skipped")
+        self.retrieval_budget = QSpinBox()
+        self.retrieval_budget.setRange(0, 100_000)
+        self.retrieval_budget.setSuffix(" tokens")
+        self.hema = QCheckBox("HEMA: compact summaries of each conversation")
+        self.hema_every = QSpinBox()
+        self.hema_every.setRange(2, 10_000)
+        self.hema_every.setPrefix("second-level summary every ")
+        self.hema_every.setSuffix(" messages")
+        self.memorybank = QCheckBox("MemoryBank: memories fade unless recalled or pinned")
+        self.forget_threshold = QDoubleSpinBox()
+        self.forget_threshold.setRange(0.0, 1.0)
+        self.forget_threshold.setSingleStep(0.01)
+        self.forget_threshold.setDecimals(3)
+        self.tim = QCheckBox("TiM: keep thoughts (conclusions) and merge duplicates")
+        self.embedding_model = QLineEdit()
+        self.embedding_model.setPlaceholderText("bundled all-MiniLM-L6-v2")
+        form.addRow(self.memory_enabled)
+        form.addRow("Full-context threshold:", self.full_context)
+        form.addRow("Retrieval budget:", self.retrieval_budget)
+        form.addRow(self.hema)
+        form.addRow("", self.hema_every)
+        form.addRow(self.memorybank)
+        form.addRow("Forget below retention:", self.forget_threshold)
+        form.addRow(self.tim)
+        form.addRow("Embedding model folder:", self.embedding_model)
+        return w
+
+    def _storage_page(self) -> QWidget:
+        w = QWidget()
+        form = QFormLayout(w)
+        layout = self.services.layout
+        folder = QHBoxLayout()
+        path = QLabel(str(layout.data_dir))
+        path.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+        folder.addWidget(path, 1)
+        open_button = QPushButton("Open")
+        open_button.clicked.connect(lambda: QDesktopServices.openUrl(
+            QUrl.fromLocalFile(str(layout.data_dir))))
+        folder.addWidget(open_button)
+        form.addRow("Data folder:", folder)
+        hint = QLabel("To use another folder, start Engram with ENGRAM_HOME=/that/folder "
+                      "(or `engram --home /that/folder gui`).")
+        hint.setObjectName("mutedLabel")
+        hint.setWordWrap(True)
+        form.addRow("", hint)
+        self.chroma_url = QLineEdit()
+        self.chroma_url.setPlaceholderText("empty: embedded index in the data folder")
+        form.addRow("Chroma server URL:", self.chroma_url)
+        self.collection = QLineEdit()
+        form.addRow("Collection:", self.collection)
+        chroma_hint = QLabel("A change of index location applies on the next start; then run "
+                             "`engram reindex` to fill it from the database.")
+        chroma_hint.setObjectName("mutedLabel")
+        chroma_hint.setWordWrap(True)
+        form.addRow("", chroma_hint)
+        self.kv_budget = QSpinBox()
+        self.kv_budget.setRange(0, 1_000_000)
+        self.kv_budget.setSuffix(" MB")
+        form.addRow("Saved model states budget:", self.kv_budget)
+        return w
+
+    def _remote_page(self) -> QWidget:
+        w = QWidget()
+        form = QFormLayout(w)
+        self.remote_url = QLineEdit()
+        self.remote_url.setPlaceholderText("e.g. http://127.0.0.1:8080/v1 (empty: the local model)")
+        self.remote_model = QLineEdit()
+        self.remote_key = QLineEdit()
+        self.remote_key.setEchoMode(QLineEdit.EchoMode.Password)
+        form.addRow("OpenAI-compatible endpoint:", self.remote_url)
+        form.addRow("Model name:", self.remote_model)
+        form.addRow("API key:", self.remote_key)
+        note = QLabel("With an endpoint set, your messages and the memories retrieved for them "
+                      "are sent to that server. Leave it empty to stay fully local.")
+        note.setObjectName("mutedLabel")
+        note.setWordWrap(True)
+        form.addRow("", note)
+        return w
+
+    # -- load / apply ----------------------------------------------------------------------
+    def load(self) -> None:
+        s = self.services.settings
+        m, mem, ch = s.model, s.memory, s.chroma
+        self.model_manager.set_current(m.path)
+        self.n_ctx.setValue(m.n_ctx)
+        self.gpu.setCurrentText(str(m.n_gpu_layers))
+        self.threads.setValue(m.n_threads)
+        self.type_k.setCurrentText(m.type_k)
+        self.type_v.setCurrentText(m.type_v)
+        self.overflow.setCurrentIndex(max(0, self.overflow.findData(m.overflow_policy)))
+        self.memory_enabled.setChecked(mem.enabled)
+        self.full_context.setValue(mem.full_context_tokens)
+        self.retrieval_budget.setValue(mem.retrieval_budget_tokens)
+        self.hema.setChecked(mem.hema_enabled)
+        self.hema_every.setValue(mem.hema_second_level_every)
+        self.memorybank.setChecked(mem.memorybank_enabled)
+        self.forget_threshold.setValue(mem.forget_threshold)
+        self.tim.setChecked(mem.tim_enabled)
+        self.embedding_model.setText(mem.embedding_model)
+        self.chroma_url.setText(ch.server_url)
+        self.collection.setText(ch.collection)
+        self.kv_budget.setValue(m.kv_state_budget_mb)
+        self.remote_url.setText(m.remote_url)
+        self.remote_model.setText(m.remote_model)
+        self.remote_key.setText(m.remote_api_key)
+
+    def collect(self) -> Any:
+        """A copy of the settings with the form's values."""
+        s = copy.deepcopy(self.services.settings)
+        m, mem, ch = s.model, s.memory, s.chroma
+        m.path = self.model_manager.current_path
+        m.n_ctx = self.n_ctx.value()
+        m.n_gpu_layers = self.gpu.currentText().strip() or "all"
+        m.n_threads = self.threads.value()
+        m.type_k, m.type_v = self.type_k.currentText(), self.type_v.currentText()
+        m.overflow_policy = self.overflow.currentData()
+        m.kv_state_budget_mb = self.kv_budget.value()
+        m.remote_url = self.remote_url.text().strip()
+        m.remote_model = self.remote_model.text().strip()
+        m.remote_api_key = self.remote_key.text()
+        mem.enabled = self.memory_enabled.isChecked()
+        mem.full_context_tokens = self.full_context.value()
+        mem.retrieval_budget_tokens = self.retrieval_budget.value()
+        mem.hema_enabled = self.hema.isChecked()
+        mem.hema_second_level_every = self.hema_every.value()
+        mem.memorybank_enabled = self.memorybank.isChecked()
+        mem.forget_threshold = self.forget_threshold.value()
+        mem.tim_enabled = self.tim.isChecked()
+        mem.embedding_model = self.embedding_model.text().strip()
+        ch.server_url = self.chroma_url.text().strip()
+        ch.collection = self.collection.text().strip() or "memories"
+        return s
+
+    def apply(self) -> None:
+        new = self.collect()
+        old = self.services.settings
+        changed = [f"model.{k}" for k in vars(new.model) if getattr(new.model, k) != getattr(old.model, k)]
+        changed += [f"memory.{k}" for k in vars(new.memory) if getattr(new.memory, k) != getattr(old.memory, k)]
+        changed += [f"chroma.{k}" for k in vars(new.chroma) if getattr(new.chroma, k) != getattr(old.chroma, k)]
+        if new.model.n_gpu_layers not in ("all", "none") and not new.model.n_gpu_layers.isdigit():
+            self.note.setText("GPU layers must be all, none or a number.")
+            return
+        # Mutate in place: every service holds the same Settings object.
+        for section in ("model", "memory", "chroma"):
+            target, source = getattr(old, section), getattr(new, section)
+            for key, value in vars(source).items():
+                setattr(target, key, value)
+        notes = []
+        if any(c.startswith("chroma.") for c in changed) or "memory.embedding_model" in changed:
+            notes.append("The index location and embedding model change on the next start.")
+        reload_model = any(c.split(".", 1)[1] in MODEL_RELOAD_FIELDS for c in changed
+                           if c.startswith("model."))
+
+        def saved(_):
+            self.services.events.settings_changed.emit()
+            if reload_model and (old.model.path or old.model.remote_url
+                                 or self.services.llm is not None):
+                from ui.model_loader import load_model
+
+                load_model(self.services, parent=self)
+                notes.append("Reloading the model with the new settings…")
+            self.note.setText(" ".join(notes) or ("Saved." if changed else "Nothing changed."))
+            self.applied.emit(changed)
+
+        self.services.runner.db(lambda ctx: ctx.engram.save_settings(), success=saved,
+                                failure=lambda e: self.note.setText(f"Could not save: {e}"))
+
+    def _use_model_file(self, path: str) -> None:
+        self.model_manager.set_current(path)
