@@ -202,8 +202,12 @@ class Runner:
         self._db = ThreadPoolExecutor(max_workers=1, thread_name_prefix="engram-db")
         self._pool = ThreadPoolExecutor(max_workers=3, thread_name_prefix="engram-bg")
         self._active: set[Op] = set()
+        self.closed = False
 
     def submit(self, op: Op) -> Op:
+        if self.closed:   # late callbacks while the window closes: nothing more starts
+            log.debug("op %s dropped: the runner is shut down", op.label or op.fn)
+            return op
         self._active.add(op)
         op.done.connect(lambda: self._active.discard(op))
         op._started()
@@ -246,6 +250,7 @@ class Runner:
             op.cancel()
 
     def shutdown(self, wait: bool = True) -> None:
+        self.closed = True
         self.cancel_all()
         self._db.shutdown(wait=wait)
         self._pool.shutdown(wait=wait)
