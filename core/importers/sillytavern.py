@@ -67,7 +67,7 @@ def parse(reader: SafeReader) -> Iterator[ParsedConversation | Skipped]:
                 sid, parent, role, clean(text), when, branch=k, hidden=is_system,
                 model=(clean(as_text((record.get("extra") or {}).get("model")))[:200] or None)
                 if isinstance(record.get("extra"), dict) else None,
-                meta={"name": name} if name else {}))
+                meta={"speaker": name} if name else {}))
             if k == chosen:
                 next_parent = sid
         parent = next_parent

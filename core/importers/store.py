@@ -73,7 +73,7 @@ class ImportWriter:
             remembered = remember_messages(self.memories, fresh, actor="import",
                                            import_id=self.import_id) if fresh else []
             job = False
-            if fresh:
+            if any(not m.hidden and m.role in ("user", "assistant") for m in fresh):
                 job = self.jobs.enqueue(SUMMARY_JOB, {"conversation_id": cid},
                                         needs_model=True) is not None
             if rows or new_conversation:
@@ -108,11 +108,11 @@ class ImportWriter:
             meta = json.dumps(msg.meta, ensure_ascii=False) if msg.meta else "{}"
             rows.append((mid, cid, parent, msg.branch, msg.role, msg.text, when, msg.model,
                          int(msg.hidden), msg.source_id, self.import_id, meta))
-            if not msg.hidden and msg.role in ("user", "assistant"):
-                text = memory_text(msg.text)
-                if text:
-                    fresh.append(Message(mid, cid, parent, msg.branch, msg.role, text, when,
-                                         msg.model, False, msg.source_id, self.import_id))
+            # remember_messages decides what becomes a memory (visible user/assistant turns);
+            # it gets every new message, so that it finds neighbours without queries.
+            fresh.append(Message(mid, cid, parent, msg.branch, msg.role, memory_text(msg.text),
+                                 when, msg.model, msg.hidden, msg.source_id, self.import_id,
+                                 dict(msg.meta)))
         return rows, fresh
 
 

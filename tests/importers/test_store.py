@@ -37,7 +37,9 @@ def test_chatgpt_import_stores_tree_thread_and_memories(store_only) -> None:
     assert u2.created_at == 1700000010.0            # null time: its parent's
     # Memories: visible user/assistant messages only, citations stripped, with provenance.
     mems = eng.memories.list(import_id=report.import_id, limit=None, order="occurred_at")
-    assert report.memories_created == len(mems) == 8
+    assert report.memories_created == len(mems)
+    turns = [m for m in mems if m.granularity == "turn"]
+    assert len(turns) == 8          # u1, a1, a1b, u2, unk, a2 and conversation C's two
     texts = [m.text for m in mems]
     assert "Assistant: Lisbon is sunny  in May." in texts
     assert not any("private reasoning" in t or "Name: Sam" in t or "print(1" in t
@@ -45,7 +47,7 @@ def test_chatgpt_import_stores_tree_thread_and_memories(store_only) -> None:
     assert not any(ch in t for t in texts for ch in "\ue200\ue201\ue202")
     raw = eng.conversations.get_message(mid("conv-a", "a1")).text
     assert "\ue200cite" in raw                      # the message itself keeps the original
-    source = eng.memories.sources(next(m.id for m in mems if "Lisbon is sunny" in m.text))[0]
+    source = eng.memories.sources(next(m.id for m in turns if "Lisbon is sunny" in m.text))[0]
     assert source["message_id"] == mid("conv-a", "a1")
     assert source["import_id"] == report.import_id and source["source_ref"] == "a1"
     row = eng.db.execute("SELECT status, format, counts FROM imports WHERE id = ?",
@@ -75,11 +77,14 @@ def test_reimport_adds_nothing_and_newer_export_adds_only_new(store_only, tmp_pa
     records[0]["current_node"] = "u3"
     path.write_text(json.dumps(records))
     newer = run_import(eng, path, embed=False)
-    assert (newer.new_conversations, newer.new_messages, newer.memories_created) == (0, 1, 1)
+    assert (newer.new_conversations, newer.new_messages) == (0, 1)
+    assert newer.memories_created >= 1
     cid = stable_id("chatgpt", "conv-a")
     assert eng.conversations.get(cid).current_message_id == mid("conv-a", "u3")
     assert eng.conversations.thread(cid)[-2].source_id == "a2"
-    assert eng.db["messages"].count == 19 and eng.memories.count() == 9
+    assert eng.db["messages"].count == 19
+    assert eng.db.execute("SELECT count(*) FROM memories WHERE granularity = 'turn'"
+                          ).fetchone()[0] == 9
 
 
 def test_cancelled_import_keeps_what_committed_and_continues(store_only) -> None:
@@ -113,12 +118,13 @@ def test_crash_mid_import_rolls_back_only_the_open_conversation(store_only, monk
         run_import(eng, FIXTURES / "claude_conversations.json", embed=False)
     # The first Claude conversation committed; the second rolled back whole.
     assert eng.conversations.count() == 1 and eng.db["messages"].count == 4
-    assert eng.db["memories"].count == 4
+    turns = "SELECT count(*) FROM memories WHERE granularity = 'turn'"
+    assert eng.db.execute(turns).fetchone()[0] == 4
     assert eng.db.execute("SELECT status FROM imports").fetchone()[0] == "failed"
     monkeypatch.setattr(store_mod, "remember_messages", real)
     again = run_import(eng, FIXTURES / "claude_conversations.json", embed=False)
     assert (again.new_conversations, again.new_messages) == (1, 3)
-    assert eng.conversations.count() == 2 and eng.db["memories"].count == 7
+    assert eng.conversations.count() == 2 and eng.db.execute(turns).fetchone()[0] == 7
 
 
 def test_every_fixture_imports_and_the_thread_ends_at_the_current_leaf(store_only) -> None:
@@ -138,8 +144,8 @@ def test_every_fixture_imports_and_the_thread_ends_at_the_current_leaf(store_onl
 def test_import_then_embed_with_progress_and_search(engram) -> None:
     seen = []
     report = run_import(engram, FIXTURES / "transcript.md", progress=seen.append)
-    assert report.embedded == report.memories_created == 4
-    assert engram.index.count() == 4
+    assert report.embedded == report.memories_created >= 4
+    assert engram.index.count() == report.embedded
     phases = [p.phase for p in seen]
     assert phases[0] == "reading" and phases[-1] == "embedding"
     assert seen[0].bytes_read == seen[0].bytes_total > 0 and seen[0].fraction == 1.0
