@@ -340,6 +340,9 @@ class ChatView(QWidget):
     def stop(self) -> None:
         if self.generating is not None:
             self.generating.cancel()
+            llm = self.services.llm
+            if llm is not None and hasattr(llm, "stop"):
+                llm.stop()        # also interrupts a long prompt evaluation
             self.stop_button.setEnabled(False)
 
     def _turn_done(self, result: TurnResult) -> None:
