@@ -29,7 +29,7 @@ def stand_in_bundle(where: Path) -> Path:
 
 def run(script: Path, home: Path, *args: str, **env: str) -> subprocess.CompletedProcess:
     environ = {"HOME": str(home), "PATH": os.environ["PATH"], **env}
-    return subprocess.run(["bash", str(script), *args], capture_output=True, text=True,
+    return subprocess.run(["bash", str(script), *args], check=False, capture_output=True, text=True,
                           env=environ, timeout=60)
 
 
@@ -63,7 +63,7 @@ def test_install_puts_everything_in_xdg_places_and_uninstall_removes_exactly_tha
     if shutil.which("desktop-file-validate"):
         check = subprocess.run(["desktop-file-validate",
                                 str(share / "applications" / f"{APP_ID}.desktop")],
-                               capture_output=True, text=True)
+                               check=False, capture_output=True, text=True)
         assert check.returncode == 0, check.stdout
 
     again = run(prefix / "install.sh", home)          # upgrade in place from the installed copy
@@ -84,7 +84,7 @@ def test_a_custom_prefix_and_xdg_data_home(setup, tmp_path: Path) -> None:
     env = {"PREFIX": str(prefix), "XDG_DATA_HOME": str(data_home)}
     assert run(ROOT / "packaging" / "install.sh", home, str(bundle), **env).returncode == 0
     assert (data_home / "applications" / f"{APP_ID}.desktop").exists()
-    assert subprocess.run([str(prefix / "engram")], capture_output=True,
+    assert subprocess.run([str(prefix / "engram")], check=False, capture_output=True,
                           text=True).stdout.strip() == "engram-stand-in"
     result = run(ROOT / "packaging" / "uninstall.sh", home, **env)
     assert result.returncode == 0, result.stderr
