@@ -1,7 +1,19 @@
-"""Turning stored messages into episodic memories (first version: one memory per turn).
+"""Turning stored messages into episodic memories, at two granularities.
 
-The memory issue refines the granularity; importers and the chat turn call only
-`remember_messages`, so they do not change when it does.
+- **turn**: one memory per visible user/assistant message ("Speaker: text"). Turns are what
+  retrieval puts into a prompt: they are small, so many fit in a budget.
+- **window**: four consecutive turns (two before the anchor, the anchor, one after), written
+  when the turn after the anchor arrives. Windows are indexed like any memory, but retrieval
+  only uses them as a signal for their anchor turn: a question often matches the exchange
+  around a turn better than the turn alone ("Yes, it was amazing!" means little by itself).
+  Tuned on the LoCoMo dev split: adding window signals raised recall within 1,000 tokens from
+  0.76 to 0.88 (see README, "Memory").
+
+Session-level chunks were not kept: MiniLM reads only the first 256 word pieces of a text, and
+HEMA's per-conversation summaries cover that level once a model is loaded.
+
+Importers and the chat turn call only `remember_messages`, so they do not change when the
+granularities do. Incognito conversations get no memories.
 """
 from __future__ import annotations
 
@@ -10,24 +22,103 @@ from collections.abc import Sequence
 from core.conversations import Message
 from core.memory_store import MemoryStore, SourceRef
 
+WINDOW_BEFORE = 2      # turns before the anchor in a window
+WINDOW_AFTER = 1       # turns after it (the window is written when the last one arrives)
+
+
+def speaker_of(msg: Message) -> str:
+    """The name shown before a turn: an archive's speaker name when it has one."""
+    name = msg.meta.get("speaker") if isinstance(msg.meta, dict) else None
+    if isinstance(name, str) and name.strip():
+        return name.strip()[:60]
+    return "User" if msg.role == "user" else "Assistant"
+
+
+def turn_text(msg: Message) -> str:
+    return f"{speaker_of(msg)}: {msg.text.strip()}"
+
+
+def is_rememberable(msg: Message) -> bool:
+    return (not msg.hidden and msg.role in ("user", "assistant") and bool(msg.text.strip())
+            and not msg.meta.get("purged"))
+
 
 def remember_messages(store: MemoryStore, messages: Sequence[Message], *, actor: str,
                       import_id: str | None = None) -> list[str]:
-    """Create episodic memories for visible user/assistant messages. Returns the new ids.
+    """Create episodic memories for visible user/assistant messages. Returns the new ids
+    (turns and windows).
 
     Call inside the caller's transaction when the messages are written in one, so that the
-    messages and their memories commit together.
+    messages and their memories commit together. Messages of incognito conversations are
+    skipped. A message's predecessors are looked up among `messages` first, then in the
+    database, so a whole imported conversation needs no extra queries.
     """
-    created = []
+    created: list[str] = []
+    batch = {m.id: m for m in messages}
+    incognito: dict[str, bool] = {}
+    turn_of: dict[str, str] = {}           # message id -> its turn memory id (this batch)
     for msg in messages:
-        if msg.hidden or msg.role not in ("user", "assistant") or not msg.text.strip():
+        if msg.conversation_id not in incognito:
+            row = store.db.execute("SELECT incognito FROM conversations WHERE id = ?",
+                                   [msg.conversation_id]).fetchone()
+            incognito[msg.conversation_id] = bool(row and row[0])
+        if incognito[msg.conversation_id] or not is_rememberable(msg):
             continue
-        speaker = "User" if msg.role == "user" else "Assistant"
+        source = _source(msg, import_id)
         mem = store.create(
-            "episodic", f"{speaker}: {msg.text.strip()}", actor=actor,
-            scope="global", conversation_id=msg.conversation_id, occurred_at=msg.created_at,
-            granularity="turn",
-            sources=[SourceRef(message_id=msg.id, conversation_id=msg.conversation_id,
-                               import_id=import_id or msg.import_id, source_ref=msg.source_id)])
+            "episodic", turn_text(msg), actor=actor, scope="global",
+            conversation_id=msg.conversation_id, occurred_at=msg.created_at,
+            granularity="turn", sources=[source], meta={"message_id": msg.id})
         created.append(mem.id)
+        turn_of[msg.id] = mem.id
+        window = _window_for(store, msg, batch)
+        if window is None:
+            continue
+        anchor = window[-1 - WINDOW_AFTER]
+        anchor_memory = turn_of.get(anchor.id) or turn_memory_of(store, anchor.id)
+        if anchor_memory is None:
+            continue
+        win = store.create(
+            "episodic", "\n".join(turn_text(m) for m in window), actor=actor, scope="global",
+            conversation_id=msg.conversation_id, occurred_at=anchor.created_at,
+            granularity="window", sources=[_source(m, import_id) for m in window],
+            meta={"anchor": anchor_memory})
+        created.append(win.id)
     return created
+
+
+def turn_memory_of(store: MemoryStore, message_id: str) -> str | None:
+    row = store.db.execute(
+        "SELECT m.id FROM memory_sources s JOIN memories m ON m.id = s.memory_id"
+        " WHERE s.message_id = ? AND m.kind = 'episodic' AND m.granularity = 'turn'"
+        " ORDER BY m.created_at LIMIT 1", [message_id]).fetchone()
+    return row[0] if row else None
+
+
+def _source(msg: Message, import_id: str | None) -> SourceRef:
+    return SourceRef(message_id=msg.id, conversation_id=msg.conversation_id,
+                     import_id=import_id or msg.import_id, source_ref=msg.source_id)
+
+
+def _window_for(store: MemoryStore, msg: Message, batch: dict[str, Message]) -> list[Message] | None:
+    """The turns ending at `msg` (oldest first), or None when there are fewer than the anchor
+    needs (the start of a conversation)."""
+    chain = [msg]
+    current = msg
+    want = WINDOW_BEFORE + 1 + WINDOW_AFTER
+    while len(chain) < want and current.parent_id:
+        parent = batch.get(current.parent_id) or _load(store, current.parent_id)
+        if parent is None:
+            break
+        current = parent
+        if is_rememberable(parent):
+            chain.append(parent)
+    if len(chain) < WINDOW_AFTER + 1:
+        return None
+    chain.reverse()   # near the start of a conversation the window is simply shorter
+    return chain
+
+
+def _load(store: MemoryStore, message_id: str) -> Message | None:
+    rows = list(store.db.query("SELECT * FROM messages WHERE id = ?", [message_id]))
+    return Message.from_row(rows[0]) if rows else None

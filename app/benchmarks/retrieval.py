@@ -1,0 +1,214 @@
+"""`engram bench retrieval`: memory retrieval quality on LoCoMo and latency at scale.
+
+--locomo FILE: for each sample, a fresh data folder; the sessions are stored in order as
+messages of one conversation (session dates as message times, speaker names kept) through the
+normal path (`remember_messages`, then the index sync); then every question is answered by the
+same `Retriever` the chat uses. Recall = share of a question's evidence turns (dia_id) covered
+by the source turns of the retrieved memories in rank order, at k = 10 and 50 memories and
+within 500 / 1,000 / 2,000 tokens (a memory costs the tokens of its prompt text, counted as
+ceil(words x 4/3)). Printed per category and overall, with p50/p95 retrieval latency.
+
+--synthetic N: N generated memories; p50/p95 of retrieval + prompt assembly, with the raw
+Chroma query time beside it.
+"""
+from __future__ import annotations
+
+import json
+import re
+import statistics
+import sys
+import tempfile
+import time
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any
+
+from core.errors import EngramError
+
+CATEGORIES = {1: "multi-hop", 2: "temporal", 3: "open-domain", 4: "single-hop", 5: "adversarial"}
+BUDGETS = (500, 1000, 2000)
+KS = (10, 50)
+
+
+def register(sub) -> None:
+    p = sub.add_parser("retrieval", help="memory retrieval recall (LoCoMo) and latency")
+    p.add_argument("--locomo", type=Path, help="a LoCoMo JSON file (list of samples)")
+    p.add_argument("--synthetic", type=int, metavar="N", help="latency with N memories")
+    p.add_argument("--queries", type=int, default=200, help="queries for --synthetic")
+    p.add_argument("--threads", type=int, default=1,
+                   help="torch threads for embedding (default 1: a query is one sentence, and "
+                        "more threads spin against each other on a busy 2-core machine)")
+    p.add_argument("--json", action="store_true", help="print the figures as JSON")
+    p.set_defaults(func=run)
+
+
+def run(args, ctx) -> int:
+    if not args.locomo and not args.synthetic:
+        raise EngramError("Give --locomo FILE or --synthetic N")
+    import torch
+
+    from core.embedder import Embedder
+
+    torch.set_num_threads(max(1, args.threads))
+    embedder = Embedder()
+    out: dict[str, Any] = {}
+    if args.locomo:
+        out["locomo"] = locomo(args.locomo, embedder, progress=not args.json)
+    if args.synthetic:
+        from app.benchmarks.retrieval_synthetic import synthetic
+
+        out["synthetic"] = synthetic(args.synthetic, embedder, queries=args.queries,
+                                     progress=not args.json)
+    if args.json:
+        json.dump(out, sys.stdout, indent=2)
+        sys.stdout.write("\n")
+    else:
+        print_report(out)
+    return 0
+
+
+# -- LoCoMo ----------------------------------------------------------------------------------
+def load_locomo(path: Path) -> list[dict[str, Any]]:
+    try:
+        data = json.loads(Path(path).read_text("utf-8"))
+    except (OSError, ValueError) as exc:
+        raise EngramError(f"Cannot read LoCoMo file {path}: {exc}") from exc
+    if not isinstance(data, list) or not all(isinstance(s, dict) and "conversation" in s
+                                             for s in data):
+        raise EngramError(f"{path} is not a LoCoMo file (a list of samples with 'conversation')")
+    return data
+
+
+def session_time(text: str) -> float:
+    """'1:56 pm on 8 May, 2023' -> Unix seconds (UTC)."""
+    try:
+        dt = datetime.strptime(text.strip(), "%I:%M %p on %d %B, %Y")
+    except ValueError:
+        dt = datetime.strptime(text.strip().split(" on ")[-1], "%d %B, %Y")
+    return dt.replace(tzinfo=timezone.utc).timestamp()
+
+
+def evidence_ids(item: dict[str, Any]) -> set[str]:
+    out: set[str] = set()
+    for ev in item.get("evidence") or []:
+        out.update(re.findall(r"D\d+:\d+", str(ev)))
+    return out
+
+
+def ingest_sample(eng, sample: dict[str, Any]) -> None:
+    """The sessions of one sample as one conversation, stored the way the chat stores turns."""
+    from core.memory.episodic import remember_messages
+
+    conv_data = sample["conversation"]
+    speaker_a = conv_data.get("speaker_a")
+    first = session_time(conv_data["session_1_date_time"])
+    conv = eng.conversations.create(f"LoCoMo {sample.get('sample_id', '')}", created_at=first)
+    n = 1
+    while f"session_{n}" in conv_data:
+        start = session_time(conv_data[f"session_{n}_date_time"])
+        for i, turn in enumerate(conv_data[f"session_{n}"]):
+            text = turn.get("text", "")
+            role = "user" if turn.get("speaker") == speaker_a else "assistant"
+            msg = eng.conversations.add_message(
+                conv.id, role, text, created_at=start + 30 * i, source_id=turn["dia_id"],
+                meta={"speaker": turn.get("speaker", "")})
+            remember_messages(eng.memories, [msg], actor="import")
+        n += 1
+    eng.index_sync.sync()
+
+
+def locomo(path: Path, embedder, *, progress: bool = True) -> dict[str, Any]:
+    from core.engine import Engram
+    from core.memory.retrieval import Retriever, select_under_budget
+
+    samples = load_locomo(path)
+    per_q: list[dict[str, Any]] = []
+    latencies: list[float] = []
+    for sample in samples:
+        with tempfile.TemporaryDirectory(prefix="engram-bench-") as tmp:
+            eng = Engram.open(tmp)
+            eng._embedder = embedder
+            t0 = time.perf_counter()
+            ingest_sample(eng, sample)
+            ingest_s = time.perf_counter() - t0
+            multi: dict[str, set[str]] = {}
+            for mid, dia in eng.db.execute(
+                    "SELECT s.memory_id, m.source_id FROM memory_sources s"
+                    " JOIN messages m ON m.id = s.message_id"):
+                multi.setdefault(mid, set()).add(dia)
+            retriever = Retriever(eng.memories, eng.index, embedder)
+            for item in sample.get("qa", []):
+                gold = evidence_ids(item)
+                if not gold:
+                    continue
+                t1 = time.perf_counter()
+                result = retriever.retrieve(item["question"], budget_tokens=max(BUDGETS))
+                latencies.append(time.perf_counter() - t1)
+                ranked = result.ranked
+                row = {"category": item.get("category"), "evidence": len(gold)}
+                for k in KS:
+                    row[f"k{k}"] = _recall(gold, ranked[:k], multi)
+                for budget in BUDGETS:
+                    chosen, _ = select_under_budget(ranked, budget)
+                    row[f"t{budget}"] = _recall(gold, chosen, multi)
+                per_q.append(row)
+            if progress:
+                print(f"{sample.get('sample_id')}: {len(multi)} memories, ingested in "
+                      f"{ingest_s:.1f} s", file=sys.stderr)
+            eng.close()
+    return summarise(per_q, latencies)
+
+
+def _recall(gold: set[str], cands, sources: dict[str, set[str]]) -> float:
+    covered: set[str] = set()
+    for c in cands:
+        covered |= sources.get(c.memory.id, set())
+    return len(gold & covered) / len(gold)
+
+
+def summarise(rows: list[dict[str, Any]], latencies: list[float]) -> dict[str, Any]:
+    metrics = [f"k{k}" for k in KS] + [f"t{b}" for b in BUDGETS]
+
+    def block(items: list[dict[str, Any]]) -> dict[str, Any]:
+        return {"questions": len(items),
+                **{m: round(statistics.fmean(r[m] for r in items), 3) if items else None
+                   for m in metrics}}
+
+    by_cat = {}
+    for cat, name in CATEGORIES.items():
+        items = [r for r in rows if r["category"] == cat]
+        if items:
+            by_cat[name] = block(items)
+    lat = sorted(latencies)
+    return {"overall": block(rows), "categories": by_cat,
+            "latency_ms": {"p50": round(1000 * _pct(lat, 50), 1),
+                           "p95": round(1000 * _pct(lat, 95), 1)}}
+
+
+def _pct(values: list[float], pct: float) -> float:
+    if not values:
+        return 0.0
+    i = min(len(values) - 1, max(0, round(pct / 100 * (len(values) - 1))))
+    return values[i]
+
+
+def print_report(out: dict[str, Any]) -> None:
+    if "locomo" in out:
+        loc = out["locomo"]
+        header = f"{'category':<12} {'n':>4} " + " ".join(
+            f"{h:>7}" for h in ("@10", "@50", "500tok", "1000tok", "2000tok"))
+        print("LoCoMo evidence recall")
+        print(header)
+        for name, b in [*loc["categories"].items(), ("overall", loc["overall"])]:
+            print(f"{name:<12} {b['questions']:>4} " + " ".join(
+                f"{b[m]:>7.3f}" for m in ("k10", "k50", "t500", "t1000", "t2000")))
+        lat = loc["latency_ms"]
+        print(f"retrieval latency: p50 {lat['p50']} ms, p95 {lat['p95']} ms")
+    if "synthetic" in out:
+        s = out["synthetic"]
+        print(f"synthetic, {s['memories']} memories ({s['queries']} queries):")
+        print(f"  retrieval + prompt assembly: p50 {s['total_ms']['p50']} ms, "
+              f"p95 {s['total_ms']['p95']} ms")
+        print(f"  raw Chroma top-10 query:     p50 {s['chroma_ms']['p50']} ms, "
+              f"p95 {s['chroma_ms']['p95']} ms")
+        print(f"  build: {s['build_seconds']} s")

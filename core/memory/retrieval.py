@@ -1,0 +1,285 @@
+"""Hybrid retrieval: what memory to put before the user's next message.
+
+Steps, each visible in the trace stored with the answer:
+1. candidates from dense search (Chroma, cosine) and lexical search (SQLite FTS5, BM25), both
+   limited to what the conversation may see (active; global or this conversation's scope);
+2. episodic *windows* vote for their anchor turn (see core.memory.episodic), so each turn has
+   up to four signals: dense/lexical on itself, dense/lexical on the exchange around it;
+3. weighted reciprocal-rank fusion of the signals, then a multiplier for MemoryBank retention
+   R = exp(-t/S) and for HEMA age (older things count a little less);
+4. the neighbour turns of the best few hits follow them (answers often span two turns);
+5. pinned memories come first, always; duplicates (same id, same text) are dropped;
+6. selection in rank order under a token budget (a memory that does not fit is skipped and
+   smaller ones after it may still go in).
+
+Parameters were tuned on the LoCoMo dev split (`engram bench retrieval`).
+"""
+from __future__ import annotations
+
+import math
+import re
+import time
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from typing import Any
+
+from core import clock
+from core.embedder import Embedder
+from core.llm import approx_tokens
+from core.memory.render import TokenCounter, render_memory
+from core.memory_store import Memory, MemoryStore
+from core.vector_index import VectorIndex
+
+RETRIEVABLE_KINDS = ("episodic", "thought", "fact", "summary", "compact")
+DAY = 86400.0
+
+_STOPWORDS = frozenset("""a an the of to in on at by for with from and or but not no is are was
+were be been being am do does did doing have has had having it its this that these those there
+here what when where who whom whose which why how i me my mine you your yours he him his she her
+hers we us our they them their theirs as if so than then too very can could would should will
+shall may might must just also about into over under again any all each some such only own same
+s t don now""".split())
+
+
+@dataclass
+class RetrievalParams:
+    dense_k: int = 100
+    lexical_k: int = 100
+    rrf_k: float = 20.0
+    weight_dense: float = 1.0
+    weight_lexical: float = 1.0
+    weight_dense_window: float = 1.0
+    weight_lexical_window: float = 1.0
+    expand_top: int = 5               # neighbours are added for this many best turns
+    retention_weight: float = 0.2     # share of the score that MemoryBank retention scales
+    age_weight: float = 0.1           # share that HEMA age scales
+    age_scale_days: float = 365.0
+
+
+@dataclass
+class Candidate:
+    memory: Memory
+    score: float
+    reason: str
+    detail: dict[str, Any]
+    text: str = ""
+    cost: int = 0
+
+
+@dataclass
+class RetrievalResult:
+    ranked: list[Candidate]             # every candidate, best first
+    selected: list[Candidate]           # what fits the budget, in rank order
+    seconds: float = 0.0
+    budget_tokens: int = 0
+    used_tokens: int = 0
+    timings: dict[str, float] = field(default_factory=dict)
+
+
+def lexical_query(text: str) -> str:
+    """Free text to an FTS5 query: content words, any of them (BM25 ranks the rest)."""
+    words = [w for w in re.findall(r"\w+", text.lower()) if w not in _STOPWORDS]
+    words = list(dict.fromkeys(words))[:32]
+    return " OR ".join(f'"{w}"' for w in words)
+
+
+def retention(mem: Memory, now: float) -> float:
+    """MemoryBank: R = exp(-t / S), t in days since the last recall (or creation)."""
+    if mem.pinned:
+        return 1.0
+    since = mem.last_recalled_at if mem.last_recalled_at is not None else mem.created_at
+    t = max(0.0, (now - since) / DAY)
+    return math.exp(-t / max(mem.strength, 1e-6))
+
+
+class Retriever:
+    def __init__(self, store: MemoryStore, index: VectorIndex, embedder: Embedder,
+                 params: RetrievalParams | None = None) -> None:
+        self.store = store
+        self.index = index
+        self.embedder = embedder
+        self.params = params or RetrievalParams()
+
+    def retrieve(self, query: str, *, conversation_id: str | None = None,
+                 budget_tokens: int = 1000, exclude_message_ids: Iterable[str] = (),
+                 exclude_memory_ids: Iterable[str] = (), count_tokens: TokenCounter = approx_tokens,
+                 now: float | None = None, include_pinned: bool = True) -> RetrievalResult:
+        start = time.perf_counter()
+        now = clock.now() if now is None else now
+        p = self.params
+        timings: dict[str, float] = {}
+        excluded_memories = set(exclude_memory_ids)
+        excluded_messages = set(exclude_message_ids)
+
+        t0 = time.perf_counter()
+        dense = self._dense(query, conversation_id) if query.strip() else []
+        timings["dense"] = time.perf_counter() - t0
+        t0 = time.perf_counter()
+        lexical = self._lexical(query, conversation_id)
+        timings["lexical"] = time.perf_counter() - t0
+
+        t0 = time.perf_counter()
+        rows = self.store.get_many(list(dict.fromkeys([i for i, _ in dense] + [i for i, _ in lexical])))
+        anchors = {mid: m.meta.get("anchor") for mid, m in rows.items()
+                   if m.granularity == "window" and m.meta.get("anchor")}
+        missing = [a for a in anchors.values() if a not in rows]
+        rows.update(self.store.get_many(missing))
+        signals = {"dense": [], "lexical": [], "dense_window": [], "lexical_window": []}
+        raw: dict[str, dict[str, float]] = {}
+        for name, hits in (("dense", dense), ("lexical", lexical)):
+            for mid, value in hits:
+                target, signal = mid, name
+                if mid in anchors:
+                    target, signal = anchors[mid], f"{name}_window"
+                if target not in rows or any(target == t for t in signals[signal]):
+                    continue
+                signals[signal].append(target)
+                raw.setdefault(target, {})[signal] = round(value, 4)
+        weights = {"dense": p.weight_dense, "lexical": p.weight_lexical,
+                   "dense_window": p.weight_dense_window, "lexical_window": p.weight_lexical_window}
+        fused: dict[str, float] = {}
+        ranks: dict[str, dict[str, int]] = {}
+        for name, ids in signals.items():
+            for rank, mid in enumerate(ids):
+                fused[mid] = fused.get(mid, 0.0) + weights[name] / (p.rrf_k + rank + 1)
+                ranks.setdefault(mid, {})[name] = rank + 1
+
+        scored: list[Candidate] = []
+        for mid, base in fused.items():
+            mem = rows[mid]
+            if not self._visible(mem, conversation_id) or mid in excluded_memories:
+                continue
+            r = retention(mem, now)
+            age_days = max(0.0, (now - (mem.occurred_at or mem.created_at)) / DAY)
+            age = math.exp(-age_days / p.age_scale_days)
+            score = base * ((1 - p.retention_weight) + p.retention_weight * r) \
+                * ((1 - p.age_weight) + p.age_weight * age)
+            detail = {"rrf": round(base, 5), "ranks": ranks.get(mid, {}), "raw": raw.get(mid, {}),
+                      "retention": round(r, 4), "age_days": round(age_days, 1)}
+            scored.append(Candidate(mem, score, _reason(ranks.get(mid, {})), detail))
+        scored.sort(key=lambda c: -c.score)
+        timings["fuse"] = time.perf_counter() - t0
+
+        t0 = time.perf_counter()
+        ranked = self._expand_neighbours(scored, conversation_id, excluded_memories)
+        if include_pinned:
+            ranked = self._pinned(conversation_id, excluded_memories) + ranked
+        ranked = _dedupe(ranked, excluded_messages, self.store)
+        for cand in ranked:
+            cand.text = render_memory(cand.memory)
+            cand.cost = count_tokens(cand.text)
+        selected, used = select_under_budget(ranked, budget_tokens)
+        timings["select"] = time.perf_counter() - t0
+        return RetrievalResult(ranked, selected, time.perf_counter() - start, budget_tokens,
+                               used, timings)
+
+    # -- candidate sources ----------------------------------------------------------------
+    def _dense(self, query: str, conversation_id: str | None) -> list[tuple[str, float]]:
+        if self.index.count() == 0:
+            return []
+        scope: dict[str, Any] = {"scope": "global"}
+        if conversation_id:
+            scope = {"$or": [{"scope": "global"}, {"conversation_id": conversation_id}]}
+        where = {"$and": [{"status": "active"}, {"kind": {"$in": list(RETRIEVABLE_KINDS)}}, scope]}
+        vector = self.embedder.encode_one(query)
+        return self.index.query(vector, self.params.dense_k, where=where)
+
+    def _lexical(self, query: str, conversation_id: str | None) -> list[tuple[str, float]]:
+        match = lexical_query(query)
+        if not match:
+            return []
+        kinds = ",".join(f"'{k}'" for k in RETRIEVABLE_KINDS)
+        sql = (f"SELECT m.id, bm25(memories_fts) AS score FROM memories_fts"
+               f" JOIN memories m ON m.rowid = memories_fts.rowid"
+               f" WHERE memories_fts MATCH ? AND m.status = 'active' AND m.kind IN ({kinds})"
+               f" AND (m.scope = 'global' OR m.conversation_id = ?)"
+               f" ORDER BY score LIMIT ?")
+        rows = self.store.db.execute(sql, [match, conversation_id or "", self.params.lexical_k])
+        return [(r[0], -float(r[1])) for r in rows]
+
+    @staticmethod
+    def _visible(mem: Memory, conversation_id: str | None) -> bool:
+        """SQLite is the authority: the index may lag behind a forget or a rescope."""
+        if mem.status != "active" or mem.kind not in RETRIEVABLE_KINDS or not mem.text:
+            return False
+        if mem.granularity == "window":
+            return False
+        return mem.scope == "global" or (conversation_id is not None
+                                         and mem.conversation_id == conversation_id)
+
+    def _expand_neighbours(self, scored: list[Candidate], conversation_id: str | None,
+                           excluded: set[str]) -> list[Candidate]:
+        turns = [c for c in scored if c.memory.granularity == "turn"][: self.params.expand_top]
+        if not turns:
+            return scored
+        neighbours: dict[str, list[str]] = {}
+        for cand in turns:
+            neighbours[cand.memory.id] = self._neighbour_ids(cand.memory.id)
+        rows = self.store.get_many([n for ids in neighbours.values() for n in ids])
+        present = {c.memory.id for c in scored}
+        out: list[Candidate] = []
+        for cand in scored:
+            out.append(cand)
+            for nid in neighbours.get(cand.memory.id, []):
+                mem = rows.get(nid)
+                if (mem is None or nid in present or nid in excluded
+                        or not self._visible(mem, conversation_id)):
+                    continue
+                present.add(nid)
+                out.append(Candidate(mem, cand.score, "neighbour",
+                                     {"neighbour_of": cand.memory.id}))
+        return out
+
+    def _neighbour_ids(self, turn_id: str) -> list[str]:
+        """Turn memories of the message before and the messages after this turn's message."""
+        return [r[0] for r in self.store.db.execute(
+            "SELECT DISTINCT n.id FROM memory_sources s JOIN messages msg ON msg.id = s.message_id"
+            " JOIN messages other ON other.id = msg.parent_id OR other.parent_id = msg.id"
+            " JOIN memory_sources ns ON ns.message_id = other.id"
+            " JOIN memories n ON n.id = ns.memory_id AND n.granularity = 'turn'"
+            " WHERE s.memory_id = ? ORDER BY other.created_at", [turn_id])]
+
+    def _pinned(self, conversation_id: str | None, excluded: set[str]) -> list[Candidate]:
+        out = []
+        for mem in self.store.list(pinned=True, kinds=RETRIEVABLE_KINDS, limit=200):
+            if mem.id in excluded or not self._visible(mem, conversation_id):
+                continue
+            out.append(Candidate(mem, 1.0, "pinned", {"pinned": True}))
+        return out
+
+
+def select_under_budget(ranked: list[Candidate], budget_tokens: int) -> tuple[list[Candidate], int]:
+    selected, used = [], 0
+    for cand in ranked:
+        if used + cand.cost > budget_tokens:
+            continue
+        selected.append(cand)
+        used += cand.cost
+    return selected, used
+
+
+def _reason(ranks: dict[str, int]) -> str:
+    labels = {"dense": "meaning", "lexical": "words", "dense_window": "meaning in context",
+              "lexical_window": "words in context"}
+    parts = [f"{labels[k]} #{v}" for k, v in sorted(ranks.items(), key=lambda kv: kv[1])]
+    return "matched by " + ", ".join(parts) if parts else "matched"
+
+
+def _dedupe(ranked: list[Candidate], excluded_messages: set[str],
+            store: MemoryStore) -> list[Candidate]:
+    """Drop repeated ids and texts, and turns already in the prompt's visible history."""
+    seen_ids: set[str] = set()
+    seen_texts: set[str] = set()
+    out = []
+    for cand in ranked:
+        key = " ".join(cand.memory.text.lower().split())
+        if cand.memory.id in seen_ids or key in seen_texts:
+            continue
+        if excluded_messages and cand.memory.kind == "episodic":
+            msg = cand.memory.meta.get("message_id")
+            if msg in excluded_messages:
+                continue
+        seen_ids.add(cand.memory.id)
+        seen_texts.add(key)
+        out.append(cand)
+    return out
