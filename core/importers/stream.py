@@ -22,6 +22,7 @@ CHUNK = 1 << 20
 MAX_DEPTH = 256
 MAX_STRING_BYTES = 256 << 20
 _SURROGATE = re.compile("[\ud800-\udfff]")
+_NOT_STRUCTURE = bytes(b for b in range(256) if b not in b'"[]{}')
 
 
 def _lenient(err: UnicodeDecodeError) -> tuple[str, int]:
@@ -117,45 +118,50 @@ class SafeReader:
         self._eof = final
 
     def _guard(self, data: bytes) -> None:
-        """Track JSON depth and string length, string-aware, with C-speed byte operations."""
+        """Track JSON depth and string length, string-aware, with C-speed byte operations:
+        escapes are dropped, then everything but quotes and brackets, so only a few bytes per
+        kilobyte are looked at individually."""
         if not data:
             return
         work = data
         if self._pending_backslash:
             work = b"\\" + work
-        # Drop escaped backslashes, then escaped quotes: every remaining quote is real.
         trailing = len(work) - len(work.rstrip(b"\\"))
         self._pending_backslash = trailing % 2 == 1
         if self._pending_backslash:
             work = work[:-1]
-        work = work.replace(b"\\\\", b"").replace(b'\\"', b"")
-        parts = work.split(b'"')
-        if self._in_string:
-            inside, outside = parts[0::2], parts[1::2]
+        if b"\\" in work:
+            # Drop escaped backslashes, then escaped quotes: every remaining quote is real.
+            work = work.replace(b"\\\\", b"").replace(b'\\"', b"")
+        # Longest run between quotes: an upper bound on any string's length.
+        first = work.find(b'"')
+        if first < 0:
+            self._string_run += len(work)
         else:
-            outside, inside = parts[0::2], parts[1::2]
-        # String runs (a string may continue from the previous chunk and into the next).
-        runs = [len(p) for p in inside]
-        if self._in_string:
-            runs[0] += self._string_run
-        longest = max(runs, default=0)
-        if longest > self._max_string:
-            raise ArchiveError(f"{self.name}: a text longer than {self._max_string >> 20} MB; "
-                               "this does not look like a conversation archive")
-        ends_inside = (len(parts) % 2 == 1) == self._in_string
-        if ends_inside:
-            self._string_run = runs[-1] if runs else self._string_run
-        else:
-            self._string_run = 0
-        self._in_string = ends_inside
+            self._string_run += first
+            if self._string_run > self._max_string:
+                self._too_long()
+            self._string_run = len(work) - work.rfind(b'"') - 1
+        if self._string_run > self._max_string or (
+                len(work) > self._max_string
+                and max(map(len, work.split(b'"'))) > self._max_string):
+            self._too_long()
+        parts = work.translate(None, _NOT_STRUCTURE).split(b'"')
+        outside = parts[1::2] if self._in_string else parts[0::2]
+        if len(parts) % 2 == 0:          # an odd number of quotes flips the state
+            self._in_string = not self._in_string
         structure = b"".join(outside)
         opens = structure.count(b"[") + structure.count(b"{")
-        closes = structure.count(b"]") + structure.count(b"}")
+        closes = len(structure) - opens
         if self._depth + opens > self._max_depth:
             depth = self._depth
-            for ch in re.findall(rb"[\[\]{}]", structure):
-                depth += 1 if ch in (b"[", b"{") else -1
+            for ch in structure:
+                depth += 1 if ch in (0x5B, 0x7B) else -1
                 if depth > self._max_depth:
                     raise ArchiveError(f"{self.name}: JSON nested deeper than {self._max_depth} "
                                        "levels; this does not look like a conversation archive")
         self._depth += opens - closes
+
+    def _too_long(self) -> None:
+        raise ArchiveError(f"{self.name}: a text longer than {self._max_string >> 20} MB; "
+                           "this does not look like a conversation archive")
