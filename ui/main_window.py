@@ -81,8 +81,11 @@ class MainWindow(QMainWindow):
         first_run = not services.settings.first_run_done
         self.stack.setCurrentWidget(self.welcome if first_run else self.chat)
         QTimer.singleShot(0, self.conversations.refresh)
-        if autoload_model and not first_run:
-            QTimer.singleShot(0, self._autoload_model)
+        if autoload_model:
+            # Start-up work that can wait until the window is on screen.
+            if not first_run:
+                QTimer.singleShot(0, self._autoload_model)
+            QTimer.singleShot(1000, services.warm_up)
 
     # -- menus and shortcuts ---------------------------------------------------------------
     def _build_menus(self) -> None:
@@ -103,6 +106,9 @@ class MainWindow(QMainWindow):
         self.inspector_action = self._action(view, "Memory inspector", "Ctrl+I",
                                              self.toggle_inspector)
         self._action(view, "Welcome page", None, self.show_welcome)
+        tools = bar.addMenu("&Tools")
+        self.reindex_action = self._action(tools, "Rebuild the memory index", None,
+                                           self.reindex)
         chat = bar.addMenu("&Chat")
         self.send_action = self._action(chat, "Send", "Ctrl+Return", self.chat.submit)
         self.stop_action = self._action(chat, "Stop", "Ctrl+.", self.chat.stop)
@@ -235,6 +241,30 @@ class MainWindow(QMainWindow):
             dlg.show_page(page)
         dlg.show()
         dlg.raise_()
+
+    def reindex(self) -> Any:
+        """Rebuild the vector index from SQLite in the background (progress, cancel)."""
+        from ui.ops import Op
+
+        events = self.services.events
+
+        def work(ctx):
+            return ctx.engram.index_sync.reindex(progress=lambda d, t: ctx.progress(d, t),
+                                                 cancelled=ctx.cancelled)
+
+        def finished(_result=None):
+            events.background_progress.emit("Rebuilding the index", 0, 0)
+
+        def failed(error):
+            finished()
+            show_error(self, error)
+
+        op = Op(work, lane="background", success=finished, failure=failed,
+                label="Rebuilding the memory index", dialog_parent=self)
+        op.progressed.connect(lambda d, t, _s: events.background_progress.emit(
+            "Rebuilding the index", d, max(t, 1)))
+        events.background_progress.emit("Rebuilding the index", 0, 1)
+        return self.services.runner.submit(op)
 
     # -- shut-down ---------------------------------------------------------------------------
     def closeEvent(self, event) -> None:  # noqa: N802

@@ -1,0 +1,233 @@
+"""`engram bench ui`: is the window responsive while real work runs?
+
+In one run, on a fresh temporary data folder:
+1. start-up: a child process opens the real window; we measure from spawning the process to
+   the window being shown (exposed and painted);
+2. the real window (offscreen, or the current display under Xvfb) is driven through
+   a) importing a generated ChatGPT-format archive with the import wizard (then embedding),
+   b) a streamed reply from a generated GGUF through the real llama.cpp runtime,
+   c) rebuilding the vector index,
+   while a 5 ms timer on the GUI thread records how late each tick runs. A stall is a tick
+   that arrives late; we print the longest stall and the 99th percentile per phase.
+Targets (issue 6): longest stall <= 50 ms, window shown <= 1.5 s.
+"""
+from __future__ import annotations
+
+import os
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+from app.cli import print_json
+
+TICK_MS = 5
+STALL_TARGET_MS = 50
+STARTUP_TARGET_S = 1.5
+
+_CHILD = """
+import sys, time
+from PySide6.QtCore import QTimer
+from app.gui import build_window
+app, w = build_window(sys.argv[1], autoload_model=False)
+w.show()
+def shown():
+    print("SHOWN", time.time(), flush=True)
+    w.shutdown(); app.quit()
+QTimer.singleShot(0, shown)
+app.exec()
+"""
+
+
+def register(sub) -> None:
+    p = sub.add_parser("ui", help="event-loop stalls while importing, streaming and reindexing; "
+                                  "time to window shown")
+    p.add_argument("--conversations", type=int, default=300,
+                   help="conversations in the generated archive (2 messages each)")
+    p.add_argument("--json", action="store_true")
+    p.set_defaults(func=run)
+
+
+class StallMonitor:
+    """Records how late a fast repeating timer fires on the GUI thread."""
+
+    def __init__(self) -> None:
+        from PySide6.QtCore import QTimer
+
+        self.lates: list[float] = []
+        self._last = time.perf_counter()
+        self.timer = QTimer()
+        self.timer.setInterval(TICK_MS)
+        self.timer.timeout.connect(self._tick)
+
+    def _tick(self) -> None:
+        now = time.perf_counter()
+        self.lates.append(max(0.0, (now - self._last) * 1000 - TICK_MS))
+        self._last = now
+
+    def start(self) -> None:
+        self.lates = []
+        self._last = time.perf_counter()
+        self.timer.start()
+
+    def stop(self) -> dict[str, float]:
+        self.timer.stop()
+        data = sorted(self.lates) or [0.0]
+        return {"longest_stall_ms": round(data[-1], 1),
+                "p99_stall_ms": round(data[int(0.99 * (len(data) - 1))], 1),
+                "median_late_ms": round(statistics.median(data), 1),
+                "ticks": len(data)}
+
+
+def startup_seconds(home: Path) -> float:
+    env = {**os.environ, "ENGRAM_HOME": str(home)}
+    env.setdefault("QT_QPA_PLATFORM", "offscreen" if not os.environ.get("DISPLAY") else "xcb")
+    root = Path(__file__).resolve().parents[2]
+    t0 = time.time()
+    out = subprocess.run([sys.executable, "-c", _CHILD, str(home)], capture_output=True,
+                         text=True, env=env, cwd=root, timeout=120)
+    for line in out.stdout.splitlines():
+        if line.startswith("SHOWN"):
+            return float(line.split()[1]) - t0
+    raise RuntimeError(f"the window did not open: {out.stderr[-500:]}")
+
+
+def write_export(folder: Path, n: int) -> Path:
+    """A ChatGPT-format archive of `n` two-message conversations."""
+    import json
+    import random
+
+    rng = random.Random(0)
+    words = ("garden tomato lisbon sister piano deadline invoice hiking recipe budget birthday "
+             "doctor python train concert novel coffee holiday meeting bicycle museum").split()
+    convs = []
+    for i in range(n):
+        ts = 1_700_000_000 + i * 3600
+        text = [" ".join(rng.choice(words) for _ in range(rng.randint(10, 60))) for _ in range(2)]
+        nodes = {"r": {"id": "r", "parent": None, "children": ["u"], "message": None}}
+        for nid, parent, child, role, body in (("u", "r", ["a"], "user", text[0]),
+                                               ("a", "u", [], "assistant", text[1])):
+            nodes[nid] = {"id": nid, "parent": parent, "children": child, "message": {
+                "id": nid, "author": {"role": role}, "create_time": ts,
+                "content": {"content_type": "text", "parts": [body]}}}
+        convs.append({"id": f"c{i}", "title": f"Chat {i}", "create_time": ts,
+                      "update_time": ts, "mapping": nodes, "current_node": "a"})
+    folder.mkdir(parents=True, exist_ok=True)
+    path = folder / "conversations.json"
+    path.write_text(json.dumps(convs), "utf-8")
+    return path
+
+
+def _wait(app, predicate, timeout: float) -> None:
+    deadline = time.monotonic() + timeout
+    while not predicate():
+        if time.monotonic() > deadline:
+            raise TimeoutError("benchmark step timed out")
+        app.processEvents()
+        time.sleep(0.001)
+
+
+def run(args, ctx) -> int:
+    os.environ.setdefault("QT_QPA_PLATFORM", "offscreen" if not os.environ.get("DISPLAY") else "xcb")
+    work = Path(tempfile.mkdtemp(prefix="engram-bench-ui-"))
+    results: dict[str, object] = {"platform": os.environ["QT_QPA_PLATFORM"], "tick_ms": TICK_MS}
+    startup_seconds(work / "warm")                     # warm the OS file cache once
+    results["window_shown_s"] = round(startup_seconds(work / "start"), 3)
+
+    from PySide6.QtWidgets import QApplication
+
+    from app.gui import build_window
+    from core.runtime.synthetic_gguf import write_tiny_gguf
+
+    home = work / "home"
+    app, window = build_window(str(home), autoload_model=False)
+    window.services.settings.first_run_done = True
+    window.finish_welcome()
+    window.show()
+    app.processEvents()
+    monitor = StallMonitor()
+    services = window.services
+    phases: dict[str, dict[str, float]] = {}
+
+    # warm-up: the embedding model and the vector index load in the background after start
+    monitor.start()
+    t = time.perf_counter()
+    warm = services.runner.background(
+        lambda c: (c.engram.embedder.encode_one("warm up"), c.engram.index.count()))
+    _wait(app, lambda: not warm.running, 300)
+    phases["warm_up_after_start"] = {**monitor.stop(), "seconds": round(time.perf_counter() - t, 2)}
+
+    # a) import + embedding
+    export = write_export(work / "export", args.conversations)
+    window.open_import()
+    wizard = window._dialogs["import"]
+    monitor.start()
+    t = time.perf_counter()
+    wizard.set_path(str(export))
+    _wait(app, lambda: wizard.import_button.isEnabled(), 120)
+    done: dict[str, object] = {}
+    wizard.imported.connect(lambda r: done.setdefault("report", r))
+    wizard.embedding_done.connect(lambda n: done.setdefault("embedded", n))
+    wizard.import_button.click()
+    _wait(app, lambda: "embedded" in done, 600)
+    phases["import_and_embed"] = {**monitor.stop(), "seconds": round(time.perf_counter() - t, 2),
+                                  "conversations": done["report"].new_conversations,
+                                  "memories": done["report"].memories_created}
+    wizard.close()
+
+    # b) a streamed reply from a generated GGUF through the real runtime
+    from ui.model_loader import load_model
+
+    gguf = write_tiny_gguf(work / "tiny.gguf")
+    services.settings.model.path = str(gguf)
+    services.settings.model.n_ctx = 1024
+    monitor.start()
+    t = time.perf_counter()
+    loaded: list[object] = []
+    load_model(services, on_done=loaded.append)
+    _wait(app, lambda: bool(loaded), 120)
+    phases["model_load"] = {**monitor.stop(), "seconds": round(time.perf_counter() - t, 2)}
+    window.new_chat()
+    finished: list[object] = []
+    window.chat.turn_finished.connect(finished.append)
+    window.chat.turn_failed.connect(finished.append)
+    monitor.start()
+    t = time.perf_counter()
+    window.chat.composer.setPlainText("Tell me about the garden and the trip to Lisbon.")
+    window.chat.submit()
+    _wait(app, lambda: bool(finished), 300)
+    reply = finished[0]
+    phases["streamed_reply"] = {**monitor.stop(), "seconds": round(time.perf_counter() - t, 2),
+                                "characters": len(getattr(reply, "text", "") or "")}
+
+    # c) reindex
+    monitor.start()
+    t = time.perf_counter()
+    op = window.reindex()
+    _wait(app, lambda: not op.running, 600)
+    phases["reindex"] = {**monitor.stop(), "seconds": round(time.perf_counter() - t, 2)}
+
+    window.shutdown()
+    window.close()
+    app.processEvents()
+    results["phases"] = phases
+    longest = max(p["longest_stall_ms"] for p in phases.values())
+    results["longest_stall_ms"] = longest
+    results["stall_target_ms"] = STALL_TARGET_MS
+    results["startup_target_s"] = STARTUP_TARGET_S
+    if args.json:
+        print_json(results)
+    else:
+        print(f"Engram UI benchmark ({results['platform']}, timer every {TICK_MS} ms)")
+        print(f"  window shown after process start: {results['window_shown_s']:.2f} s "
+              f"(target <= {STARTUP_TARGET_S} s)")
+        for name, p in phases.items():
+            extra = ", ".join(f"{k} {v}" for k, v in p.items()
+                              if k not in ("longest_stall_ms", "p99_stall_ms", "median_late_ms",
+                                           "ticks"))
+            print(f"  {name:<17} longest stall {p['longest_stall_ms']:>7.1f} ms, "
+                  f"p99 {p['p99_stall_ms']:>6.1f} ms  ({extra})")
+        print(f"  longest stall overall: {longest:.1f} ms (target <= {STALL_TARGET_MS} ms)")
+    return 0
