@@ -1,6 +1,6 @@
 """Run by the crash tests in a child process that the test kills with SIGKILL mid-work.
 
-Usage: python crash_child.py HOME ACTION   (ACTION: edit | reindex)
+Usage: python crash_child.py HOME ACTION [ARG]   (ACTION: edit | reindex | import ARCHIVE)
 Prints READY once work is under way.
 """
 from __future__ import annotations
@@ -26,6 +26,11 @@ def main() -> None:
     elif action == "reindex":
         while True:
             eng.index_sync.reindex()
+    elif action == "import":
+        from core.importers import run_import
+
+        run_import(eng, sys.argv[3], embed=False)
+        print("FINISHED", flush=True)
 
 
 if __name__ == "__main__":

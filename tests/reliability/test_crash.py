@@ -1,6 +1,7 @@
 """Kill the process (SIGKILL) in the middle of work, reopen, and check nothing is damaged."""
 from __future__ import annotations
 
+import json
 import os
 import signal
 import subprocess
@@ -17,9 +18,10 @@ ROOT = Path(__file__).resolve().parents[2]
 CHILD = Path(__file__).with_name("crash_child.py")
 
 
-def run_and_kill(home: Path, action: str, after: float) -> None:
+def run_and_kill(home: Path, action: str, after: float, *extra: str) -> None:
     env = {**os.environ, "PYTHONPATH": str(ROOT)}
-    proc = subprocess.Popen([sys.executable, str(CHILD), str(home), action], cwd=ROOT, env=env,
+    proc = subprocess.Popen([sys.executable, str(CHILD), str(home), action, *extra], cwd=ROOT,
+                            env=env,
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     line = proc.stdout.readline()
     assert line.strip() == "READY", proc.stderr.read()
@@ -81,3 +83,33 @@ def test_recover_requeues_jobs_and_closes_interrupted_imports(engram) -> None:
     assert (report.jobs_requeued, report.imports_interrupted) == (1, 1)
     assert engram.db.execute("SELECT status FROM imports").fetchone()[0] == "cancelled"
     assert not recover(engram).anything
+
+
+@pytest.mark.slow
+def test_kill_during_import_then_rerun_completes_without_duplicates(home: Path, tmp_path) -> None:
+    from app.benchmarks.import_ import write_export
+    from core.importers import run_import
+
+    archive = tmp_path / "conversations.json"
+    expected = write_export(archive, 6_000_000)
+    run_and_kill(home, "import", 2.0, str(archive))
+
+    eng = Engram.open(home)
+    assert eng.db.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
+    recover(eng, check_index=False)
+    partial = eng.conversations.count()
+    assert 0 < partial < expected["conversations"], "the kill should land mid-import"
+    # no half-written conversation: each one stored has exactly its source's messages
+    source = {c["id"]: len(c["mapping"]) - 1 for c in json.loads(archive.read_text())}
+    rows = eng.db.execute(
+        "SELECT c.source_id, count(m.id) FROM conversations c"
+        " JOIN messages m ON m.conversation_id = c.id GROUP BY c.id").fetchall()
+    assert len(rows) == partial
+    assert all(n == source[sid] for sid, n in rows)
+    report = run_import(eng, archive, embed=False)
+    assert report.status == "completed"
+    assert eng.conversations.count() == expected["conversations"]
+    assert eng.db["messages"].count == expected["messages"]
+    again = run_import(eng, archive, embed=False)
+    assert again.new_messages == 0 and eng.db["messages"].count == expected["messages"]
+    eng.close()
