@@ -147,7 +147,7 @@ class Retriever:
         scored: list[Candidate] = []
         for mid, base in fused.items():
             mem = rows[mid]
-            if not self._visible(mem, conversation_id) or mid in excluded_memories:
+            if not self.visible(mem, conversation_id) or mid in excluded_memories:
                 continue
             r = retention(mem, now)
             age_days = max(0.0, (now - (mem.occurred_at or mem.created_at)) / DAY)
@@ -164,7 +164,7 @@ class Retriever:
         ranked = self._expand_neighbours(scored, conversation_id, excluded_memories)
         if include_pinned:
             ranked = self._pinned(conversation_id, excluded_memories) + ranked
-        ranked = _dedupe(ranked, excluded_messages, self.store)
+        ranked = _dedupe(ranked, excluded_messages)
         for cand in ranked:
             cand.text = render_memory(cand.memory)
             cand.cost = count_tokens(cand.text)
@@ -198,7 +198,7 @@ class Retriever:
         return [(r[0], -float(r[1])) for r in rows]
 
     @staticmethod
-    def _visible(mem: Memory, conversation_id: str | None) -> bool:
+    def visible(mem: Memory, conversation_id: str | None) -> bool:
         """SQLite is the authority: the index may lag behind a forget or a rescope."""
         if mem.status != "active" or mem.kind not in RETRIEVABLE_KINDS or not mem.text:
             return False
@@ -223,7 +223,7 @@ class Retriever:
             for nid in neighbours.get(cand.memory.id, []):
                 mem = rows.get(nid)
                 if (mem is None or nid in present or nid in excluded
-                        or not self._visible(mem, conversation_id)):
+                        or not self.visible(mem, conversation_id)):
                     continue
                 present.add(nid)
                 out.append(Candidate(mem, cand.score, "neighbour",
@@ -242,7 +242,7 @@ class Retriever:
     def _pinned(self, conversation_id: str | None, excluded: set[str]) -> list[Candidate]:
         out = []
         for mem in self.store.list(pinned=True, kinds=RETRIEVABLE_KINDS, limit=200):
-            if mem.id in excluded or not self._visible(mem, conversation_id):
+            if mem.id in excluded or not self.visible(mem, conversation_id):
                 continue
             out.append(Candidate(mem, 1.0, "pinned", {"pinned": True}))
         return out
@@ -265,8 +265,7 @@ def _reason(ranks: dict[str, int]) -> str:
     return "matched by " + ", ".join(parts) if parts else "matched"
 
 
-def _dedupe(ranked: list[Candidate], excluded_messages: set[str],
-            store: MemoryStore) -> list[Candidate]:
+def _dedupe(ranked: list[Candidate], excluded_messages: set[str]) -> list[Candidate]:
     """Drop repeated ids and texts, and turns already in the prompt's visible history."""
     seen_ids: set[str] = set()
     seen_texts: set[str] = set()

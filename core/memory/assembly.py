@@ -1,0 +1,163 @@
+"""Building the prompt for one chat turn, within the model's context.
+
+Order (stable parts first, so the runtime can reuse its KV cache across turns):
+  system prompt, user portrait, global summary  -> one system message
+  [retrieval mode only] this conversation's HEMA summary (changes every turn)
+  the conversation's history (all of it, or the newest turns that fit)
+  retrieved memories, right before the new user message, inside that last message.
+
+Full context first (Convomem): while everything this conversation may read (its history and
+every memory in scope) fits `full_context_tokens`, it all goes in and retrieval is skipped.
+Past that, the newest turns that fit half that budget stay verbatim and retrieval brings back
+the rest.
+An incognito conversation reads no memory at all.
+"""
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+
+from core.conversations import Conversation, Message
+from core.llm import ChatMessage
+from core.memory.render import TokenCounter, render_memory
+from core.memory.retrieval import RETRIEVABLE_KINDS, Candidate, RetrievalResult, Retriever
+from core.memory_store import Memory, MemoryStore
+from core.prompts import prompt
+from core.settings import MemorySettings
+
+FULL_POOL_LIMIT = 400     # more memories than this never fit a prompt: go to retrieval
+MEMORY_HEADER = "Things you remember from earlier conversations (may be relevant):"
+
+
+@dataclass
+class AssembledPrompt:
+    messages: list[ChatMessage]
+    mode: str                                   # full / retrieval / incognito / off
+    history_ids: list[str] = field(default_factory=list)
+    retrieval: RetrievalResult | None = None
+    context_memories: list[Memory] = field(default_factory=list)  # portrait, summaries
+    sections: dict[str, int] = field(default_factory=dict)        # tokens per part
+
+    @property
+    def used(self) -> list[Candidate]:
+        return self.retrieval.selected if self.retrieval else []
+
+
+class PromptAssembler:
+    def __init__(self, store: MemoryStore, retriever: Retriever | None, settings: MemorySettings,
+                 *, count_tokens: TokenCounter, context_size: int, reply_tokens: int = 512,
+                 system_prompt: str | None = None) -> None:
+        self.store = store
+        self.retriever = retriever
+        self.settings = settings
+        self.count = count_tokens
+        self.context_size = context_size
+        self.reply_tokens = reply_tokens
+        self.system_prompt = system_prompt if system_prompt is not None else prompt("system")
+
+    def assemble(self, conversation: Conversation, history: Sequence[Message],
+                 user_text: str, *, user_message_id: str | None = None) -> AssembledPrompt:
+        history = [m for m in history if m.role in ("user", "assistant") and not m.hidden
+                   and m.text.strip()]
+        reads_memory = self.settings.enabled and not conversation.incognito
+        mode = "incognito" if conversation.incognito else ("full" if reads_memory else "off")
+        context: list[Memory] = []
+        system = self.system_prompt
+        if reads_memory:
+            portrait = self._latest("portrait", "overall")
+            summary = self._latest("summary", "global")
+            if portrait:
+                system += f"\n\nWhat you know about the person:\n{portrait.text}"
+                context.append(portrait)
+            if summary:
+                system += f"\n\nSummary of past events:\n{summary.text}"
+                context.append(summary)
+        sections = {"system": self.count(system), "user": self.count(user_text)}
+        available = (self.context_size - self.reply_tokens - sections["system"]
+                     - sections["user"] - 16)
+        history_tokens = [self.count(m.text) + 4 for m in history]
+        total = sum(history_tokens)
+        full_limit = min(self.settings.full_context_tokens, max(0, available))
+        in_prompt = {m.id for m in history} | ({user_message_id} if user_message_id else set())
+        pool = (self._everything(conversation.id, in_prompt, context)
+                if reads_memory else None)
+        retrieval = None
+        if not reads_memory:
+            kept = _newest_that_fit(history, history_tokens, max(0, available))
+        elif pool is not None and total + sum(c.cost for c in pool) <= full_limit:
+            kept = list(history)
+            retrieval = RetrievalResult(pool, pool, budget_tokens=full_limit,
+                                        used_tokens=sum(c.cost for c in pool))
+        else:
+            mode = "retrieval"
+            compact = self._conversation_summary(conversation.id)
+            if compact:
+                system += f"\n\nThis conversation so far, in short:\n{compact.text}"
+                context.append(compact)
+                available -= self.count(compact.text) + 8
+            recent_budget = min(self.settings.full_context_tokens // 2,
+                                max(0, available - self.settings.retrieval_budget_tokens))
+            kept = _newest_that_fit(history, history_tokens, recent_budget)
+        sections["history"] = sum(self.count(m.text) + 4 for m in kept)
+        available -= sections["history"]
+        if mode == "retrieval" and self.retriever is not None:
+            budget = max(0, min(self.settings.retrieval_budget_tokens, available))
+            retrieval = self.retriever.retrieve(
+                user_text, conversation_id=conversation.id, budget_tokens=budget,
+                exclude_message_ids={m.id for m in kept} | (
+                    {user_message_id} if user_message_id else set()),
+                exclude_memory_ids={m.id for m in context}, count_tokens=self.count)
+        final_user = user_text
+        if retrieval and retrieval.selected:
+            block = "\n".join(f"- {c.text}" for c in _chronological(retrieval.selected))
+            final_user = f"{MEMORY_HEADER}\n{block}\n\n{user_text}"
+            sections["memories"] = retrieval.used_tokens
+        messages = [ChatMessage("system", system)]
+        messages += [ChatMessage(m.role, m.text) for m in kept]
+        messages.append(ChatMessage("user", final_user))
+        return AssembledPrompt(messages, mode, [m.id for m in kept], retrieval, context, sections)
+
+    def _everything(self, conversation_id: str, history_ids: set[str],
+                    context: list[Memory]) -> list[Candidate] | None:
+        """Every memory this conversation may read, pinned first, when there are few enough
+        to consider putting them all in (None otherwise)."""
+        mems = self.store.list(kinds=RETRIEVABLE_KINDS, limit=FULL_POOL_LIMIT + 1,
+                               order="created_at")
+        if len(mems) > FULL_POOL_LIMIT:
+            return None
+        skip = {m.id for m in context}
+        out = []
+        for mem in mems:
+            if (mem.id in skip or not Retriever.visible(mem, conversation_id)
+                    or mem.meta.get("message_id") in history_ids):
+                continue
+            text = render_memory(mem)
+            out.append(Candidate(mem, 1.0, "pinned" if mem.pinned else "full context", {},
+                                 text, self.count(text)))
+        out.sort(key=lambda c: not c.memory.pinned)
+        return out
+
+    def _latest(self, kind: str, granularity: str) -> Memory | None:
+        found = [m for m in self.store.list(kinds=[kind], scope="global", limit=20)
+                 if m.granularity == granularity]
+        return found[0] if found else None
+
+    def _conversation_summary(self, conversation_id: str) -> Memory | None:
+        found = self.store.list(kinds=["compact"], conversation_id=conversation_id, limit=5)
+        return found[0] if found else None
+
+
+def _newest_that_fit(history: list[Message], costs: list[int], budget: int) -> list[Message]:
+    kept: list[Message] = []
+    used = 0
+    for msg, cost in zip(reversed(history), reversed(costs)):
+        if used + cost > budget:
+            break
+        kept.append(msg)
+        used += cost
+    kept.reverse()
+    return kept
+
+
+def _chronological(cands: list[Candidate]) -> list[Candidate]:
+    return sorted(cands, key=lambda c: (c.memory.occurred_at or c.memory.created_at))

@@ -1,0 +1,57 @@
+"""Small helpers for asking the model for memory text (summaries, portraits, thoughts).
+
+Everything goes through the `core.llm.LLM` protocol, so a remote backend or the scripted fake
+used in tests works the same as the local runtime.
+"""
+from __future__ import annotations
+
+import json
+import re
+from typing import Any
+
+from core.errors import EngramError
+from core.llm import LLM, ChatMessage, GenerationParams
+
+
+class ModelAnswerError(EngramError):
+    """The model's answer could not be used (empty, or not the JSON that was asked for)."""
+
+
+def ask_text(llm: LLM, prompt_text: str, *, max_tokens: int = 160,
+             one_sentence: bool = False) -> str:
+    text, _ = llm.chat([ChatMessage("user", prompt_text)],
+                       GenerationParams(max_tokens=max_tokens, temperature=0.3, top_p=0.9))
+    cleaned = clean_answer(text, one_sentence=one_sentence)
+    if not cleaned:
+        raise ModelAnswerError("The model gave an empty answer")
+    return cleaned
+
+
+def ask_json(llm: LLM, prompt_text: str, schema: dict[str, Any], *,
+             max_tokens: int = 400) -> Any:
+    params = GenerationParams(max_tokens=max_tokens, temperature=0.2, json_schema=schema)
+    text, stats = llm.chat([ChatMessage("user", prompt_text)], params)
+    try:
+        return json.loads(text)
+    except ValueError as exc:
+        why = "it ran out of tokens" if stats.finish_reason == "length" else "not valid JSON"
+        raise ModelAnswerError(f"The model's structured answer could not be read ({why})") \
+            from exc
+
+
+def clean_answer(text: str, *, one_sentence: bool = False) -> str:
+    """Trim a model's answer: no leading labels or quotes, collapsed spaces; optionally only
+    its first sentence."""
+    text = text.strip().strip('"').strip()
+    text = re.sub(r"^(summary|new summary|answer|portrait)\s*:\s*", "", text, flags=re.I)
+    text = " ".join(text.split())
+    if one_sentence:
+        match = re.match(r"(.+?[.!?])(\s|$)", text)
+        if match:
+            text = match.group(1)
+    return text[:2000]
+
+
+def truncate_words(text: str, max_words: int) -> str:
+    words = text.split(" ")
+    return text if len(words) <= max_words else " ".join(words[:max_words]) + " ..."

@@ -1,0 +1,165 @@
+"""HEMA compact memory: a one-sentence running summary per conversation, a second level every
+N turns, and age-weighted pruning of old, low-value episodic chunks.
+
+- The running summary is one `compact` memory per conversation (scope: that conversation),
+  rewritten after every answer from the previous sentence and the latest exchange; each
+  rewrite is an audited edit, so earlier versions stay restorable.
+- Every `hema_second_level_every` answers (default 100) the sentences written since the last
+  time are condensed into a `summary` memory (granularity "conversation"), so a long
+  conversation does not rest on one sentence rewritten a thousand times.
+- Pruning marks old, never-recalled, nearly empty episodic chunks ("ok", "thanks!") forgotten,
+  with actor "policy" and a note: reversible and visible in the audit log.
+"""
+from __future__ import annotations
+
+import math
+import re
+
+from core import clock
+from core.llm import LLM
+from core.memory.episodic import speaker_of
+from core.memory.generation import ask_text, truncate_words
+from core.memory_store import Memory, SourceRef
+from core.prompts import prompt
+
+DAY = 86400.0
+PRUNE_MIN_AGE_DAYS = 30.0
+PRUNE_VALUE_CUTOFF = 0.5
+PRUNE_AGE_SCALE_DAYS = 30.0
+
+
+def running_summary(eng, conversation_id: str) -> Memory | None:
+    found = [m for m in eng.memories.list(kinds=["compact"], conversation_id=conversation_id,
+                                          limit=5) if m.granularity == "running"]
+    return found[0] if found else None
+
+
+def update_running_summary(eng, llm: LLM, conversation_id: str, message_id: str) -> Memory | None:
+    """After an answer: fold the latest exchange into the conversation's sentence."""
+    conv = eng.conversations.get(conversation_id)
+    if conv.incognito:
+        return None
+    reply = eng.conversations.get_message(message_id)
+    exchange_msgs = [reply]
+    if reply.parent_id:
+        exchange_msgs.insert(0, eng.conversations.get_message(reply.parent_id))
+    exchange = "\n".join(f"{speaker_of(m)}: {truncate_words(m.text, 300)}"
+                         for m in exchange_msgs if m.text.strip())
+    if not exchange:
+        return None
+    current = running_summary(eng, conversation_id)
+    sentence = ask_text(llm, prompt("hema_update",
+                                    summary=current.text if current else "(nothing yet)",
+                                    exchange=exchange), max_tokens=90, one_sentence=True)
+    sources = [SourceRef(message_id=m.id, conversation_id=conversation_id) for m in exchange_msgs]
+    if current is None:
+        current = eng.memories.create(
+            "compact", sentence, actor="assistant", scope="conversation",
+            conversation_id=conversation_id, granularity="running", sources=sources,
+            occurred_at=reply.created_at, note="HEMA running summary")
+    else:
+        eng.memories.edit(current.id, sentence, actor="assistant", note="HEMA running summary")
+        eng.memories.add_sources(current.id, sources)
+    every = max(1, eng.settings.memory.hema_second_level_every)
+    answers = eng.db.execute(
+        "SELECT count(*) FROM messages WHERE conversation_id = ? AND role = 'assistant'",
+        [conversation_id]).fetchone()[0]
+    if answers % every == 0:
+        second_level(eng, llm, conversation_id)
+    return eng.memories.get(current.id)
+
+
+def second_level(eng, llm: LLM, conversation_id: str) -> Memory | None:
+    """Condense the running sentences written since the last second-level summary."""
+    current = running_summary(eng, conversation_id)
+    if current is None:
+        return None
+    level2 = _level2(eng, conversation_id)
+    since = level2.updated_at if level2 else 0.0
+    versions = [e.new_value["text"] for e in eng.memories.events(current.id)
+                if e.event in ("created", "edited") and e.new_value and e.at >= since
+                and e.new_value.get("text")]
+    parts = ([level2.text] if level2 else []) + versions[-200:]
+    text = ask_text(llm, prompt("hema_level2", summaries="\n".join(f"- {p}" for p in parts)),
+                    max_tokens=160)
+    if level2 is None:
+        return eng.memories.create(
+            "summary", text, actor="assistant", scope="conversation",
+            conversation_id=conversation_id, granularity="conversation",
+            sources=[SourceRef(conversation_id=conversation_id, source_ref=f"memory:{current.id}")],
+            note="HEMA second-level summary")
+    return eng.memories.edit(level2.id, text, actor="assistant", note="HEMA second-level summary")
+
+
+def _level2(eng, conversation_id: str) -> Memory | None:
+    found = [m for m in eng.memories.list(kinds=["summary"], conversation_id=conversation_id,
+                                          limit=5) if m.granularity == "conversation"]
+    return found[0] if found else None
+
+
+def summarize_conversation(eng, llm: LLM, conversation_id: str, *,
+                           chunk_words: int = 600) -> Memory | None:
+    """For an imported conversation: build the running summary over its whole visible
+    thread, a chunk at a time, then its second level."""
+    conv = eng.conversations.get(conversation_id)
+    if conv.incognito:
+        return None
+    thread = [m for m in eng.conversations.thread(conversation_id)
+              if m.role in ("user", "assistant") and not m.hidden and m.text.strip()]
+    if not thread:
+        return None
+    summary = "(nothing yet)"
+    chunk: list[str] = []
+    words = 0
+    chunks: list[str] = []
+    for m in thread:
+        line = f"{speaker_of(m)}: {truncate_words(m.text, chunk_words)}"
+        chunk.append(line)
+        words += len(line.split())
+        if words >= chunk_words:
+            chunks.append("\n".join(chunk))
+            chunk, words = [], 0
+    if chunk:
+        chunks.append("\n".join(chunk))
+    for part in chunks:
+        summary = ask_text(llm, prompt("hema_update", summary=summary, exchange=part),
+                           max_tokens=90, one_sentence=True)
+    current = running_summary(eng, conversation_id)
+    sources = [SourceRef(conversation_id=conversation_id, import_id=conv.import_id)]
+    if current is None:
+        current = eng.memories.create(
+            "compact", summary, actor="assistant", scope="conversation",
+            conversation_id=conversation_id, granularity="running", sources=sources,
+            occurred_at=thread[-1].created_at, note="HEMA summary of an imported conversation")
+    else:
+        current = eng.memories.edit(current.id, summary, actor="assistant",
+                                    note="HEMA summary of an imported conversation")
+    return current
+
+
+def prune_old_chunks(eng, *, now: float | None = None, limit: int = 5000) -> list[str]:
+    """Forget old, low-value episodic chunks. value = content words / (1 + age / 30 days);
+    only chunks older than 30 days, never recalled, not pinned, below 0.5 go."""
+    now = clock.now() if now is None else now
+    rows = eng.db.execute(
+        "SELECT id, text, coalesce(occurred_at, created_at) FROM memories"
+        " WHERE kind = 'episodic' AND status = 'active' AND pinned = 0 AND strength <= 1"
+        " AND last_recalled_at IS NULL AND coalesce(occurred_at, created_at) < ?"
+        " ORDER BY coalesce(occurred_at, created_at) LIMIT ?",
+        [now - PRUNE_MIN_AGE_DAYS * DAY, limit]).fetchall()
+    forgotten = []
+    for mid, text, at in rows:
+        age_days = (now - at) / DAY
+        value = chunk_value(text) / (1.0 + age_days / PRUNE_AGE_SCALE_DAYS)
+        if value < PRUNE_VALUE_CUTOFF:
+            eng.memories.forget(mid, actor="policy",
+                                note=f"HEMA pruning: low value ({value:.2f}) at {math.floor(age_days)} days")
+            forgotten.append(mid)
+    return forgotten
+
+
+def chunk_value(text: str) -> float:
+    """Content words after the speaker label: a crude measure of how much a chunk says."""
+    body = text.split(":", 1)[1] if ":" in text.split("\n")[0] else text
+    words = [w for w in re.findall(r"[A-Za-z0-9']+", body) if len(w) > 2]
+    return float(len(words))

@@ -1,0 +1,141 @@
+"""MemoryBank: forgetting by the Ebbinghaus curve, daily event summaries, a global summary and
+a user portrait (daily and overall).
+
+Retention is R = exp(-t / S): t in days since the memory was last recalled into a prompt (or
+created), S its strength (1 at first, +1 per recall; see MemoryStore.record_recall). The sweep
+marks episodic memories and thoughts whose R fell below `forget_threshold` as forgotten, with
+actor "policy" (reversible, audited). Pinned memories never fade. Summaries and portraits are
+the consolidated memory and are not swept.
+"""
+from __future__ import annotations
+
+from datetime import datetime, timedelta, timezone
+
+from core import clock
+from core.llm import LLM
+from core.memory.generation import ask_text, truncate_words
+from core.memory.retrieval import retention
+from core.memory_store import Memory, SourceRef
+from core.prompts import prompt
+
+DAY = 86400.0
+SWEPT_KINDS = ("episodic", "thought")
+MAX_DAY_WORDS = 1500
+
+
+def sweep(eng, *, now: float | None = None, threshold: float | None = None,
+          ) -> list[str]:
+    """Forget what has faded. Returns the ids marked forgotten."""
+    now = clock.now() if now is None else now
+    threshold = eng.settings.memory.forget_threshold if threshold is None else threshold
+    forgotten = []
+    for mem in eng.memories.list(kinds=SWEPT_KINDS, pinned=False, order="rowid", limit=None):
+        r = retention(mem, now)
+        if r < threshold:
+            eng.memories.forget(mem.id, actor="policy",
+                                note=f"MemoryBank: retention {r:.3f} below {threshold}")
+            forgotten.append(mem.id)
+    return forgotten
+
+
+def day_bounds(date: str) -> tuple[float, float]:
+    start = datetime.strptime(date, "%Y-%m-%d").replace(tzinfo=timezone.utc)
+    return start.timestamp(), (start + timedelta(days=1)).timestamp()
+
+
+def days_needing_summary(eng, *, now: float | None = None, limit: int = 30) -> list[str]:
+    """Past days (UTC) with conversation turns and no daily summary yet, newest first."""
+    now = clock.now() if now is None else now
+    today = datetime.fromtimestamp(now, tz=timezone.utc).strftime("%Y-%m-%d")
+    rows = eng.db.execute(
+        "SELECT DISTINCT strftime('%Y-%m-%d', occurred_at, 'unixepoch') AS d FROM memories"
+        " WHERE kind = 'episodic' AND granularity = 'turn' AND status = 'active'"
+        " AND scope = 'global' AND occurred_at IS NOT NULL ORDER BY d DESC").fetchall()
+    done = {m.meta.get("date") for m in _by_granularity(eng, "summary", "day", limit=100000)}
+    return [d for (d,) in rows if d and d < today and d not in done][:limit]
+
+
+def _by_granularity(eng, kind: str, granularity: str, limit: int = 200) -> list[Memory]:
+    return [m for m in eng.memories.list(kinds=[kind], scope="global", order="created_at DESC",
+                                         limit=limit) if m.granularity == granularity]
+
+
+def _day_turns(eng, date: str, *, role: str | None = None) -> list[tuple[str, str, str]]:
+    start, end = day_bounds(date)
+    sql = ("SELECT m.text, s.message_id, s.conversation_id FROM memories m"
+           " JOIN memory_sources s ON s.memory_id = m.id"
+           " LEFT JOIN messages msg ON msg.id = s.message_id"
+           " WHERE m.kind = 'episodic' AND m.granularity = 'turn' AND m.status = 'active'"
+           " AND m.scope = 'global' AND m.occurred_at >= ? AND m.occurred_at < ?")
+    params: list = [start, end]
+    if role:
+        sql += " AND msg.role = ?"
+        params.append(role)
+    return eng.db.execute(sql + " ORDER BY m.occurred_at", params).fetchall()
+
+
+def _upsert(eng, kind: str, granularity: str, text: str, *, key: dict, sources: list[SourceRef],
+            occurred_at: float | None, note: str) -> Memory:
+    existing = [m for m in _by_granularity(eng, kind, granularity, limit=1000)
+                if all(m.meta.get(k) == v for k, v in key.items())]
+    if existing:
+        mem = eng.memories.edit(existing[0].id, text, actor="assistant", note=note)
+        eng.memories.add_sources(mem.id, sources)
+        return mem
+    return eng.memories.create(kind, text, actor="assistant", granularity=granularity,
+                               sources=sources, occurred_at=occurred_at, meta=key, note=note)
+
+
+def _turn_block(turns: list[tuple[str, str, str]]) -> str:
+    text = "\n".join(t[0] for t in turns)
+    return truncate_words(text, MAX_DAY_WORDS)
+
+
+def daily_summary(eng, llm: LLM, date: str) -> Memory | None:
+    """The events of one day (MemoryBank's daily event summary), linked to its messages."""
+    turns = _day_turns(eng, date)
+    if not turns:
+        return None
+    text = ask_text(llm, prompt("daily_summary", date=date, turns=_turn_block(turns)),
+                    max_tokens=160)
+    sources = [SourceRef(message_id=t[1], conversation_id=t[2]) for t in turns[:500]]
+    return _upsert(eng, "summary", "day", text, key={"date": date}, sources=sources,
+                   occurred_at=day_bounds(date)[0], note="MemoryBank daily summary")
+
+
+def daily_portrait(eng, llm: LLM, date: str) -> Memory | None:
+    turns = _day_turns(eng, date, role="user")
+    if not turns:
+        return None
+    text = ask_text(llm, prompt("portrait_daily", date=date, turns=_turn_block(turns)),
+                    max_tokens=120)
+    sources = [SourceRef(message_id=t[1], conversation_id=t[2]) for t in turns[:500]]
+    return _upsert(eng, "portrait", "day", text, key={"date": date}, sources=sources,
+                   occurred_at=day_bounds(date)[0], note="MemoryBank daily portrait")
+
+
+def global_summary(eng, llm: LLM) -> Memory | None:
+    days = sorted(_by_granularity(eng, "summary", "day", limit=60),
+                  key=lambda m: m.meta.get("date", ""))
+    if not days:
+        return None
+    text = ask_text(llm, prompt("global_summary", summaries="\n".join(
+        f"- {m.meta.get('date')}: {m.text}" for m in days[-30:])), max_tokens=200)
+    sources = [SourceRef(source_ref=f"memory:{m.id}") for m in days[-30:]]
+    return _upsert(eng, "summary", "global", text, key={"scope": "all"}, sources=sources,
+                   occurred_at=None, note="MemoryBank global summary")
+
+
+def overall_portrait(eng, llm: LLM) -> Memory | None:
+    daily = sorted(_by_granularity(eng, "portrait", "day", limit=60),
+                   key=lambda m: m.meta.get("date", ""))
+    if not daily:
+        return None
+    previous = _by_granularity(eng, "portrait", "overall", limit=5)
+    text = ask_text(llm, prompt(
+        "portrait_overall", portrait=previous[0].text if previous else "(none yet)",
+        observations="\n".join(f"- {m.meta.get('date')}: {m.text}" for m in daily[-14:])),
+        max_tokens=200)
+    sources = [SourceRef(source_ref=f"memory:{m.id}") for m in daily[-14:]]
+    return _upsert(eng, "portrait", "overall", text, key={"scope": "all"}, sources=sources,
+                   occurred_at=None, note="MemoryBank user portrait")

@@ -1,0 +1,139 @@
+"""The background memory worker: runs queued jobs after the answers, never before them.
+
+Jobs live in SQLite (core.jobs), so they survive a restart; `recover` requeues what a killed
+process left running. Jobs that need a model wait while `llm_provider()` returns None. A job
+that fails is retried up to MAX_ATTEMPTS times; a model answer that cannot be used fails at
+once (asking the same model again rarely helps).
+
+Job kinds: index_sync, hema_update, post_think, summarize_conversation (queued by importers),
+daily_summary, global_summary, portrait, maintenance (MemoryBank sweep, HEMA pruning, and
+queueing the summaries of past days).
+"""
+from __future__ import annotations
+
+import logging
+import threading
+from collections.abc import Callable
+from typing import Any
+
+from core.chat import JOB_HEMA_UPDATE, JOB_INDEX_SYNC, JOB_POST_THINK
+from core.jobs import Job
+from core.llm import LLM
+from core.memory import hema, memorybank, thoughts
+from core.memory.generation import ModelAnswerError
+
+log = logging.getLogger(__name__)
+
+MAX_ATTEMPTS = 3
+JOB_SUMMARIZE_CONVERSATION = "summarize_conversation"
+JOB_DAILY_SUMMARY = "daily_summary"
+JOB_GLOBAL_SUMMARY = "global_summary"
+JOB_PORTRAIT = "portrait"
+JOB_MAINTENANCE = "maintenance"
+
+LLMProvider = Callable[[], LLM | None]
+
+
+class MemoryWorker:
+    def __init__(self, engram, llm_provider: LLMProvider) -> None:
+        self.engram = engram
+        self.llm_provider = llm_provider
+        self._stop = threading.Event()
+        self._thread: threading.Thread | None = None
+        self.handlers: dict[str, Callable[[dict[str, Any], LLM | None], Any]] = {
+            JOB_INDEX_SYNC: lambda p, llm: self.engram.index_sync.sync(),
+            JOB_HEMA_UPDATE: lambda p, llm: hema.update_running_summary(
+                self.engram, llm, p["conversation_id"], p["message_id"]),
+            JOB_POST_THINK: self._post_think,
+            JOB_SUMMARIZE_CONVERSATION: lambda p, llm: hema.summarize_conversation(
+                self.engram, llm, p["conversation_id"]),
+            JOB_DAILY_SUMMARY: self._daily,
+            JOB_GLOBAL_SUMMARY: lambda p, llm: memorybank.global_summary(self.engram, llm),
+            JOB_PORTRAIT: lambda p, llm: memorybank.overall_portrait(self.engram, llm),
+            JOB_MAINTENANCE: self._maintenance,
+        }
+
+    # -- one step -------------------------------------------------------------------------
+    def run_once(self) -> Job | None:
+        """Claim and run one job. Returns it (with its final status), or None if idle."""
+        llm = self.llm_provider()
+        job = self.engram.jobs.claim(model_available=llm is not None,
+                                     kinds=list(self.handlers))
+        if job is None:
+            return None
+        try:
+            self.handlers[job.kind](job.payload, llm)
+        except ModelAnswerError as exc:
+            self.engram.jobs.finish(job.id, error=str(exc), retry=False)
+            job.status, job.error = "failed", str(exc)
+            log.info("memory job %s (%s) gave no usable answer", job.id, job.kind)
+        except Exception as exc:  # noqa: BLE001 - a job must never kill the worker
+            retry = job.attempts < MAX_ATTEMPTS
+            self.engram.jobs.finish(job.id, error=f"{type(exc).__name__}: {exc}", retry=retry)
+            job.status, job.error = ("queued" if retry else "failed"), str(exc)
+            log.warning("memory job %s (%s) failed (attempt %d)", job.id, job.kind,
+                        job.attempts, exc_info=True)
+        else:
+            self.engram.jobs.finish(job.id)
+            job.status = "done"
+        return job
+
+    def run_until_idle(self, max_jobs: int = 1000) -> int:
+        done = 0
+        while done < max_jobs and self.run_once() is not None:
+            done += 1
+        return done
+
+    # -- a thread ---------------------------------------------------------------------------
+    def start(self, *, idle_seconds: float = 2.0) -> None:
+        """Run in a daemon thread until `stop`. Requeues jobs a previous run left running and
+        queues one maintenance pass."""
+        if self._thread and self._thread.is_alive():
+            return
+        self.engram.jobs.recover()
+        self.engram.jobs.enqueue(JOB_MAINTENANCE, {})
+        self._stop.clear()
+        self._thread = threading.Thread(target=self._loop, args=(idle_seconds,),
+                                        name="engram-memory-worker", daemon=True)
+        self._thread.start()
+
+    def stop(self, timeout: float = 30.0) -> None:
+        self._stop.set()
+        if self._thread:
+            self._thread.join(timeout)
+            self._thread = None
+
+    def _loop(self, idle_seconds: float) -> None:
+        while not self._stop.is_set():
+            try:
+                job = self.run_once()
+            except Exception:  # noqa: BLE001 - e.g. the database is briefly locked
+                log.warning("memory worker step failed", exc_info=True)
+                job = None
+            if job is None:
+                self._stop.wait(idle_seconds)
+
+    # -- handlers ---------------------------------------------------------------------------
+    def _post_think(self, payload: dict[str, Any], llm: LLM | None) -> None:
+        thoughts.post_think(self.engram, llm, payload["conversation_id"], payload["message_id"])
+        self.engram.jobs.enqueue(JOB_INDEX_SYNC, {})
+
+    def _daily(self, payload: dict[str, Any], llm: LLM | None) -> None:
+        date = payload["date"]
+        memorybank.daily_summary(self.engram, llm, date)
+        memorybank.daily_portrait(self.engram, llm, date)
+
+    def _maintenance(self, payload: dict[str, Any], llm: LLM | None) -> None:
+        eng = self.engram
+        if eng.settings.memory.memorybank_enabled:
+            memorybank.sweep(eng)
+        if eng.settings.memory.hema_enabled:
+            hema.prune_old_chunks(eng)
+        days = memorybank.days_needing_summary(eng) if eng.settings.memory.memorybank_enabled \
+            else []
+        for date in days:
+            eng.jobs.enqueue(JOB_DAILY_SUMMARY, {"date": date}, needs_model=True)
+        if days:
+            eng.jobs.enqueue(JOB_GLOBAL_SUMMARY, {}, needs_model=True)
+            eng.jobs.enqueue(JOB_PORTRAIT, {}, needs_model=True)
+        eng.jobs.enqueue(JOB_INDEX_SYNC, {})
