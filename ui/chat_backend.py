@@ -57,7 +57,7 @@ def run_turn(eng: Any, llm: Any, action: str, *, conversation_id: str, text: str
 
         raise EngramError("No model is loaded. Choose one in Settings or on the welcome page.")
 
-    def sink(piece: str) -> bool:
+    def sink(piece: str) -> bool | None:
         on_token(piece)
         return stop()
 
@@ -72,25 +72,25 @@ def _with_service(service_cls: Any, eng: Any, llm: Any, action: str, conversatio
                   text: str, message_id: str | None, sink: Callable[[str], bool],
                   stop: StopCheck) -> TurnResult:
     service = service_cls(eng, llm)
-    kwargs = {"on_token": sink}
+    kwargs = {"on_token": sink, "should_stop": stop}
     if action == "send":
         out = service.send(conversation_id, text, **kwargs)
     elif action == "regenerate":
         out = service.regenerate(message_id, **kwargs)
     else:
         out = service.edit_and_resend(message_id, text, **kwargs)
-    reply = getattr(out, "reply", None) or getattr(out, "assistant_message", None)
-    user = getattr(out, "user_message", None)
-    stats = getattr(out, "stats", None)
+    if action == "send":
+        _title_if_untitled(eng, conversation_id, text)
     return TurnResult(
-        conversation_id=conversation_id,
-        user_message_id=getattr(user, "id", None) if user is not None else None,
-        assistant_message_id=getattr(reply, "id", None) if reply is not None
-        else getattr(out, "assistant_message_id", None),
-        text=getattr(reply, "text", "") if reply is not None else getattr(out, "text", ""),
-        stopped=bool(getattr(stats, "stopped", False) or stop()),
-        stats=_stats_dict(stats),
-    )
+        conversation_id=out.conversation_id,
+        user_message_id=out.user_message.id,
+        assistant_message_id=out.assistant_message.id,
+        text=out.text, stopped=bool(out.stopped), stats=_stats_dict(out.stats))
+
+
+def _title_if_untitled(eng: Any, conversation_id: str, text: str) -> None:
+    if not eng.conversations.get(conversation_id).title.strip():
+        eng.conversations.rename(conversation_id, _title_from(text))
 
 
 def _fallback(eng: Any, llm: Any, action: str, conversation_id: str, text: str,
@@ -117,8 +117,8 @@ def _fallback(eng: Any, llm: Any, action: str, conversation_id: str, text: str,
     assistant = convs.add_message(conversation_id, "assistant", reply, parent_id=parent,
                                   model=getattr(llm, "name", None),
                                   meta={"stopped": True} if stopped else None)
-    if not convs.get(conversation_id).title.strip() and action == "send":
-        convs.rename(conversation_id, _title_from(text))
+    if action == "send":
+        _title_if_untitled(eng, conversation_id, text)
     return TurnResult(conversation_id, user_id, assistant.id, reply, stopped, _stats_dict(stats))
 
 

@@ -235,7 +235,7 @@ class MemoryDetail(QWidget):
         used = QTreeWidgetItem(["Used in answers", f"{len(prov['used_by'])}"])
         for r in prov["used_by"]:
             child = QTreeWidgetItem([
-                f"rank {r['rank'] + 1}, score {r['score']:.2f}",
+                f"rank {r['rank']}, score {r['score']:.2f}",
                 f"“{_short(r.get('conversation_title'), 30)}”: {_short(r.get('text'), 70)}"])
             child.setData(0, SOURCE_ROLE, (r["conversation_id"], r["message_id"]))
             used.addChild(child)

@@ -14,11 +14,22 @@ def memories_used(eng: Any, message_ids: list[str]) -> dict[str, list[dict[str, 
     out: dict[str, list[dict[str, Any]]] = {mid: [] for mid in message_ids}
     if not message_ids:
         return out
+    try:
+        from core.chat import ChatService
+    except ImportError:
+        ChatService = None  # noqa: N806
+    if ChatService is not None and hasattr(ChatService, "trace"):
+        service = ChatService(eng, None)
+        for mid in message_ids:
+            out[mid] = [{"memory_id": t.memory_id, "rank": t.rank, "score": t.score,
+                         "reason": t.reason, "kind": t.kind, "text": t.text}
+                        for t in service.trace(mid)]
+        return out
     for start in range(0, len(message_ids), 500):
         chunk = message_ids[start:start + 500]
         marks = ",".join("?" * len(chunk))
         rows = eng.db.query(
-            "SELECT r.message_id, r.memory_id, r.rank, r.score, r.reason, m.kind, m.text, m.status"
+            "SELECT r.message_id, r.memory_id, r.rank, r.score, r.reason, m.kind, m.text"
             " FROM retrievals r JOIN memories m ON m.id = r.memory_id"
             f" WHERE r.message_id IN ({marks}) ORDER BY r.message_id, r.rank", chunk)
         for row in rows:

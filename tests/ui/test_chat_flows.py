@@ -7,7 +7,11 @@ from PySide6.QtCore import Qt
 from tests.ui.conftest import run_db
 
 
-def send(qtbot, window, text: str, timeout: int = 10000):
+# The first turn of a session loads the embedder and opens Chroma (seconds on 2 cores).
+TURN_TIMEOUT = 60000
+
+
+def send(qtbot, window, text: str, timeout: int = TURN_TIMEOUT):
     window.chat.composer.setPlainText(text)
     with qtbot.waitSignal(window.chat.turn_finished, timeout=timeout) as blocker:
         qtbot.keyClick(window.chat.composer, Qt.Key.Key_Return)
@@ -19,7 +23,7 @@ def test_send_streams_and_stores_the_turn(qtbot, window, fake_llm, services) -> 
     window.chat.composer.setPlainText("Hello there")
     orig = window.chat._on_token
     window.chat._on_token = lambda piece: (tokens.append(piece), orig(piece))
-    with qtbot.waitSignal(window.chat.turn_finished, timeout=10000) as blocker:
+    with qtbot.waitSignal(window.chat.turn_finished, timeout=TURN_TIMEOUT) as blocker:
         window.chat.submit()
     result = blocker.args[0]
     assert len(tokens) > 5                       # streamed piece by piece
@@ -46,7 +50,7 @@ def test_stop_mid_stream_keeps_the_partial_answer(qtbot, window, services) -> No
     llm = ScriptedFakeLLM(reply=" ".join(f"word{i}" for i in range(400)), delay=0.01)
     services.set_llm(llm, "slow-fake")
     window.chat.composer.setPlainText("Tell me a long story")
-    with qtbot.waitSignal(window.chat.turn_finished, timeout=15000) as blocker:
+    with qtbot.waitSignal(window.chat.turn_finished, timeout=TURN_TIMEOUT) as blocker:
         window.chat.submit()
         qtbot.waitUntil(lambda: len(window.chat._stream_text.split()) >= 5, timeout=5000)
         assert window.chat.stop_button.isVisible()
@@ -64,7 +68,7 @@ def test_regenerate_and_edit_create_navigable_branches(qtbot, window, fake_llm, 
     cid = first.conversation_id
     qtbot.waitUntil(lambda: len(window.chat.widgets) == 2 and bool(window.chat.widgets[1].item.id))
     fake_llm.reply = "Second answer."
-    with qtbot.waitSignal(window.chat.turn_finished, timeout=10000):
+    with qtbot.waitSignal(window.chat.turn_finished, timeout=TURN_TIMEOUT):
         window.chat.widgets[1].regenerate_button.click()
     qtbot.waitUntil(lambda: len(window.chat.widgets) == 2
                     and window.chat.widgets[1].item.branch_count == 2)
@@ -77,7 +81,7 @@ def test_regenerate_and_edit_create_navigable_branches(qtbot, window, fake_llm, 
     assert window.chat.edit_banner.isVisible()
     assert window.chat.composer.toPlainText() == "What is a good name for a cat?"
     window.chat.composer.setPlainText("What is a good name for a dog?")
-    with qtbot.waitSignal(window.chat.turn_finished, timeout=10000):
+    with qtbot.waitSignal(window.chat.turn_finished, timeout=TURN_TIMEOUT):
         qtbot.keyClick(window.chat.composer, Qt.Key.Key_Return)
     qtbot.waitUntil(lambda: len(window.chat.widgets) == 2
                     and window.chat.widgets[0].item.branch_count == 2)

@@ -21,10 +21,10 @@ def seed_answer_with_trace(engram) -> dict:
     conv = convs.create("Holiday plans")
     q = convs.add_message(conv.id, "user", "Where could I visit my sister?")
     a = convs.add_message(conv.id, "assistant", "You could visit Ana in Porto.")
-    for rank, mid in enumerate([mem_ids[0], fact.id]):
+    for rank, mid in enumerate([mem_ids[0], fact.id], start=1):
         engram.db.execute(
             "INSERT INTO retrievals (message_id, memory_id, rank, score, reason) VALUES (?,?,?,?,?)",
-            [a.id, mid, rank, 0.8 - rank * 0.1, "dense"])
+            [a.id, mid, rank, 0.9 - rank * 0.1, "dense"])
     return {"conv": conv.id, "answer": a.id, "episode": mem_ids[0], "fact": fact.id,
             "source_message": u.id, "old_conv": old.id}
 
