@@ -34,7 +34,7 @@ def test_desktop_entry_has_what_menus_need() -> None:
     assert entry["Type"] == "Application"
     assert entry["Name"] == "Engram"
     assert entry["Icon"] == APP_ID
-    assert entry["StartupWMClass"] == APP_ID
+    assert entry["StartupWMClass"] == "Engram"   # X11 WM_CLASS class = applicationName
     assert entry["Terminal"] == "false"
     assert entry["Categories"].endswith(";") and entry["Keywords"].endswith(";")
     assert entry["Exec"].split()[0] == "engram"   # install.sh rewrites it to the absolute path
