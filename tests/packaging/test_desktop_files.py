@@ -69,16 +69,14 @@ def test_metainfo_passes_appstreamcli() -> None:
     assert result.returncode == 0, result.stdout + result.stderr
 
 
-def test_every_icon_size_is_there_and_renders_at_its_size() -> None:
-    os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
-    from PySide6.QtGui import QGuiApplication, QImage
+def test_every_icon_size_is_there_and_renders_at_its_size(qapp) -> None:
+    from PySide6.QtGui import QImage
 
     sys.path.insert(0, str(ROOT / "packaging"))
     try:
         import render_icons
     finally:
         sys.path.remove(str(ROOT / "packaging"))
-    _app = QGuiApplication.instance() or QGuiApplication([])
     assert render_icons.NAME == APP_ID
     for size in render_icons.SIZES:
         image = QImage(str(render_icons.png_path(size)))
