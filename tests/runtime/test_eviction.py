@@ -89,12 +89,13 @@ def test_prefix_reuse_after_eviction_keeps_compressed_cache(session_factory):
 
 
 def test_stop_within_one_token(session_factory):
-    pieces = []
-    s = session_factory(n_ctx=256, should_stop=lambda: len(pieces) >= 3)
-    text, stats = s.generate(s.tokenize("hello"), {"max_tokens": 50, "ignore_eos": True},
-                             pieces.append)
+    sampled: list[int] = []
+    s = session_factory(n_ctx=256, should_stop=lambda: len(sampled) >= 3)
+    piece = s.piece
+    s.piece = lambda tok: (sampled.append(tok), piece(tok))[1]   # one call per sampled token
+    text, stats = s.generate(s.tokenize("hello"), {"max_tokens": 50, "ignore_eos": True})
     assert stats["stopped"] and stats["finish_reason"] == "cancelled"
-    assert stats["completion_tokens"] == 3
+    assert stats["completion_tokens"] == 3 == len(sampled)
 
 
 def test_stop_during_prompt_processing_uses_abort_callback(session_factory):
