@@ -18,6 +18,7 @@ from ui.services import Services
 
 log = logging.getLogger(__name__)
 FLUSH_MS = 40
+MESSAGE_MAX_WIDTH = 860
 
 
 def load_thread(eng: Any, conversation_id: str) -> tuple[Any, list[MessageItem]]:
@@ -99,7 +100,15 @@ class ChatView(QWidget):
         self.scroll.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
         inner = QWidget()
         inner.setObjectName("chatInner")
-        self.list_box = QVBoxLayout(inner)
+        centre = QHBoxLayout(inner)          # a readable column, centred in wide windows
+        centre.setContentsMargins(0, 0, 0, 0)
+        column = QWidget()
+        column.setObjectName("chatInner")
+        column.setMaximumWidth(MESSAGE_MAX_WIDTH)
+        centre.addStretch(0)
+        centre.addWidget(column, 1)
+        centre.addStretch(0)
+        self.list_box = QVBoxLayout(column)
         self.list_box.setContentsMargins(24, 16, 24, 16)
         self.list_box.setSpacing(12)
         self.empty = QLabel("Start a conversation: type below and press Enter.\n"

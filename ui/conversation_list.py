@@ -78,6 +78,8 @@ class ConversationList(QWidget):
         super().__init__(parent)
         self.services = services
         self.setObjectName("sidebar")
+        self.setMinimumWidth(230)
+        self.setMaximumWidth(420)
         self.conversations: list[Any] = []
         box = QVBoxLayout(self)
         box.setContentsMargins(10, 12, 10, 10)
@@ -104,6 +106,8 @@ class ConversationList(QWidget):
         self.list.setObjectName("conversationList")
         self.list.setItemDelegate(ConversationDelegate(self.list))
         self.list.setMouseTracking(True)
+        self.list.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
+        self.list.setTextElideMode(Qt.TextElideMode.ElideRight)
         self.list.setContextMenuPolicy(Qt.ContextMenuPolicy.CustomContextMenu)
         self.list.customContextMenuRequested.connect(self._menu)
         self.list.currentItemChanged.connect(self._current_changed)

@@ -59,6 +59,7 @@ class MainWindow(QMainWindow):
                                         | QDockWidget.DockWidgetFeature.DockWidgetMovable
                                         | QDockWidget.DockWidgetFeature.DockWidgetFloatable)
         self.addDockWidget(Qt.DockWidgetArea.RightDockWidgetArea, self.inspector_dock)
+        self.resizeDocks([self.inspector_dock], [640], Qt.Orientation.Horizontal)
         self.inspector_dock.hide()
         self.inspector_dock.visibilityChanged.connect(
             lambda on: on and self.inspector.model.total == 0 and self.inspector.refresh())
@@ -145,7 +146,11 @@ class MainWindow(QMainWindow):
         self.conversations.search.selectAll()
 
     def show_inspector(self) -> None:
+        first = not self.inspector_dock.isVisible()
         self.inspector_dock.show()
+        if first:
+            self.resizeDocks([self.inspector_dock], [max(560, self.width() * 45 // 100)],
+                             Qt.Orientation.Horizontal)
         self.inspector_dock.raise_()
         self.inspector.refresh()
 

@@ -21,7 +21,7 @@ def _ts(ts: float | None) -> str:
 
 
 def _short(text: str | None, n: int = 90) -> str:
-    text = (text or "").replace("\n", " ").strip()
+    text = (text or "").replace("\n", " ").replace("**", "").replace("`", "").strip()
     return text if len(text) <= n else text[: n - 1] + "…"
 
 

@@ -216,7 +216,7 @@ class MemoryTableModel(QAbstractTableModel):
                     return f"{self.scores.get(mem.id, 0):.2f}"
                 return f"{mem.strength:.1f}"
             if col == 5:
-                return time.strftime("%Y-%m-%d %H:%M", time.localtime(mem.updated_at))
+                return time.strftime("%d %b %Y", time.localtime(mem.updated_at))
         if role == Qt.ItemDataRole.ToolTipRole and col == 0:
             return mem.text[:600]
         if role == Qt.ItemDataRole.ForegroundRole and mem.status != "active":

@@ -9,6 +9,7 @@ from PySide6.QtGui import QGuiApplication
 from PySide6.QtWidgets import (QFrame, QHBoxLayout, QLabel, QPushButton, QToolButton,
                                QVBoxLayout, QWidget)
 
+from ui.flow_layout import FlowLayout
 from ui.markdown_view import MarkdownView
 
 
@@ -27,13 +28,11 @@ class MessageItem:
 
 
 class FlowRow(QWidget):
-    """A row of chips that wraps onto a second line only by eliding: chips are few."""
+    """Chips placed left to right, wrapping onto more lines when the answer is narrow."""
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
-        self.box = QHBoxLayout(self)
-        self.box.setContentsMargins(0, 0, 0, 0)
-        self.box.setSpacing(6)
+        self.box = FlowLayout(self)
 
 
 class MessageWidget(QFrame):
@@ -143,6 +142,8 @@ class MessageWidget(QFrame):
         self.chips.box.addWidget(title)
         for mem in memories[: self.MAX_CHIPS]:
             text = (mem.get("text") or "").replace("\n", " ")
+            for prefix in ("User: ", "Assistant: "):
+                text = text[len(prefix):] if text.startswith(prefix) else text
             short = text[:38] + "…" if len(text) > 38 else text
             chip = QPushButton(short or f"({mem.get('status', 'memory')})")
             chip.setObjectName("memoryChip")
@@ -155,7 +156,6 @@ class MessageWidget(QFrame):
             more = QLabel(f"+{len(memories) - self.MAX_CHIPS} more")
             more.setObjectName("mutedLabel")
             self.chips.box.addWidget(more)
-        self.chips.box.addStretch(1)
 
     def chip_buttons(self) -> list[QPushButton]:
         return [self.chips.box.itemAt(i).widget() for i in range(self.chips.box.count())

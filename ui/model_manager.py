@@ -58,7 +58,12 @@ class ModelManager(QWidget):
         pl.addWidget(self.local)
         info = QFormLayout()
         self.info_labels: dict[str, QLabel] = {}
-        for key, title in (("summary", "Model"), ("architecture", "Architecture"),
+        summary = QLabel("—")
+        summary.setWordWrap(True)
+        summary.setObjectName("mutedLabel")
+        self.info_labels["summary"] = summary
+        pl.addWidget(summary)
+        for key, title in (("architecture", "Architecture"),
                            ("quantization", "Quantization"), ("context_length", "Trained context"),
                            ("layers", "Layers / heads"), ("kv", "KV cache per token"),
                            ("template", "Chat template")):

@@ -83,7 +83,7 @@ class RetentionPlot(QWidget):
         p.drawEllipse(now, 4, 4)
         p.setPen(QColor("#1d2430"))
         label = f"now: R = {now_r:.2f}" + (" (pinned)" if self.pinned else "")
-        lx = min(now.x() + 8, area.right() - 120)
-        p.drawText(QRectF(lx, max(area.top(), now.y() - 18), 130, 14), Qt.AlignmentFlag.AlignLeft,
-                   label)
+        lx = min(now.x() + 10, area.right() - 140)
+        ly = min(area.bottom() - 16, max(area.top() + 4, now.y() + 4))
+        p.drawText(QRectF(lx, ly, 140, 14), Qt.AlignmentFlag.AlignLeft, label)
         p.end()

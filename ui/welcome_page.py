@@ -81,11 +81,10 @@ class WelcomePage(QWidget):
         bl.addLayout(brow)
         box.addWidget(better)
 
-        rest = QHBoxLayout()
-        note = QLabel("No model needed to import chats or browse memories:")
+        note = QLabel("No model is needed to import past chats or to browse memories.")
         note.setObjectName("mutedLabel")
-        rest.addWidget(note)
-        rest.addStretch(1)
+        box.addWidget(note)
+        rest = QHBoxLayout()
         self.import_button = QPushButton("Import conversations…")
         self.import_button.clicked.connect(self.import_archive.emit)
         self.inspector_button = QPushButton("Open the memory inspector")
@@ -95,6 +94,7 @@ class WelcomePage(QWidget):
         self.skip_button.clicked.connect(self.skip.emit)
         rest.addWidget(self.import_button)
         rest.addWidget(self.inspector_button)
+        rest.addStretch(1)
         rest.addWidget(self.skip_button)
         box.addLayout(rest)
 
