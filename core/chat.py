@@ -149,8 +149,12 @@ class ChatService:
 
     def _answer(self, conv: Conversation, user: Message, history: list[Message],
                 on_token: OnToken | None, should_stop: ShouldStop | None) -> TurnResult:
+        on_path = {m.id for m in history} | {user.id}
+        off_path = {r[0] for r in self.engram.db.execute(
+            "SELECT id FROM messages WHERE conversation_id = ?", [conv.id])} - on_path
         assembled = self.assembler().assemble(conv, history, user.text,
-                                               user_message_id=user.id)
+                                               user_message_id=user.id,
+                                               other_branches=off_path)
         stopped = False
 
         def stream(piece: str) -> bool:

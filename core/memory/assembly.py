@@ -56,7 +56,10 @@ class PromptAssembler:
         self.system_prompt = system_prompt if system_prompt is not None else prompt("system")
 
     def assemble(self, conversation: Conversation, history: Sequence[Message],
-                 user_text: str, *, user_message_id: str | None = None) -> AssembledPrompt:
+                 user_text: str, *, user_message_id: str | None = None,
+                 other_branches: set[str] | frozenset[str] = frozenset()) -> AssembledPrompt:
+        """`other_branches`: message ids of this conversation off the current path (an
+        answer being regenerated, a message being edited): never brought back as memory."""
         history = [m for m in history if m.role in ("user", "assistant") and not m.hidden
                    and m.text.strip()]
         reads_memory = self.settings.enabled and not conversation.incognito
@@ -78,7 +81,8 @@ class PromptAssembler:
         history_tokens = [self.count(m.text) + 4 for m in history]
         total = sum(history_tokens)
         full_limit = min(self.settings.full_context_tokens, max(0, available))
-        in_prompt = {m.id for m in history} | ({user_message_id} if user_message_id else set())
+        in_prompt = ({m.id for m in history} | set(other_branches)
+                     | ({user_message_id} if user_message_id else set()))
         pool = (self._everything(conversation.id, in_prompt, context)
                 if reads_memory else None)
         retrieval = None
@@ -104,7 +108,7 @@ class PromptAssembler:
             budget = max(0, min(self.settings.retrieval_budget_tokens, available))
             retrieval = self.retriever.retrieve(
                 user_text, conversation_id=conversation.id, budget_tokens=budget,
-                exclude_message_ids={m.id for m in kept} | (
+                exclude_message_ids={m.id for m in kept} | set(other_branches) | (
                     {user_message_id} if user_message_id else set()),
                 exclude_memory_ids={m.id for m in context}, count_tokens=self.count)
         final_user = user_text

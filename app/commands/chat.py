@@ -1,0 +1,105 @@
+"""`engram chat`: talk to the model in a terminal, through the same chat service as the app.
+
+Interactive by default (one line per message; /quit to leave; Ctrl-C stops an answer). With
+--message, one turn is answered and the command exits. Background memory work (summaries,
+thoughts) runs in a worker thread while the chat is open; what is left stays queued.
+"""
+from __future__ import annotations
+
+import sys
+import threading
+from dataclasses import replace
+from pathlib import Path
+
+from core.errors import EngramError
+
+
+def register(sub) -> None:
+    p = sub.add_parser("chat", help="chat in the terminal (same memory as the app)")
+    p.add_argument("--model", type=Path, help="a GGUF file (default: the setting, else the "
+                                              "starter model)")
+    p.add_argument("--conversation", help="continue this conversation (default: a new one)")
+    p.add_argument("--title", default="", help="title of a new conversation")
+    p.add_argument("--incognito", action="store_true",
+                   help="a new conversation that reads and writes no memory")
+    p.add_argument("--message", help="send one message, print the answer and exit")
+    p.add_argument("--max-tokens", type=int, default=512)
+    p.add_argument("--show-memories", action="store_true",
+                   help="print the memories used for each answer")
+    p.set_defaults(func=run)
+
+
+def open_model(ctx, model: Path | None):
+    from core.runtime.factory import open_llm
+
+    settings = ctx.engram.settings
+    if model is not None:
+        if not model.exists():
+            raise EngramError(f"No model file at {model}")
+        settings = replace(settings, model=replace(settings.model, path=str(model),
+                                                   remote_url=""))
+    return open_llm(ctx.layout, settings)
+
+
+def run(args, ctx) -> int:
+    from core.chat import ChatService
+    from core.llm import GenerationParams
+    from core.memory.worker import MemoryWorker
+
+    eng = ctx.engram
+    if args.conversation:
+        conv = eng.conversations.get(args.conversation)
+    else:
+        conv = eng.conversations.create(args.title or "Terminal chat", incognito=args.incognito)
+    llm = open_model(ctx, args.model)
+    service = ChatService(eng, llm, params=GenerationParams(max_tokens=args.max_tokens))
+    try:
+        if args.message is not None:
+            _turn(service, conv.id, args.message, args.show_memories, threading.Event())
+            return 0
+        worker = MemoryWorker(eng, lambda: llm)
+        worker.start()
+        try:
+            _interactive(service, conv, args.show_memories)
+        finally:
+            worker.stop()
+        return 0
+    finally:
+        close = getattr(llm, "close", None)
+        if close:
+            close()
+
+
+def _interactive(service, conv, show_memories: bool) -> None:
+    print(f"conversation {conv.id}{' (incognito)' if conv.incognito else ''}. "
+          "/quit to leave; Ctrl-C stops an answer.", file=sys.stderr)
+    while True:
+        try:
+            line = input("> ")
+        except EOFError:
+            print(file=sys.stderr)
+            return
+        if line.strip() in ("/quit", "/exit"):
+            return
+        if not line.strip():
+            continue
+        stop = threading.Event()
+        try:
+            _turn(service, conv.id, line, show_memories, stop)
+        except KeyboardInterrupt:
+            stop.set()
+            print("\n[stopped]", file=sys.stderr)
+
+
+def _turn(service, conversation_id: str, text: str, show_memories: bool,
+          stop: threading.Event) -> None:
+    def on_token(piece: str) -> None:
+        sys.stdout.write(piece)
+        sys.stdout.flush()
+
+    result = service.send(conversation_id, text, on_token=on_token, should_stop=stop.is_set)
+    sys.stdout.write("\n")
+    if show_memories:
+        print(f"[{result.mode}; {len(result.trace)} memories]", file=sys.stderr)
+        for item in result.trace:
+            print(f"  {item.rank}. {item.reason}: {item.text[:100]}", file=sys.stderr)

@@ -1,0 +1,189 @@
+"""`engram memories ...`: see, search, correct, pin, forget, restore and purge memories."""
+from __future__ import annotations
+
+from dataclasses import asdict
+from typing import Any
+
+from app.cli import confirm, print_json
+from core import clock
+from core.memory_store import KINDS, STATUSES, Memory
+
+
+def register(sub) -> None:
+    p = sub.add_parser("memories", help="inspect and control what Engram remembers")
+    inner = p.add_subparsers(dest="action", metavar="ACTION", required=True)
+
+    ls = inner.add_parser("list", help="list memories, newest change first")
+    ls.add_argument("--kind", choices=KINDS, action="append", help="only this kind (repeatable)")
+    ls.add_argument("--status", choices=[*STATUSES, "all"], default="active")
+    ls.add_argument("--conversation", help="only memories of this conversation")
+    ls.add_argument("--pinned", action="store_true", help="only pinned memories")
+    ls.add_argument("--granularity", help="only this granularity (turn, window, day, ...)")
+    ls.add_argument("--limit", type=int, default=50)
+    ls.add_argument("--json", action="store_true")
+    ls.set_defaults(func=run_list)
+
+    se = inner.add_parser("search", help="search as the chat does (meaning + words)")
+    se.add_argument("query")
+    se.add_argument("--limit", type=int, default=10)
+    se.add_argument("--conversation", help="search as this conversation would")
+    se.add_argument("--json", action="store_true")
+    se.set_defaults(func=run_search)
+
+    sh = inner.add_parser("show", help="a memory with its sources, history and uses")
+    sh.add_argument("id")
+    sh.add_argument("--json", action="store_true")
+    sh.set_defaults(func=run_show)
+
+    ed = inner.add_parser("edit", help="correct a memory's text (the old text stays in its history)")
+    ed.add_argument("id")
+    ed.add_argument("--text", required=True)
+    ed.set_defaults(func=run_edit)
+
+    pin = inner.add_parser("pin", help="pin a memory: always considered, never fades")
+    pin.add_argument("id")
+    pin.add_argument("--off", action="store_true", help="unpin instead")
+    pin.set_defaults(func=run_pin)
+
+    fg = inner.add_parser("forget", help="forget a memory (reversible: see restore)")
+    fg.add_argument("id")
+    fg.set_defaults(func=run_forget)
+
+    rs = inner.add_parser("restore", help="bring back a forgotten or superseded memory")
+    rs.add_argument("id")
+    rs.add_argument("--version", type=int, metavar="EVENT_ID",
+                    help="also put back the text from this history event (see show)")
+    rs.set_defaults(func=run_restore)
+
+    pu = inner.add_parser("purge", help="erase a memory for good, from every file")
+    pu.add_argument("id")
+    pu.add_argument("--yes", action="store_true", help="do not ask for confirmation")
+    pu.set_defaults(func=run_purge)
+
+
+def memory_dict(mem: Memory) -> dict[str, Any]:
+    data = asdict(mem)
+    for key in ("created_at", "updated_at", "occurred_at", "last_recalled_at"):
+        data[key] = clock.to_iso(data[key])
+    return data
+
+
+def _line(mem: Memory, extra: str = "") -> str:
+    flags = ("*" if mem.pinned else " ") + (" " if mem.status == "active" else "~")
+    kind = mem.kind + (f"/{mem.granularity}" if mem.granularity else "")
+    text = " ".join(mem.text.split())
+    if len(text) > 90:
+        text = text[:87] + "..."
+    return f"{mem.id}{flags} {kind:<18} {extra}{text}"
+
+
+def run_list(args, ctx) -> int:
+    statuses = None if args.status == "all" else (args.status,)
+    mems = ctx.engram.memories.list(kinds=args.kind, statuses=statuses,
+                                    conversation_id=args.conversation,
+                                    pinned=True if args.pinned else None,
+                                    limit=None if args.granularity else args.limit)
+    if args.granularity:
+        mems = [m for m in mems if m.granularity == args.granularity][: args.limit]
+    if args.json:
+        print_json([memory_dict(m) for m in mems])
+    else:
+        for mem in mems:
+            print(_line(mem))
+        if not mems:
+            print("no memories")
+    return 0
+
+
+def run_search(args, ctx) -> int:
+    from core.memory.retrieval import Retriever
+
+    eng = ctx.engram
+    eng.index_sync.sync()
+    result = Retriever(eng.memories, eng.index, eng.embedder).retrieve(
+        args.query, conversation_id=args.conversation, budget_tokens=10**9, include_pinned=False)
+    hits = result.ranked[: args.limit]
+    if args.json:
+        print_json([{**memory_dict(c.memory), "score": c.score, "reason": c.reason,
+                     "detail": c.detail} for c in hits])
+    else:
+        for c in hits:
+            print(_line(c.memory, f"{c.score:.4f} "))
+        if not hits:
+            print("nothing found")
+    return 0
+
+
+def run_show(args, ctx) -> int:
+    store = ctx.engram.memories
+    mem = store.get(args.id)
+    sources = store.sources(mem.id)
+    events = store.events(mem.id)
+    uses = store.retrievals_of(mem.id)
+    if args.json:
+        print_json({"memory": memory_dict(mem), "sources": sources,
+                    "events": [{**asdict(e), "at": clock.to_iso(e.at)} for e in events],
+                    "used_in": uses})
+        return 0
+    print(_line(mem))
+    print(f"  status {mem.status}, strength {mem.strength:g}, version {mem.version}, "
+          f"scope {mem.scope}" + (f", superseded by {mem.superseded_by}" if mem.superseded_by else ""))
+    print(f"  text: {mem.text}")
+    print("  sources:")
+    for s in sources:
+        print(f"    message {s['message_id']} conversation {s['conversation_id']}"
+              + (f" import {s['import_id']}" if s["import_id"] else "")
+              + (f" ref {s['source_ref']}" if s["source_ref"] else ""))
+    print("  history:")
+    for e in events:
+        print(f"    #{e.id} {clock.to_iso(e.at)} {e.event} by {e.actor}"
+              + (f": {e.note}" if e.note else ""))
+    print(f"  used in {len(uses)} answer(s)")
+    return 0
+
+
+def run_edit(args, ctx) -> int:
+    if not args.text.strip():
+        from core.errors import EngramError
+
+        raise EngramError("The new text is empty; use forget or purge to remove a memory")
+    mem = ctx.engram.memories.edit(args.id, args.text, actor="user")
+    print(f"edited {mem.id} (version {mem.version})")
+    return 0
+
+
+def run_pin(args, ctx) -> int:
+    mem = ctx.engram.memories.set_pinned(args.id, not args.off, actor="user")
+    print(f"{'pinned' if mem.pinned else 'unpinned'} {mem.id}")
+    return 0
+
+
+def run_forget(args, ctx) -> int:
+    mem = ctx.engram.memories.forget(args.id, actor="user")
+    print(f"forgot {mem.id} (restore with: engram memories restore {mem.id})")
+    return 0
+
+
+def run_restore(args, ctx) -> int:
+    store = ctx.engram.memories
+    mem = store.get(args.id)
+    if mem.status != "active":
+        mem = store.restore(args.id, actor="user")
+    if args.version is not None:
+        mem = store.restore_version(args.id, args.version, actor="user")
+    print(f"restored {mem.id} (status {mem.status}, version {mem.version})")
+    return 0
+
+
+def run_purge(args, ctx) -> int:
+    from core.purge import purge_memory
+
+    eng = ctx.engram
+    eng.memories.get(args.id)
+    if not confirm(f"Erase memory {args.id} for good?", args.yes):
+        print("nothing purged")
+        return 1
+    report = purge_memory(eng, args.id)
+    print(f"purged {len(report.memories)} memory, blanked {report.messages_blanked} message(s), "
+          f"deleted {report.kv_states_deleted} saved model state(s)")
+    return 0

@@ -1,0 +1,107 @@
+from __future__ import annotations
+
+import pytest
+
+from core.chat import ChatService
+from core.errors import EngramError
+from tests.memory.fake_llm import ScriptedFakeLLM
+
+
+def retrievals(engram, message_id):
+    return engram.db.execute(
+        "SELECT memory_id, rank, reason FROM retrievals WHERE message_id = ? ORDER BY rank",
+        [message_id]).fetchall()
+
+
+def test_a_turn_stores_both_messages_memories_and_queues_follow_ups(engram, fake_llm) -> None:
+    service = ChatService(engram, fake_llm)
+    conv = engram.conversations.create("c")
+    pieces: list[str] = []
+    result = service.send(conv.id, "My sister lives in Ghent", on_token=pieces.append)
+    assert result.text == "Happy to help." and "".join(pieces) == result.text
+    assert result.mode == "full"
+    thread = engram.conversations.thread(conv.id)
+    assert [m.role for m in thread] == ["user", "assistant"]
+    assert thread[1].id == result.assistant_message.id and thread[1].model == "scripted-fake"
+    turns = [m.text for m in engram.memories.list(kinds=["episodic"], limit=None)
+             if m.granularity == "turn"]
+    assert sorted(turns) == ["Assistant: Happy to help.", "User: My sister lives in Ghent"]
+    assert set(result.queued_jobs) == {"index_sync", "hema_update", "post_think"}
+    queued = {(j.kind, j.needs_model) for j in engram.jobs.list(status="queued")}
+    assert {("hema_update", True), ("post_think", True)} <= queued
+    assert engram.index_sync.pending_count() == 0       # synced after the answer
+
+
+def test_full_context_then_retrieval_with_a_stored_trace(engram, fake_llm) -> None:
+    service = ChatService(engram, fake_llm)
+    old = engram.conversations.create("old")
+    service.send(old.id, "My sister Anneke lives in Ghent and teaches piano")
+    new = engram.conversations.create("new")
+    # small memory: everything fits, all of it goes in (Convomem's full context)
+    first = service.send(new.id, "Who teaches piano?")
+    assert first.mode == "full"
+    assert "Anneke" in fake_llm.last_prompt()
+    assert [t.reason for t in first.trace][:1] == ["full context"]
+    # past the threshold: retrieval, memories right before the new message
+    engram.settings.memory.full_context_tokens = 10
+    second = service.send(new.id, "Where does Anneke live?")
+    assert second.mode == "retrieval"
+    last = fake_llm.calls[-1][0][-1]
+    assert last.role == "user" and last.content.endswith("Where does Anneke live?")
+    assert "Ghent" in last.content.split("Where does Anneke live?")[0]
+    rows = retrievals(engram, second.assistant_message.id)
+    assert rows and [r[1] for r in rows] == list(range(1, len(rows) + 1))
+    assert [t.memory_id for t in service.trace(second.assistant_message.id)] == [r[0] for r in rows]
+    used = engram.memories.get(rows[0][0])
+    assert used.strength >= 2 and used.last_recalled_at is not None     # MemoryBank recall
+    # the question itself is never "remembered" into its own prompt
+    assert all("Where does Anneke live?" not in t.text for t in second.trace)
+
+
+def test_incognito_reads_nothing_and_writes_nothing(engram, fake_llm) -> None:
+    service = ChatService(engram, fake_llm)
+    known = engram.conversations.create("known")
+    service.send(known.id, "My password hint is a blue heron")
+    before = engram.memories.count(statuses=None)
+    jobs_before = engram.jobs.pending()
+    secret = engram.conversations.create("secret", incognito=True)
+    result = service.send(secret.id, "What is my password hint about a heron?")
+    assert result.mode == "incognito" and result.trace == [] and result.queued_jobs == []
+    assert "heron" not in fake_llm.calls[-1][0][0].content
+    assert "blue heron" not in fake_llm.last_prompt()
+    assert engram.memories.count(statuses=None) == before
+    assert engram.jobs.pending() == jobs_before
+    assert retrievals(engram, result.assistant_message.id) == []
+
+
+def test_regenerate_and_edit_make_branches(engram) -> None:
+    llm = ScriptedFakeLLM(["First answer", "Second answer", "Third answer"])
+    service = ChatService(engram, llm)
+    conv = engram.conversations.create("c")
+    a1 = service.send(conv.id, "Name a colour")
+    a2 = service.regenerate(a1.assistant_message.id)
+    assert a2.assistant_message.parent_id == a1.user_message.id
+    assert [m.text for m in engram.conversations.siblings(a2.assistant_message.id)] == [
+        "First answer", "Second answer"]
+    edited = service.edit_and_resend(a1.user_message.id, "Name a fruit")
+    assert edited.user_message.parent_id is None and edited.user_message.branch == 1
+    assert [m.text for m in engram.conversations.thread(conv.id)] == ["Name a fruit",
+                                                                     "Third answer"]
+    # the regenerated prompt did not contain the answer it replaces
+    assert "First answer" not in "\n".join(m.content for m in llm.calls[1][0])
+    with pytest.raises(EngramError):
+        service.regenerate(a1.user_message.id)
+    with pytest.raises(EngramError):
+        service.send(conv.id, "   ")
+
+
+def test_stop_callback_ends_the_answer_and_keeps_what_came(engram) -> None:
+    llm = ScriptedFakeLLM(["one two three four five six"])
+    service = ChatService(engram, llm)
+    conv = engram.conversations.create("c")
+    seen: list[str] = []
+    result = service.send(conv.id, "count", on_token=seen.append,
+                          should_stop=lambda: len(seen) >= 2)
+    assert result.stopped and result.text == "one two"
+    stored = engram.conversations.get_message(result.assistant_message.id)
+    assert stored.text == "one two" and stored.meta["stopped"] is True
