@@ -175,6 +175,8 @@ class ConversationList(QWidget):
                        lambda: self.set_pinned(conv.id, not conv.pinned))
         menu.addSeparator()
         menu.addAction("Delete…", lambda: self.confirm_delete(conv.id, conv.title))
+        menu.addAction("Purge chat and its memories…",
+                       lambda: self.confirm_purge(conv.id, conv.title))
         menu.popup(self.list.viewport().mapToGlobal(pos))
 
     def rename(self, conversation_id: str, title: str) -> None:
@@ -195,6 +197,14 @@ class ConversationList(QWidget):
             lambda: self.delete(conversation_id), yes_text="Delete", destructive=True,
             detail="Memories made from it stay in the inspector, where you can forget or "
                    "purge them. To erase everything derived from it, purge the chat instead.")
+
+    def confirm_purge(self, conversation_id: str, title: str) -> None:
+        ask(self, "Purge chat", f"Purge “{title or 'Untitled chat'}” and everything "
+            "remembered from it?", lambda: self.delete(conversation_id, purge=True),
+            yes_text="Purge", destructive=True,
+            detail="Purging is irreversible: the chat, its messages and every memory made "
+                   "from it are erased from the database, the indexes and saved model states. "
+                   "It cannot be undone.")
 
     def delete(self, conversation_id: str, *, purge: bool = False) -> None:
         def work(ctx):

@@ -7,6 +7,7 @@ from collections.abc import Callable
 from typing import Any
 
 from PySide6.QtCore import QDate, Qt, QTimer, Signal
+from PySide6.QtGui import QKeySequence, QShortcut
 from PySide6.QtWidgets import (QAbstractItemView, QCheckBox, QComboBox, QDateEdit, QHBoxLayout,
                                QHeaderView, QLabel, QLineEdit, QPushButton, QSplitter,
                                QTableView, QVBoxLayout, QWidget)
@@ -171,6 +172,8 @@ class MemoryInspector(QWidget):
             d.dateChanged.connect(lambda _=None: self._filter_timer.start())
         self.use_dates.toggled.connect(lambda _=False: self._filter_timer.start())
         self._update_buttons()
+        QShortcut(QKeySequence.StandardKey.Undo, self, self.undo,
+                  context=Qt.ShortcutContext.WidgetWithChildrenShortcut)
 
     # -- loading -----------------------------------------------------------------------------
     def refresh(self) -> None:

@@ -138,3 +138,18 @@ def test_sending_without_a_model_explains_what_to_do(qtbot, window) -> None:
     assert box is not None and "No model is loaded" in box.text()
     assert window.chat.composer.toPlainText() == "hello?"      # nothing lost
     box.close()
+
+
+def test_purge_chat_removes_it_and_its_memories(qtbot, window, fake_llm, services) -> None:
+    from PySide6.QtWidgets import QMessageBox
+
+    a = send(qtbot, window, "remember that my bike is red")
+    made = run_db(qtbot, services, lambda e: e.memories.count(conversation_id=a.conversation_id))
+    assert made >= 1
+    window.conversations.confirm_purge(a.conversation_id, "bike")
+    box = window.conversations.findChild(QMessageBox, "confirmBox")
+    assert "irreversible" in box.informativeText()
+    next(b for b in box.buttons() if b.text() == "Purge").click()
+    qtbot.waitUntil(lambda: window.conversations.conversations == [])
+    left = run_db(qtbot, services, lambda e: [m.text for m in e.memories.list(statuses=None)])
+    assert all("bike" not in t for t in left)
