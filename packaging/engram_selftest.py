@@ -3,7 +3,8 @@
 The smoke test only sees a window; this runs the parts a window does not touch at start-up:
 SQLite + the offline MiniLM embeddings + Chroma's Rust bindings (a memory is stored, indexed and
 found again), llama.cpp in the spawned worker process (a generated tiny GGUF generates tokens,
-which proves `freeze_support` and the bundled llama_cpp/lib), and the starter model's chunks.
+which proves `freeze_support` and the bundled llama_cpp/lib), and the starter model (its
+chunks joined into a GGUF that llama.cpp loads and generates from, as on a first launch).
 Prints one line per check and exits non-zero if any fails. Everything happens in a temp folder.
 """
 from __future__ import annotations
@@ -48,10 +49,22 @@ def check_model_worker(tmp: Path) -> str:
 
 
 def check_starter_model(tmp: Path) -> str:
-    from core.starter_model import starter_model_status
+    """What "Start with the starter model" does on first launch: join the chunks into a GGUF
+    (sha256 checked), then load it in the worker and generate a few tokens."""
+    from core.llm import GenerationParams
+    from core.runtime.local_llm import LocalLLM
+    from core.starter_model import ensure_starter_model, starter_model_status
 
-    status = starter_model_status(tmp / "models")
-    return "bundled (chunks verified)" if status.installed else "not bundled (ENGRAM_BUNDLE_STARTER=0)"
+    if not starter_model_status(tmp / "models").installed:
+        return "not bundled (ENGRAM_BUNDLE_STARTER=0)"
+    path = ensure_starter_model(tmp / "models")
+    with LocalLLM(path) as llm:
+        _, stats = llm.complete("The capital of France is",
+                                GenerationParams(max_tokens=4, temperature=0.0, seed=1))
+    if stats.completion_tokens < 1:
+        raise AssertionError(f"the starter model generated nothing: {stats}")
+    return (f"bundled: assembled {path.stat().st_size >> 20} MB GGUF, "
+            f"generated {stats.completion_tokens} tokens")
 
 
 CHECKS: list[tuple[str, Callable[[Path], str]]] = [

@@ -122,11 +122,12 @@ def test_the_entry_point_is_also_the_cli(tmp_path: Path) -> None:
     assert str(tmp_path / "data") in result.stdout
 
 
-def test_selftest_checks_the_model_worker_and_starter_model(tmp_path: Path) -> None:
+def test_selftest_checks_the_model_worker(tmp_path: Path) -> None:
     sys.path.insert(0, str(ROOT / "packaging"))
     try:
         import engram_selftest
     finally:
         sys.path.remove(str(ROOT / "packaging"))
-    assert "generated" in engram_selftest.check_model_worker(tmp_path)
-    assert "bundled" in engram_selftest.check_starter_model(tmp_path)
+    assert "generated 4 tokens" in engram_selftest.check_model_worker(tmp_path)
+    assert [name for name, _ in engram_selftest.CHECKS] == ["memory", "model-worker",
+                                                             "starter-model"]
