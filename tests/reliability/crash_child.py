@@ -1,6 +1,7 @@
 """Run by the crash tests in a child process that the test kills with SIGKILL mid-work.
 
-Usage: python crash_child.py HOME ACTION [ARG]   (ACTION: edit | reindex | import ARCHIVE)
+Usage: python crash_child.py HOME ACTION [ARG]
+    ACTION: edit | reindex | import ARCHIVE | reply GGUF
 Prints READY once work is under way.
 """
 from __future__ import annotations
@@ -16,7 +17,8 @@ def main() -> None:
     ids = [r[0] for r in eng.db.execute("SELECT id FROM memories ORDER BY rowid")]
     if action == "reindex":
         eng.embedder.encode(["load the model before saying READY"])
-    print("READY", flush=True)
+    if action != "reply":
+        print("READY", flush=True)
     if action == "edit":
         n = 0
         while True:
@@ -26,6 +28,23 @@ def main() -> None:
     elif action == "reindex":
         while True:
             eng.index_sync.reindex()
+    elif action == "reply":
+        from core.chat import ChatService
+        from core.llm import GenerationParams
+        from core.runtime.local_llm import LocalLLM
+
+        llm = LocalLLM(sys.argv[3], kv_state_dir=eng.layout.kv_state_dir)
+        service = ChatService(eng, llm, params=GenerationParams(
+            max_tokens=100_000, ignore_eos=True, temperature=0.0), sync_index=False)
+        conv_id = eng.db.execute("SELECT id FROM conversations").fetchone()[0]
+        streamed = []
+
+        def on_token(piece: str) -> None:
+            if not streamed:
+                print("STREAMING", flush=True)
+            streamed.append(piece)
+
+        service.send(conv_id, "Tell me a very long story", on_token=on_token)
     elif action == "import":
         from core.importers import run_import
 

@@ -24,7 +24,7 @@ def run_and_kill(home: Path, action: str, after: float, *extra: str) -> None:
                             env=env,
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     line = proc.stdout.readline()
-    assert line.strip() == "READY", proc.stderr.read()
+    assert line.strip() in ("READY", "STREAMING"), proc.stderr.read()
     time.sleep(after)
     assert proc.poll() is None, proc.stderr.read()
     proc.send_signal(signal.SIGKILL)
@@ -112,4 +112,28 @@ def test_kill_during_import_then_rerun_completes_without_duplicates(home: Path, 
     assert eng.db["messages"].count == expected["messages"]
     again = run_import(eng, archive, embed=False)
     assert again.new_messages == 0 and eng.db["messages"].count == expected["messages"]
+    eng.close()
+
+
+@pytest.mark.slow
+def test_kill_during_a_streamed_reply_keeps_the_conversation_whole(home: Path, tiny_gguf) -> None:
+    eng = Engram.open(home)
+    conv = eng.conversations.create("story time")
+    eng.conversations.add_message(conv.id, "user", "Hello", created_at=1)
+    eng.conversations.add_message(conv.id, "assistant", "Hi! How can I help?", created_at=2)
+    eng.close()
+    run_and_kill(home, "reply", 1.0, str(tiny_gguf))
+
+    eng = Engram.open(home)
+    assert eng.db.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
+    recover(eng, check_index=False)
+    thread = eng.conversations.thread(conv.id)
+    # the user's new message was committed before generation began; the unfinished reply was
+    # never half-stored: the thread ends with the user's message
+    assert [m.role for m in thread] == ["user", "assistant", "user"]
+    assert thread[-1].text == "Tell me a very long story"
+    assert eng.db["messages"].count == 3
+    mem_sources = eng.db.execute(
+        "SELECT count(*) FROM memory_sources WHERE message_id = ?", [thread[-1].id]).fetchone()[0]
+    assert mem_sources >= 1  # its episodic memory committed with it
     eng.close()
