@@ -1,21 +1,35 @@
 """A default-configuration session, run by test_privacy under an audit hook that records
-every network call. Usage: python privacy_scenario.py HOME"""
+every network call: import an archive, embed, search, and chat through the real local runtime
+(a worker process) with memory retrieval.
+
+Usage: python privacy_scenario.py HOME ARCHIVE GGUF"""
 from __future__ import annotations
 
 import sys
 
+from core.chat import ChatService
 from core.engine import Engram
-from core.memory.episodic import remember_messages
+from core.importers import run_import
+from core.llm import GenerationParams
+from core.runtime.local_llm import LocalLLM
 
 
 def main() -> None:
-    eng = Engram.open(sys.argv[1])
-    conv = eng.conversations.create("privacy")
-    msg = eng.conversations.add_message(conv.id, "user", "My sister lives in Ghent")
-    remember_messages(eng.memories, [msg], actor="user")
-    eng.index_sync.sync()
-    hits = eng.index.query(eng.embedder.encode_one("where does my sister live"), 3)
+    home, archive, gguf = sys.argv[1:4]
+    eng = Engram.open(home)
+    report = run_import(eng, archive)
+    assert report.messages > 0 and report.embedded > 0, report.to_dict()
+    hits = eng.index.query(eng.embedder.encode_one("what did we talk about"), 3)
     assert hits, "the index answered nothing"
+    llm = LocalLLM(gguf, kv_state_dir=eng.layout.kv_state_dir)
+    try:
+        conv = eng.conversations.create("privacy")
+        turn = ChatService(eng, llm, params=GenerationParams(max_tokens=8)).send(
+            conv.id, "Remind me what I imported")
+        assert turn.assistant_message.id
+    finally:
+        llm.close()
+    eng.close()
     print("OK", flush=True)
 
 

@@ -54,9 +54,11 @@ def test_the_hook_does_see_network_calls(tmp_path: Path) -> None:
     assert "connect ('127.0.0.1', 9)" in log
 
 
-def test_default_session_opens_no_network_connection(tmp_path: Path) -> None:
+def test_default_session_opens_no_network_connection(tmp_path: Path, tiny_gguf) -> None:
     scenario = Path(__file__).with_name("privacy_scenario.py")
-    out, log = run_audited(tmp_path, [str(scenario), str(tmp_path / "home")])
+    archive = ROOT / "tests" / "fixtures" / "archives" / "chatgpt_conversations.json"
+    out, log = run_audited(tmp_path, [str(scenario), str(tmp_path / "home"), str(archive),
+                                      str(tiny_gguf)])
     assert out.returncode == 0 and out.stdout.strip().endswith("OK"), out.stderr[-3000:]
     assert log == ""
 
