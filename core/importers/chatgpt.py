@@ -13,8 +13,14 @@ from typing import Any
 
 from core.ids import stable_id
 from core.importers.jsonio import iter_records
-from core.importers.model import (ParsedConversation, ParsedMessage, Skipped, as_text, as_time,
-                                  assign_branches)
+from core.importers.model import (
+    ParsedConversation,
+    ParsedMessage,
+    Skipped,
+    as_text,
+    as_time,
+    assign_branches,
+)
 from core.importers.stream import SafeReader
 from core.importers.text import clean
 from core.importers.tree import walk

@@ -61,7 +61,7 @@ class Container:
         if self._closer:
             self._closer()
 
-    def __enter__(self) -> Container:
+    def __enter__(self) -> Container:  # noqa: PYI034
         return self
 
     def __exit__(self, *exc: object) -> None:
@@ -134,7 +134,8 @@ def _folder(path: Path) -> Container:
             if full.suffix.lower() not in _READABLE or full.is_symlink():
                 continue
             rel = full.relative_to(path).as_posix()
-            entries.append(Entry(rel, full.stat().st_size, (lambda f=full: open(f, "rb"))))
+            opener = (lambda f=full: open(f, "rb"))  # noqa: SIM115
+            entries.append(Entry(rel, full.stat().st_size, opener))
             if len(entries) > MAX_ENTRIES:
                 raise ArchiveError(f"{path} holds more than {MAX_ENTRIES} files")
     return Container(path, entries, [], "folder")

@@ -11,8 +11,7 @@ import re
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 
-from core.importers import (chatgpt, claude, gemini, lmstudio, openwebui, sillytavern,
-                            transcript)
+from core.importers import chatgpt, claude, gemini, lmstudio, openwebui, sillytavern, transcript
 from core.importers.containers import Container, Entry
 from core.importers.model import ArchiveError, ParsedConversation, Skipped
 from core.importers.stream import SafeReader

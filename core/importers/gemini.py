@@ -7,7 +7,7 @@ one conversation, in time order. Records without a prompt (feedback, settings) a
 from __future__ import annotations
 
 from collections.abc import Iterator
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from typing import Any
 
 from core.ids import stable_id
@@ -28,8 +28,8 @@ def parse(reader: SafeReader) -> Iterator[ParsedConversation | Skipped]:
         if isinstance(item, Skipped):
             yield item
             continue
-        when, prompt, response, rid = item
-        this_day = datetime.fromtimestamp(when, tz=timezone.utc).strftime("%Y-%m-%d")
+        when = item[0]
+        this_day = datetime.fromtimestamp(when, tz=UTC).strftime("%Y-%m-%d")
         if day is not None and this_day != day and batch:
             yield _conversation(day, batch)
             batch = []

@@ -48,15 +48,13 @@ def sniff(reader: SafeReader) -> tuple[str, list[str]]:
         for n, (prefix, event, value) in enumerate(ijson.parse(reader)):
             if event == "map_key" and prefix == base:
                 keys.append(value)
-            elif event == "end_map" and prefix == base:
-                break
-            elif base == "item" and prefix == "" and event == "end_array":
+            elif event == "end_map" and prefix == base or base == "item" and prefix == "" and event == "end_array":
                 break
             elif base == "item" and event == "start_array" and prefix == "item":
                 break          # an array of arrays: no keys to see
             if n > SNIFF_EVENTS:
                 break
-    except (ijson.JSONError, ValueError, UnicodeError) as exc:
+    except (ijson.JSONError, ValueError, UnicodeError):
         if not keys:
             return "invalid", []
     return ("array" if base else "object"), keys

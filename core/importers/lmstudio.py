@@ -75,9 +75,9 @@ def _version_text(version: dict[str, Any]) -> str:
     if isinstance(version.get("content"), list):
         blocks += version["content"]
     for step in version.get("steps") or []:
-        if isinstance(step, dict) and step.get("type") == "contentBlock":
-            if isinstance(step.get("content"), list):
-                blocks += step["content"]
+        if (isinstance(step, dict) and step.get("type") == "contentBlock"
+                and isinstance(step.get("content"), list)):
+            blocks += step["content"]
     texts = [as_text(b.get("text")) for b in blocks
              if isinstance(b, dict) and b.get("type") in ("text", None)]
     if not texts and isinstance(version.get("content"), str):

@@ -6,6 +6,7 @@ that source id, so one shared path (`core.importers.store`) can store any format
 """
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -85,7 +86,7 @@ def as_time(value: Any) -> float | None:
             return None
         if isinstance(value, (int, float)) or type(value).__name__ == "Decimal":
             ts = float(value)
-            if ts != ts or ts in (float("inf"), float("-inf")):
+            if not math.isfinite(ts):
                 return None
             if ts > 1e14:          # microseconds
                 ts /= 1e6

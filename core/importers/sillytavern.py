@@ -5,12 +5,18 @@ chosen one (`swipe_id`) carries the thread on. One file is one conversation."""
 from __future__ import annotations
 
 from collections.abc import Iterator
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from typing import Any
 
 from core.importers.jsonio import iter_json_lines
-from core.importers.model import (ArchiveError, ParsedConversation, ParsedMessage, Skipped,
-                                  as_text, as_time)
+from core.importers.model import (
+    ArchiveError,
+    ParsedConversation,
+    ParsedMessage,
+    Skipped,
+    as_text,
+    as_time,
+)
 from core.importers.stream import SafeReader
 from core.importers.text import clean
 
@@ -26,7 +32,7 @@ def st_time(value: Any) -> float | None:
         for fmt in _HUMAN_FORMATS:
             try:
                 return datetime.strptime(value.strip(), fmt).replace(
-                    tzinfo=timezone.utc).timestamp()
+                    tzinfo=UTC).timestamp()
             except ValueError:
                 continue
     return ts

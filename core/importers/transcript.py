@@ -10,12 +10,19 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterator
+from itertools import pairwise
 from pathlib import PurePosixPath
 from typing import Any
 
 from core.importers.jsonio import iter_json_lines
-from core.importers.model import (ArchiveError, ParsedConversation, ParsedMessage, Skipped,
-                                  as_text, as_time)
+from core.importers.model import (
+    ArchiveError,
+    ParsedConversation,
+    ParsedMessage,
+    Skipped,
+    as_text,
+    as_time,
+)
 from core.importers.stream import SafeReader
 from core.importers.text import clean
 
@@ -93,7 +100,7 @@ def parse_jsonl(reader: SafeReader) -> Iterator[ParsedConversation | Skipped]:
         if len(messages) < _MAX_MESSAGES:
             messages.append(_message(record, str(number), None))
     if messages:
-        for prev, msg in zip(messages, messages[1:]):
+        for prev, msg in pairwise(messages):
             msg.parent_source_id = prev.source_id
         yield ParsedConversation(JSONL, reader.name, stem, messages[0].created_at, None,
                                  messages, messages[-1].source_id, skipped)

@@ -109,7 +109,7 @@ def test_sillytavern_swipes_are_branches_and_the_chosen_one_continues() -> None:
     swipes = [m for m in conv.messages if m.source_id.startswith("4:")]
     assert [m.text for m in swipes] == ["In the forest.", "In the library.", "On a ship."]
     assert [m.branch for m in swipes] == [0, 1, 2]
-    after = [m for m in conv.messages if m.source_id == "5:0"][0]
+    after = next(m for m in conv.messages if m.source_id == "5:0")
     assert after.parent_source_id == "4:1" and after.hidden and after.role == "system"
     assert conv.messages[0].created_at is not None        # "May 1, 2024 10:00am"
     assert conv.title == "Chat with Aria" and swipes[1].model == "mistral"

@@ -9,8 +9,7 @@ from pathlib import Path
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from core.importers import ArchiveError, dry_run, run_import
-from core.importers import chatgpt, claude, lmstudio, openwebui
+from core.importers import ArchiveError, chatgpt, claude, dry_run, lmstudio, openwebui, run_import
 from core.importers.model import ParsedConversation, Skipped
 
 KEYS = ["id", "title", "mapping", "current_node", "parent", "children", "message", "author",

@@ -3,7 +3,6 @@ provenance, idempotent re-import, newer exports, cancel and resume, jobs, embedd
 from __future__ import annotations
 
 import json
-from pathlib import Path
 
 import pytest
 
