@@ -132,7 +132,9 @@ class PromptAssembler:
         skip = {m.id for m in context}
         out = []
         for mem in mems:
-            if (mem.id in skip or not Retriever.visible(mem, conversation_id)
+            own_summary = (mem.kind in ("compact", "summary")
+                           and mem.conversation_id == conversation_id)
+            if (mem.id in skip or own_summary or not Retriever.visible(mem, conversation_id)
                     or mem.meta.get("message_id") in history_ids):
                 continue
             text = render_memory(mem)

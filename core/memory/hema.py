@@ -24,8 +24,10 @@ from core.prompts import prompt
 
 DAY = 86400.0
 PRUNE_MIN_AGE_DAYS = 30.0
-PRUNE_VALUE_CUTOFF = 0.5
-PRUNE_AGE_SCALE_DAYS = 30.0
+PRUNE_VALUE_CUTOFF = 1.0
+PRUNE_AGE_SCALE_DAYS = 365.0
+FILLER = frozenset("ok okay thanks thank yes yeah yep no nope sure lol haha hehe hmm cool nice "
+                   "great wow oh ah right fine good bye hello hi hey please welcome".split())
 
 
 def running_summary(eng, conversation_id: str) -> Memory | None:
@@ -138,8 +140,9 @@ def summarize_conversation(eng, llm: LLM, conversation_id: str, *,
 
 
 def prune_old_chunks(eng, *, now: float | None = None, limit: int = 5000) -> list[str]:
-    """Forget old, low-value episodic chunks. value = content words / (1 + age / 30 days);
-    only chunks older than 30 days, never recalled, not pinned, below 0.5 go."""
+    """Forget old, low-value episodic chunks: value = content words / (1 + age in years).
+    Only chunks older than 30 days, never recalled and not pinned, with a value below 1 go:
+    "ok thanks" after a month, a three-word remark after a few years."""
     now = clock.now() if now is None else now
     rows = eng.db.execute(
         "SELECT id, text, coalesce(occurred_at, created_at) FROM memories"
@@ -159,7 +162,11 @@ def prune_old_chunks(eng, *, now: float | None = None, limit: int = 5000) -> lis
 
 
 def chunk_value(text: str) -> float:
-    """Content words after the speaker label: a crude measure of how much a chunk says."""
-    body = text.split(":", 1)[1] if ":" in text.split("\n")[0] else text
-    words = [w for w in re.findall(r"[A-Za-z0-9']+", body) if len(w) > 2]
+    """Content words after the speaker labels: a crude measure of how much a chunk says."""
+    from core.memory.retrieval import _STOPWORDS
+
+    body = " ".join(line.split(":", 1)[1] if ":" in line else line
+                    for line in text.splitlines())
+    words = [w for w in re.findall(r"\w+", body.lower())
+             if w not in _STOPWORDS and w not in FILLER]
     return float(len(words))

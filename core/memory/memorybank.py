@@ -21,6 +21,11 @@ from core.prompts import prompt
 DAY = 86400.0
 SWEPT_KINDS = ("episodic", "thought")
 MAX_DAY_WORDS = 1500
+# Summaries consolidate what fades: turns the policy forgot still count, turns the user forgot
+# (or that were superseded or purged) do not.
+_NOT_USER_FORGOTTEN = (
+    "({m}.status = 'active' OR ({m}.status = 'forgotten' AND (SELECT e.actor FROM memory_events e"
+    " WHERE e.memory_id = {m}.id ORDER BY e.id DESC LIMIT 1) = 'policy'))")
 
 
 def sweep(eng, *, now: float | None = None, threshold: float | None = None,
@@ -49,8 +54,9 @@ def days_needing_summary(eng, *, now: float | None = None, limit: int = 30) -> l
     today = datetime.fromtimestamp(now, tz=timezone.utc).strftime("%Y-%m-%d")
     rows = eng.db.execute(
         "SELECT DISTINCT strftime('%Y-%m-%d', occurred_at, 'unixepoch') AS d FROM memories"
-        " WHERE kind = 'episodic' AND granularity = 'turn' AND status = 'active'"
-        " AND scope = 'global' AND occurred_at IS NOT NULL ORDER BY d DESC").fetchall()
+        " WHERE kind = 'episodic' AND granularity = 'turn' AND "
+        + _NOT_USER_FORGOTTEN.format(m="memories")
+        + " AND scope = 'global' AND occurred_at IS NOT NULL ORDER BY d DESC").fetchall()
     done = {m.meta.get("date") for m in _by_granularity(eng, "summary", "day", limit=100000)}
     return [d for (d,) in rows if d and d < today and d not in done][:limit]
 
@@ -65,8 +71,9 @@ def _day_turns(eng, date: str, *, role: str | None = None) -> list[tuple[str, st
     sql = ("SELECT m.text, s.message_id, s.conversation_id FROM memories m"
            " JOIN memory_sources s ON s.memory_id = m.id"
            " LEFT JOIN messages msg ON msg.id = s.message_id"
-           " WHERE m.kind = 'episodic' AND m.granularity = 'turn' AND m.status = 'active'"
-           " AND m.scope = 'global' AND m.occurred_at >= ? AND m.occurred_at < ?")
+           " WHERE m.kind = 'episodic' AND m.granularity = 'turn' AND "
+           + _NOT_USER_FORGOTTEN.format(m="m")
+           + " AND m.scope = 'global' AND m.occurred_at >= ? AND m.occurred_at < ?")
     params: list = [start, end]
     if role:
         sql += " AND msg.role = ?"

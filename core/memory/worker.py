@@ -125,12 +125,13 @@ class MemoryWorker:
 
     def _maintenance(self, payload: dict[str, Any], llm: LLM | None) -> None:
         eng = self.engram
+        # find the days to summarise before anything of them fades
+        days = memorybank.days_needing_summary(eng) if eng.settings.memory.memorybank_enabled \
+            else []
         if eng.settings.memory.memorybank_enabled:
             memorybank.sweep(eng)
         if eng.settings.memory.hema_enabled:
             hema.prune_old_chunks(eng)
-        days = memorybank.days_needing_summary(eng) if eng.settings.memory.memorybank_enabled \
-            else []
         for date in days:
             eng.jobs.enqueue(JOB_DAILY_SUMMARY, {"date": date}, needs_model=True)
         if days:

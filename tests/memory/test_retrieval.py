@@ -1,7 +1,7 @@
 from __future__ import annotations
 
 from core.llm import approx_tokens
-from core.memory.retrieval import Retriever, lexical_query, retention
+from core.memory.retrieval import RetrievalParams, Retriever, lexical_query, retention
 
 
 def retriever(engram) -> Retriever:
@@ -49,10 +49,15 @@ def test_budget_neighbours_and_dedupe(engram, say) -> None:
     texts = [c.memory.text for c in ranked]
     assert len(texts) == len(set(texts))
     hit = texts.index("User: Slowly, my teacher is called Ingrid")
-    # the best turn brings its neighbours right after it
-    after = {c.memory.meta["message_id"] for c in ranked[hit + 1: hit + 3]}
-    assert after == {msgs[1].id, msgs[3].id}
-    assert ranked[hit + 1].detail["neighbour_of"] == ranked[hit].memory.id
+    assert hit == 0
+    # with few candidates, the best turn brings its neighbours right after it
+    narrow = Retriever(engram.memories, engram.index, engram.embedder,
+                       RetrievalParams(dense_k=1, lexical_k=1)).retrieve("teacher Ingrid")
+    assert narrow.ranked[0].memory.text == "User: Slowly, my teacher is called Ingrid"
+    after = narrow.ranked[1:3]
+    assert {c.memory.meta["message_id"] for c in after} == {msgs[1].id, msgs[3].id}
+    assert {c.reason for c in after} == {"neighbour"}
+    assert after[0].detail["neighbour_of"] == narrow.ranked[0].memory.id
     excluded = r.retrieve("teacher Ingrid", exclude_message_ids={msgs[2].id}).ranked
     assert "User: Slowly, my teacher is called Ingrid" not in [c.memory.text for c in excluded]
 
