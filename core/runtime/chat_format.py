@@ -32,7 +32,7 @@ class ChatFormat:
             try:
                 return _render_jinja(self.template, messages, add_generation_prompt,
                                      self.eos_token)
-            except Exception as exc:  # a template llama.cpp accepts may still fail here
+            except Exception as exc:  # noqa: BLE001 (a template llama.cpp accepts may still fail here)
                 log.warning("chat template failed (%s); using ChatML", type(exc).__name__)
         if self.kind == "gemma":
             return render_gemma(messages, add_generation_prompt)

@@ -27,7 +27,7 @@ def choose_kept(n: int, target: int, *, policy: str, sink: int, scores: np.ndarr
         return np.concatenate([np.arange(sink), np.arange(n - recent, n)]).astype(np.int64)
     if policy != "sirllm":
         raise ValueError(f"unknown policy {policy}")
-    recent = min(target - sink, max(1, int(round(target * recent_fraction))))
+    recent = min(target - sink, max(1, round(target * recent_fraction)))
     middle_budget = target - sink - recent
     middle = np.arange(sink, n - recent)
     if middle_budget > 0 and len(middle):

@@ -60,7 +60,7 @@ def _field(reader, key: str, default: Any = None) -> Any:
         return default
     try:
         value = f.contents()
-    except Exception:  # an odd type: treat as missing
+    except Exception:  # noqa: BLE001 (an odd type: treat as missing)
         return default
     return value
 

@@ -16,7 +16,7 @@ import threading
 import time
 from dataclasses import asdict, replace
 from pathlib import Path
-from typing import Any
+from typing import Any, Self
 
 from core.llm import ChatMessage, GenerationParams, GenerationStats, StreamCallback
 from core.runtime import errors as rt_errors
@@ -148,7 +148,7 @@ class LocalLLM:
             self._conn.close()
             self._proc = self._conn = None
 
-    def __enter__(self) -> LocalLLM:
+    def __enter__(self) -> Self:
         return self
 
     def __exit__(self, *exc: object) -> None:

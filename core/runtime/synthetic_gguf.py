@@ -19,14 +19,7 @@ CHATML_TEMPLATE = (
     "{% if add_generation_prompt %}{{ '<|im_start|>assistant\\n' }}{% endif %}"
 )
 
-_WORDS = (
-    "the a and to of in is you that it he was for on are as with his they I at be this have "
-    "from or one had by word but not what all were we when your can said there use an each "
-    "which she do how their if will up other about out many then them these so some her would "
-    "make like him into time has look two more write go see number no way could people my than "
-    "first water been call who oil its now find long down day did get come made may part hello "
-    "memory remember name garden Alice Bob coffee Paris music book cat dog friday"
-).split()
+_WORDS = ["the", "a", "and", "to", "of", "in", "is", "you", "that", "it", "he", "was", "for", "on", "are", "as", "with", "his", "they", "I", "at", "be", "this", "have", "from", "or", "one", "had", "by", "word", "but", "not", "what", "all", "were", "we", "when", "your", "can", "said", "there", "use", "an", "each", "which", "she", "do", "how", "their", "if", "will", "up", "other", "about", "out", "many", "then", "them", "these", "so", "some", "her", "would", "make", "like", "him", "into", "time", "has", "look", "two", "more", "write", "go", "see", "number", "no", "way", "could", "people", "my", "than", "first", "water", "been", "call", "who", "oil", "its", "now", "find", "long", "down", "day", "did", "get", "come", "made", "may", "part", "hello", "memory", "remember", "name", "garden", "Alice", "Bob", "coffee", "Paris", "music", "book", "cat", "dog", "friday"]
 
 
 @dataclass(frozen=True)

@@ -70,7 +70,7 @@ def test_long_generation_overflows_without_crash(session_factory, type_k, type_v
     assert s.cfg.evict_by_shift == (type_k == "f16")
     if type_v != "f16":
         assert s.cfg.flash_attn and any("flash attention" in n for n in s.cfg.notes)
-    text, stats = s.generate(s.tokenize("hello garden"), {"max_tokens": 300, "seed": 2,
+    _text, stats = s.generate(s.tokenize("hello garden"), {"max_tokens": 300, "seed": 2,
                                                          "ignore_eos": True})
     assert stats["completion_tokens"] == 300
     assert s.evicted_total > 0 and len(s.tokens) <= s.n_ctx
@@ -93,7 +93,7 @@ def test_stop_within_one_token(session_factory):
     s = session_factory(n_ctx=256, should_stop=lambda: len(sampled) >= 3)
     piece = s.piece
     s.piece = lambda tok: (sampled.append(tok), piece(tok))[1]   # one call per sampled token
-    text, stats = s.generate(s.tokenize("hello"), {"max_tokens": 50, "ignore_eos": True})
+    _text, stats = s.generate(s.tokenize("hello"), {"max_tokens": 50, "ignore_eos": True})
     assert stats["stopped"] and stats["finish_reason"] == "cancelled"
     assert stats["completion_tokens"] == 3 == len(sampled)
 

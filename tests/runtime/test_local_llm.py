@@ -60,7 +60,7 @@ def test_parent_never_imports_llama_cpp(tiny_gguf):
             "print('llama_cpp' in sys.modules)\n")
     root = Path(__file__).resolve().parents[2]
     out = subprocess.run([sys.executable, "-c", code, str(tiny_gguf)], capture_output=True,
-                         text=True, timeout=120, cwd=root)
+                         text=True, timeout=120, cwd=root, check=False)
     assert out.returncode == 0, out.stderr[-500:]
     assert out.stdout.strip() == "False"
 
@@ -101,7 +101,7 @@ def test_killed_worker_gives_clear_error_and_next_request_works(make_llm):
         llm.chat([ChatMessage("user", "hi")], GenerationParams(max_tokens=100000,
                                                                ignore_eos=True),
                  on_token=kill_on_first)
-    text, stats = llm.chat([ChatMessage("user", "again")], P)
+    _text, stats = llm.chat([ChatMessage("user", "again")], P)
     assert stats.completion_tokens == 12 and llm.restarts == 1 and llm.pid != pid
 
 
