@@ -1,0 +1,55 @@
+from __future__ import annotations
+
+from core.chat import ChatService
+from core.engine import Engram
+from core.memory.worker import MemoryWorker
+
+
+def test_model_jobs_wait_for_a_model_and_survive_a_restart(home, embedder, fake_llm) -> None:
+    eng = Engram.open(home)
+    eng._embedder = embedder
+    conv = eng.conversations.create("c")
+    ChatService(eng, fake_llm, sync_index=False).send(conv.id, "I water the plants on Sunday")
+    eng.jobs.enqueue("summarize_conversation", {"conversation_id": conv.id}, needs_model=True)
+    no_model = MemoryWorker(eng, lambda: None)
+    assert no_model.run_until_idle() == 1                 # only the index sync can run
+    assert eng.index_sync.pending_count() == 0
+    assert eng.jobs.pending(needs_model=True) == 3
+    job = eng.jobs.claim(model_available=True)            # a process dies mid-job...
+    eng.close()
+
+    again = Engram.open(home)                              # ...and Engram starts again
+    again._embedder = embedder
+    assert again.jobs.recover() == 1
+    worker = MemoryWorker(again, lambda: fake_llm)
+    assert worker.run_until_idle() >= 3
+    assert again.jobs.pending() == 0
+    assert {j.kind for j in again.jobs.list(status="done")} >= {
+        job.kind, "hema_update", "post_think", "summarize_conversation"}
+    compact = [m for m in again.memories.list(kinds=["compact"]) if m.conversation_id == conv.id]
+    assert compact and compact[0].granularity == "running"
+    again.close()
+
+
+def test_a_failing_job_is_retried_then_marked_failed(engram, fake_llm) -> None:
+    worker = MemoryWorker(engram, lambda: fake_llm)
+    engram.jobs.enqueue("hema_update", {"conversation_id": "nope", "message_id": "nope"},
+                        needs_model=True)
+    statuses = [worker.run_once().status for _ in range(3)]
+    assert statuses == ["queued", "queued", "failed"]
+    assert "No conversation" in engram.jobs.list(status="failed")[0].error
+
+
+def test_the_worker_thread_runs_jobs_and_stops(engram, fake_llm) -> None:
+    import time
+
+    conv = engram.conversations.create("c")
+    ChatService(engram, fake_llm, sync_index=False).send(conv.id, "Remember the blue door")
+    worker = MemoryWorker(engram, lambda: fake_llm)
+    worker.start(idle_seconds=0.05)
+    deadline = time.monotonic() + 120
+    while engram.jobs.pending() and time.monotonic() < deadline:
+        time.sleep(0.1)
+    worker.stop()
+    assert engram.jobs.pending() == 0
+    assert engram.index_sync.pending_count() == 0
