@@ -87,6 +87,7 @@ class MainWindow(QMainWindow):
             if not first_run:
                 QTimer.singleShot(0, self._autoload_model)
             QTimer.singleShot(1000, services.warm_up)
+            QTimer.singleShot(3000, services.start_memory_worker)
 
     # -- menus and shortcuts ---------------------------------------------------------------
     def _build_menus(self) -> None:

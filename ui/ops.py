@@ -80,6 +80,8 @@ class OpContext:
         return self._op.is_cancelled
 
     def progress(self, done: int, total: int, text: str = "") -> None:
+        if self._op.orphaned:
+            return
         now = time.monotonic()
         if now - self._last < PROGRESS_INTERVAL_S and done < total:
             return
@@ -88,7 +90,8 @@ class OpContext:
 
     def post(self, fn: Callable[..., Any], *args: Any) -> None:
         """Send anything else (e.g. streamed tokens) to the GUI thread."""
-        to_main(fn, *args)
+        if not self._op.orphaned:
+            to_main(fn, *args)
 
 
 class Op(QObject):
@@ -116,6 +119,7 @@ class Op(QObject):
         self.result: Any = None
         self.error: BaseException | None = None
         self._cancel = threading.Event()
+        self.orphaned = False        # the runner shut down: report nothing more to the GUI
         self._dialog: QProgressDialog | None = None
         self._last_progress: tuple[int, int, str] = (0, 0, "")
 
@@ -140,9 +144,11 @@ class Op(QObject):
             if not isinstance(exc, Exception):
                 raise
             log.debug("op %s failed: %s", self.label or self.fn, exc, exc_info=True)
-            to_main(self._finish, None, exc)
+            if not self.orphaned:
+                to_main(self._finish, None, exc)
         else:
-            to_main(self._finish, result, None)
+            if not self.orphaned:
+                to_main(self._finish, result, None)
 
     def _finish(self, result: Any, error: BaseException | None) -> None:
         self.running = False
@@ -191,6 +197,49 @@ class Op(QObject):
         dlg.show()
 
 
+class _DaemonPool:
+    """A few daemon worker threads (a ThreadPoolExecutor's threads are joined at exit, so a
+    torch import or a long reindex would hold up quitting)."""
+
+    def __init__(self, size: int, name: str) -> None:
+        import queue
+
+        self._queue: queue.Queue = queue.Queue()
+        self._threads = [threading.Thread(target=self._work, name=f"{name}-{i}", daemon=True)
+                         for i in range(size)]
+        self._busy = 0
+        self._lock = threading.Lock()
+        self._idle = threading.Condition(self._lock)
+        for t in self._threads:
+            t.start()
+
+    def submit(self, fn: Callable[..., Any], *args: Any) -> None:
+        with self._lock:
+            self._busy += 1
+        self._queue.put((fn, args))
+
+    def _work(self) -> None:
+        while True:
+            item = self._queue.get()
+            if item is None:
+                return
+            fn, args = item
+            try:
+                fn(*args)
+            except Exception:
+                log.exception("background task failed")
+            finally:
+                with self._lock:
+                    self._busy -= 1
+                    self._idle.notify_all()
+
+    def shutdown(self, timeout: float) -> None:
+        with self._lock:
+            self._idle.wait_for(lambda: self._busy == 0, timeout=timeout)
+        for _ in self._threads:
+            self._queue.put(None)
+
+
 class Runner:
     """The two lanes. `engram` is used only on the db thread; `open_worker_engram()` gives a
     background op its own connection."""
@@ -200,7 +249,7 @@ class Runner:
         self.engram = engram
         self._open_worker_engram = open_worker_engram
         self._db = ThreadPoolExecutor(max_workers=1, thread_name_prefix="engram-db")
-        self._pool = ThreadPoolExecutor(max_workers=3, thread_name_prefix="engram-bg")
+        self._pool = _DaemonPool(3, "engram-bg")
         self._active: set[Op] = set()
         self.closed = False
 
@@ -249,8 +298,13 @@ class Runner:
         for op in list(self._active):
             op.cancel()
 
-    def shutdown(self, wait: bool = True) -> None:
+    def shutdown(self, wait: bool = True, background_grace: float = 3.0) -> None:
+        """Cancel everything; finish queued database work; give background work a few
+        seconds to stop at a safe point (each import step and index batch is atomic), then
+        leave it: its daemon threads must not keep a closing app alive."""
         self.closed = True
         self.cancel_all()
         self._db.shutdown(wait=wait)
-        self._pool.shutdown(wait=wait)
+        self._pool.shutdown(timeout=background_grace if wait else 0.0)
+        for op in list(self._active):
+            op.orphaned = True

@@ -86,6 +86,7 @@ class Services:
         self.runner = Runner(self.engram, lambda: _WorkerEngram(self.engram))
         self.llm: Any = None                # a core.llm.LLM when a model is loaded
         self.model_label = "No model"
+        self.memory_worker: Any = None
 
     @property
     def settings(self):
@@ -101,6 +102,17 @@ class Services:
 
         self.runner.background(work, failure=lambda e: log.warning("warm-up failed: %s", e))
 
+    def start_memory_worker(self) -> None:
+        """Run queued memory jobs (index sync, summaries, thoughts, portrait) in core's
+        background worker, on its own connection; model jobs wait until a model is loaded."""
+        try:
+            from core.memory.worker import MemoryWorker
+        except ImportError:
+            return
+        if self.memory_worker is None:
+            self.memory_worker = MemoryWorker(_WorkerEngram(self.engram), lambda: self.llm)
+            self.memory_worker.start()
+
     def set_llm(self, llm: Any, label: str | None = None) -> None:
         old = self.llm
         self.llm = llm
@@ -113,6 +125,13 @@ class Services:
         self.events.model_changed.emit()
 
     def close(self) -> None:
+        if self.memory_worker is not None:
+            self.memory_worker.stop(timeout=3.0)
+            try:
+                self.memory_worker.engram.close()
+            except Exception:
+                pass
+            self.memory_worker = None
         self.runner.shutdown(wait=True)
         if self.llm is not None and hasattr(self.llm, "close"):
             try:
