@@ -13,7 +13,7 @@ from typing import Any
 import sqlite_utils
 
 from core import clock
-from core.db import transaction
+from core.db import insert_rows, transaction
 from core.errors import NotFoundError
 from core.ids import new_id
 
@@ -98,7 +98,7 @@ class ConversationStore:
             "source_id": source_id, "import_id": import_id, "current_message_id": None,
             "meta": json.dumps(meta or {}),
         }
-        self.db["conversations"].insert(row)
+        insert_rows(self.db, "conversations", [row])
         return Conversation.from_row(row)
 
     def get(self, conversation_id: str) -> Conversation:
@@ -171,11 +171,14 @@ class ConversationStore:
                 "model": model, "hidden": int(hidden), "source_id": source_id,
                 "import_id": import_id, "meta": json.dumps(meta or {}),
             }
-            self.db["messages"].insert(row)
-            updates: dict[str, Any] = {"updated_at": max(ts, conv.updated_at)}
+            insert_rows(self.db, "messages", [row])
             if make_current:
-                updates["current_message_id"] = row["id"]
-            self.db["conversations"].update(conversation_id, updates)
+                self.db.execute(
+                    "UPDATE conversations SET updated_at = ?, current_message_id = ? WHERE id = ?",
+                    [max(ts, conv.updated_at), row["id"], conversation_id])
+            else:
+                self.db.execute("UPDATE conversations SET updated_at = ? WHERE id = ?",
+                                [max(ts, conv.updated_at), conversation_id])
         return Message.from_row(row)
 
     def get_message(self, message_id: str) -> Message:

@@ -60,3 +60,14 @@ def transaction(db: sqlite_utils.Database) -> Iterator[sqlite_utils.Database]:
         raise
     else:
         conn.execute("COMMIT")
+
+
+def insert_rows(db: sqlite_utils.Database, table: str, rows: list[dict]) -> None:
+    """Plain INSERT of dict rows (all with the same keys), without sqlite-utils' per-call
+    table introspection: this is the hot path of imports and chat turns."""
+    if not rows:
+        return
+    cols = list(rows[0])
+    sql = (f"INSERT INTO {table} ({', '.join(cols)}) "
+           f"VALUES ({', '.join('?' * len(cols))})")
+    db.conn.executemany(sql, [tuple(r[c] for c in cols) for r in rows])

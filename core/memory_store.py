@@ -15,7 +15,7 @@ from typing import Any
 import sqlite_utils
 
 from core import clock
-from core.db import transaction
+from core.db import insert_rows, transaction
 from core.errors import EngramError, NotFoundError
 from core.ids import new_id
 
@@ -204,9 +204,11 @@ class MemoryStore:
             "meta": json.dumps(meta or {}),
         }
         with transaction(self.db):
-            self.db["memories"].insert(row)
+            insert_rows(self.db, "memories", [row])
             self._add_sources(row["id"], sources, ts)
-            self._event(row["id"], "created", actor, None, {"text": text, "kind": kind}, note, ts)
+            # the created text is not copied into the audit row (it would double the storage of
+            # every memory); it is the old value of the first edit, or the current text
+            self._event(row["id"], "created", actor, None, {"kind": kind}, note, ts)
         return Memory.from_row(row)
 
     def add_sources(self, memory_id: str, sources: Iterable[SourceRef]) -> None:
@@ -255,14 +257,20 @@ class MemoryStore:
                             {"status": "superseded", "superseded_by": new_id_}, note)
 
     def restore_version(self, memory_id: str, event_id: int, *, actor: str = "user") -> Memory:
-        """Put back the text a memory had before the change recorded by `event_id` (or after
-        it, for a 'created' event)."""
+        """Put back the text a memory had before the edit recorded by `event_id`, or the text
+        it was created with for its 'created' event."""
         row = self.db.execute(
-            "SELECT event, old_value, new_value FROM memory_events WHERE id = ? AND memory_id = ?",
+            "SELECT event, old_value FROM memory_events WHERE id = ? AND memory_id = ?",
             [event_id, memory_id]).fetchone()
         if row is None:
             raise NotFoundError(f"No event {event_id} for memory {memory_id}")
-        value = json.loads((row[1] if row[0] == "edited" else row[2]) or "{}")
+        if row[0] == "created":
+            first_edit = self.db.execute(
+                "SELECT old_value FROM memory_events WHERE memory_id = ? AND event = 'edited'"
+                " ORDER BY at, id LIMIT 1", [memory_id]).fetchone()
+            value = json.loads(first_edit[0]) if first_edit else {"text": self.get(memory_id).text}
+        else:
+            value = json.loads(row[1] or "{}")
         if "text" not in value:
             raise EngramError("That event holds no text version to restore")
         return self._change(memory_id, "edited", actor, {"text": value["text"]},
@@ -330,8 +338,7 @@ class MemoryStore:
         rows = [{"memory_id": memory_id, "message_id": s.message_id,
                  "conversation_id": s.conversation_id, "import_id": s.import_id,
                  "source_ref": s.source_ref, "created_at": ts} for s in sources]
-        if rows:
-            self.db["memory_sources"].insert_all(rows)
+        insert_rows(self.db, "memory_sources", rows)
 
     def _event(self, memory_id: str, event: str, actor: str, old: Any, new: Any,
                note: str | None, ts: float) -> None:

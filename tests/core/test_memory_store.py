@@ -88,3 +88,12 @@ def test_bad_kind_scope_and_actor_are_refused(engram) -> None:
         engram.memories.create("fact", "x", actor="user", scope="conversation")
     with pytest.raises(EngramError, match="actor"):
         engram.memories.create("fact", "x", actor="robot")
+
+
+def test_restore_to_the_created_version(engram) -> None:
+    mem = engram.memories.create("fact", "first words", actor="user")
+    created = engram.memories.events(mem.id)[0]
+    assert created.event == "created" and created.new_value == {"kind": "fact"}
+    engram.memories.edit(mem.id, "second words")
+    engram.memories.edit(mem.id, "third words")
+    assert engram.memories.restore_version(mem.id, created.id).text == "first words"
