@@ -25,18 +25,22 @@ from core.memory_store import Memory, SourceRef
 from core.prompts import prompt
 
 MERGE_SIMILARITY = 0.85
-MAX_THOUGHTS = 5
+MAX_THOUGHTS = 3
+# Bounded lengths keep a grammar-constrained answer within its token budget (a base model
+# will otherwise happily write one endless string).
 THOUGHT_SCHEMA = {
     "type": "object",
     "properties": {
         "thoughts": {
             "type": "array",
+            "maxItems": MAX_THOUGHTS,
             "items": {
                 "type": "object",
                 "properties": {
-                    "subject": {"type": "string"},
-                    "text": {"type": "string"},
-                    "contradicts": {"type": "array", "items": {"type": "integer"}},
+                    "subject": {"type": "string", "maxLength": 40},
+                    "text": {"type": "string", "maxLength": 200},
+                    "contradicts": {"type": "array", "maxItems": 3,
+                                    "items": {"type": "integer"}},
                 },
                 "required": ["subject", "text", "contradicts"],
             },
@@ -123,7 +127,7 @@ def post_think(eng, llm: LLM, conversation_id: str, message_id: str) -> list[Tho
     related += [m for m in recent if m.id not in {r.id for r in related}]
     existing = "\n".join(f"{i}. {m.text}" for i, m in enumerate(related, 1)) or "(none)"
     answer = ask_json(llm, prompt("post_think", existing=existing, exchange=exchange),
-                      THOUGHT_SCHEMA)
+                      THOUGHT_SCHEMA, max_tokens=700)
     items = answer.get("thoughts") if isinstance(answer, dict) else None
     ops: list[ThoughtOp] = []
     sources = [SourceRef(message_id=m.id, conversation_id=conversation_id) for m in msgs]
