@@ -6,11 +6,19 @@ from typing import Any
 
 from PySide6.QtCore import Qt, QTimer, Signal
 from PySide6.QtGui import QKeySequence, QShortcut
-from PySide6.QtWidgets import (QFrame, QHBoxLayout, QLabel, QPlainTextEdit, QPushButton,
-                               QScrollArea, QVBoxLayout, QWidget)
+from PySide6.QtWidgets import (
+    QFrame,
+    QHBoxLayout,
+    QLabel,
+    QPlainTextEdit,
+    QPushButton,
+    QScrollArea,
+    QVBoxLayout,
+    QWidget,
+)
 
-from ui.dialogs import show_error
 from ui.chat_backend import TurnResult, run_turn
+from ui.dialogs import show_error
 from ui.message_widget import MessageItem, MessageWidget
 from ui.ops import Op, OpContext
 from ui.queries import memories_used
@@ -44,7 +52,7 @@ def load_thread(eng: Any, conversation_id: str) -> tuple[Any, list[MessageItem]]
 class Composer(QPlainTextEdit):
     submitted = Signal()
 
-    def keyPressEvent(self, event) -> None:  # noqa: N802 (Qt name)
+    def keyPressEvent(self, event) -> None:
         if event.key() in (Qt.Key.Key_Return, Qt.Key.Key_Enter) and not (
                 event.modifiers() & Qt.KeyboardModifier.ShiftModifier):
             self.submitted.emit()

@@ -6,9 +6,20 @@ from typing import Any
 
 from PySide6.QtCore import QRect, QSize, Qt, QTimer, Signal
 from PySide6.QtGui import QColor, QFont, QPainter
-from PySide6.QtWidgets import (QHBoxLayout, QInputDialog, QLineEdit, QListWidget,
-                               QListWidgetItem, QMenu, QPushButton, QStyle,
-                               QStyledItemDelegate, QStyleOptionViewItem, QVBoxLayout, QWidget)
+from PySide6.QtWidgets import (
+    QHBoxLayout,
+    QInputDialog,
+    QLineEdit,
+    QListWidget,
+    QListWidgetItem,
+    QMenu,
+    QPushButton,
+    QStyle,
+    QStyledItemDelegate,
+    QStyleOptionViewItem,
+    QVBoxLayout,
+    QWidget,
+)
 
 from ui.dialogs import ask, show_error
 from ui.services import Services
@@ -28,7 +39,7 @@ def _when(ts: float) -> str:
 class ConversationDelegate(QStyledItemDelegate):
     """Two lines: title (with a pin mark), then date · source · incognito."""
 
-    def sizeHint(self, option: QStyleOptionViewItem, index) -> QSize:  # noqa: N802
+    def sizeHint(self, option: QStyleOptionViewItem, index) -> QSize:
         return QSize(option.rect.width(), 50)
 
     def paint(self, painter: QPainter, option: QStyleOptionViewItem, index) -> None:

@@ -7,8 +7,7 @@ from typing import Any
 
 from PySide6.QtCore import QSettings, Qt, QTimer
 from PySide6.QtGui import QAction, QKeySequence
-from PySide6.QtWidgets import (QDockWidget, QFileDialog, QMainWindow, QSplitter,
-                               QStackedWidget)
+from PySide6.QtWidgets import QDockWidget, QFileDialog, QMainWindow, QSplitter, QStackedWidget
 
 from core.paths import DataLayout
 from core.starter_model import starter_model_status
@@ -273,7 +272,7 @@ class MainWindow(QMainWindow):
         return self.services.runner.submit(op)
 
     # -- shut-down ---------------------------------------------------------------------------
-    def closeEvent(self, event) -> None:  # noqa: N802
+    def closeEvent(self, event) -> None:
         QSettings().setValue("window/geometry", self.saveGeometry())
         self.chat.stop()
         event.accept()

@@ -16,6 +16,7 @@ from PySide6.QtGui import QColor, QFont
 from ui.services import Services
 
 PAGE_SIZE = 200
+_ROOT = QModelIndex()
 COLUMNS = ["Memory", "Kind", "Scope", "Status", "Strength", "Updated"]
 
 
@@ -140,11 +141,11 @@ class MemoryTableModel(QAbstractTableModel):
 
             show_error(None, error)
 
-    def canFetchMore(self, parent: QModelIndex = QModelIndex()) -> bool:  # noqa: N802
+    def canFetchMore(self, parent: QModelIndex = _ROOT) -> bool:
         return not parent.isValid() and not self._loading and len(self.rows) < self.total \
             and not self.scores
 
-    def fetchMore(self, parent: QModelIndex = QModelIndex()) -> None:  # noqa: N802
+    def fetchMore(self, parent: QModelIndex = _ROOT) -> None:
         if not self.canFetchMore(parent):
             return
         self._loading = True
@@ -182,13 +183,13 @@ class MemoryTableModel(QAbstractTableModel):
             self.dataChanged.emit(self.index(row, 0), self.index(row, len(COLUMNS) - 1))
 
     # -- Qt model ----------------------------------------------------------------------------
-    def rowCount(self, parent: QModelIndex = QModelIndex()) -> int:  # noqa: N802
+    def rowCount(self, parent: QModelIndex = _ROOT) -> int:
         return 0 if parent.isValid() else len(self.rows)
 
-    def columnCount(self, parent: QModelIndex = QModelIndex()) -> int:  # noqa: N802
+    def columnCount(self, parent: QModelIndex = _ROOT) -> int:
         return 0 if parent.isValid() else len(COLUMNS)
 
-    def headerData(self, section: int, orientation: Qt.Orientation,  # noqa: N802
+    def headerData(self, section: int, orientation: Qt.Orientation,
                    role: int = Qt.ItemDataRole.DisplayRole) -> Any:
         if orientation == Qt.Orientation.Horizontal and role == Qt.ItemDataRole.DisplayRole:
             if section == 4 and self.scores:

@@ -6,8 +6,15 @@ from typing import Any
 
 from PySide6.QtCore import Qt, Signal
 from PySide6.QtGui import QGuiApplication
-from PySide6.QtWidgets import (QFrame, QHBoxLayout, QLabel, QPushButton, QToolButton,
-                               QVBoxLayout, QWidget)
+from PySide6.QtWidgets import (
+    QFrame,
+    QHBoxLayout,
+    QLabel,
+    QPushButton,
+    QToolButton,
+    QVBoxLayout,
+    QWidget,
+)
 
 from ui.flow_layout import FlowLayout
 from ui.markdown_view import MarkdownView
@@ -143,7 +150,7 @@ class MessageWidget(QFrame):
         for mem in memories[: self.MAX_CHIPS]:
             text = (mem.get("text") or "").replace("\n", " ")
             for prefix in ("User: ", "Assistant: "):
-                text = text[len(prefix):] if text.startswith(prefix) else text
+                text = text.removeprefix(prefix)
             short = text[:38] + "…" if len(text) > 38 else text
             chip = QPushButton(short or f"({mem.get('status', 'memory')})")
             chip.setObjectName("memoryChip")

@@ -16,7 +16,9 @@ running after `DIALOG_DELAY_MS`.
 """
 from __future__ import annotations
 
+import contextlib
 import logging
+import sqlite3
 import threading
 import time
 from collections.abc import Callable
@@ -279,16 +281,14 @@ class Runner:
     def _run_background(self, op: Op) -> None:
         try:
             eng = self._open_worker_engram()
-        except Exception as exc:
+        except Exception as exc:  # noqa: BLE001 - reported to the op's failure callback
             to_main(op._finish, None, exc)
             return
         try:
             op._execute(eng)
         finally:
-            try:
+            with contextlib.suppress(sqlite3.Error):
                 eng.close()
-            except Exception:
-                pass
 
     @property
     def busy(self) -> bool:

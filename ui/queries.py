@@ -7,6 +7,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from core.errors import NotFoundError
+
 
 def memories_used(eng: Any, message_ids: list[str]) -> dict[str, list[dict[str, Any]]]:
     """The retrieval trace of assistant messages: message id -> [{memory_id, rank, score,
@@ -17,7 +19,7 @@ def memories_used(eng: Any, message_ids: list[str]) -> dict[str, list[dict[str, 
     try:
         from core.chat import ChatService
     except ImportError:
-        ChatService = None  # noqa: N806
+        ChatService = None
     if ChatService is not None and hasattr(ChatService, "trace"):
         service = ChatService(eng, None)
         for mid in message_ids:
@@ -55,7 +57,7 @@ def provenance(eng: Any, memory_id: str) -> dict[str, Any]:
                 conv = eng.conversations.get(src["conversation_id"])
                 item["conversation_title"] = conv.title or "Untitled chat"
                 item["conversation_source"] = conv.source
-            except Exception:
+            except NotFoundError:
                 item["conversation_title"] = "(deleted chat)"
         if src.get("message_id"):
             try:
@@ -63,7 +65,7 @@ def provenance(eng: Any, memory_id: str) -> dict[str, Any]:
                 item["message_role"] = msg.role
                 item["message_text"] = msg.text
                 item["message_at"] = msg.created_at
-            except Exception:
+            except NotFoundError:
                 item["message_text"] = None
         if src.get("import_id"):
             rows = list(eng.db.query(
@@ -79,7 +81,7 @@ def provenance(eng: Any, memory_id: str) -> dict[str, Any]:
             msg = eng.conversations.get_message(r["message_id"])
             entry["text"] = msg.text
             entry["conversation_title"] = eng.conversations.get(msg.conversation_id).title
-        except Exception:
+        except NotFoundError:
             entry["text"] = ""
         used.append(entry)
     return {"sources": sources, "used_by": used}

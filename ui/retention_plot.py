@@ -26,7 +26,7 @@ class RetentionPlot(QWidget):
         self.setMinimumHeight(150)
         self.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Expanding)
 
-    def sizeHint(self) -> QSize:  # noqa: N802
+    def sizeHint(self) -> QSize:
         return QSize(320, 170)
 
     def set_values(self, strength: float, days_since: float, threshold: float,
@@ -40,7 +40,7 @@ class RetentionPlot(QWidget):
         fade = -self.strength * math.log(max(self.threshold, 1e-6))
         return max(1.0, min(365.0, max(fade * 1.15, self.days_since * 1.2)))
 
-    def paintEvent(self, _event) -> None:  # noqa: N802
+    def paintEvent(self, _event) -> None:
         p = QPainter(self)
         p.setRenderHint(QPainter.RenderHint.Antialiasing)
         area = QRectF(self.rect()).adjusted(38, 10, -12, -26)

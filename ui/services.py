@@ -5,7 +5,9 @@ on `AppEvents` (which conversations or memories changed) and each panel decides 
 """
 from __future__ import annotations
 
+import contextlib
 import logging
+import sqlite3
 from typing import Any
 
 from PySide6.QtCore import QObject, Signal
@@ -127,15 +129,13 @@ class Services:
     def close(self) -> None:
         if self.memory_worker is not None:
             self.memory_worker.stop(timeout=3.0)
-            try:
+            with contextlib.suppress(sqlite3.Error):
                 self.memory_worker.engram.close()
-            except Exception:
-                pass
             self.memory_worker = None
         self.runner.shutdown(wait=True)
         if self.llm is not None and hasattr(self.llm, "close"):
             try:
                 self.llm.close()
             except Exception:
-                pass
+                log.debug("closing the model failed", exc_info=True)
         self.engram.close()

@@ -67,7 +67,7 @@ class EngramStatusBar(QStatusBar):
             return
         try:
             stats = llm.live_stats()
-        except Exception:
+        except Exception:  # noqa: BLE001 - a figure missing for one tick is harmless
             return
         self.update_stats(stats.to_dict() if hasattr(stats, "to_dict") else dict(stats))
 

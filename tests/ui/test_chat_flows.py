@@ -6,7 +6,6 @@ from PySide6.QtCore import Qt
 
 from tests.ui.conftest import run_db
 
-
 # The first turn of a session loads the embedder and opens Chroma (seconds on 2 cores).
 TURN_TIMEOUT = 60000
 
@@ -95,7 +94,7 @@ def test_regenerate_and_edit_create_navigable_branches(qtbot, window, fake_llm, 
     qtbot.waitUntil(lambda: len(window.chat.widgets) == 2
                     and window.chat.widgets[1].item.text == "Second answer.")
     thread = run_db(qtbot, services, lambda e: e.conversations.thread(cid))
-    assert [m.text for m in thread][0] == "What is a good name for a cat?"
+    assert thread[0].text == "What is a good name for a cat?"
 
 
 def test_conversation_list_rename_pin_search_delete(qtbot, window, fake_llm, services) -> None:

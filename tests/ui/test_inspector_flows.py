@@ -19,7 +19,7 @@ def seed_answer_with_trace(engram) -> dict:
     fact = engram.memories.create("fact", "The user's sister is called Ana.", actor="assistant",
                                   conversation_id=old.id)
     conv = convs.create("Holiday plans")
-    q = convs.add_message(conv.id, "user", "Where could I visit my sister?")
+    convs.add_message(conv.id, "user", "Where could I visit my sister?")
     a = convs.add_message(conv.id, "assistant", "You could visit Ana in Porto.")
     for rank, mid in enumerate([mem_ids[0], fact.id], start=1):
         engram.db.execute(
