@@ -87,6 +87,10 @@ class MainWindow(QMainWindow):
                 QTimer.singleShot(0, self._autoload_model)
             QTimer.singleShot(1000, services.warm_up)
             QTimer.singleShot(3000, services.start_memory_worker)
+            self._jobs_seen = -1
+            self._jobs_timer = QTimer(self, interval=5000)
+            self._jobs_timer.timeout.connect(self._watch_memory_jobs)
+            self._jobs_timer.start()
 
     # -- menus and shortcuts ---------------------------------------------------------------
     def _build_menus(self) -> None:
@@ -177,6 +181,19 @@ class MainWindow(QMainWindow):
     def save_settings(self) -> None:
         self.services.runner.db(lambda ctx: ctx.engram.save_settings(),
                                 failure=lambda e: show_error(self, e))
+
+    def _watch_memory_jobs(self) -> None:
+        """While the inspector is open, show what the memory worker changed (summaries,
+        thoughts, the portrait) when its queue moves."""
+        if not self.inspector_dock.isVisible() or self.services.memory_worker is None:
+            return
+
+        def seen(pending: int) -> None:
+            if self._jobs_seen not in (-1, pending):
+                self.services.events.memories_changed.emit([])
+            self._jobs_seen = pending
+
+        self.services.runner.db(lambda ctx: ctx.engram.jobs.pending(), success=seen)
 
     # -- model -------------------------------------------------------------------------------
     def _autoload_model(self) -> None:

@@ -264,6 +264,10 @@ class MemoryDetail(QWidget):
             self.history.addTopLevelItem(item)
         self.restore_version_button.setEnabled(False)
 
+    def is_dirty(self) -> bool:
+        """Unsaved text in the editor (a background refresh must not overwrite it)."""
+        return bool(self.memory) and self.text_edit.toPlainText() != self.memory.text
+
     # -- user actions ------------------------------------------------------------------------
     def _dirty(self) -> None:
         changed = bool(self.memory) and self.text_edit.toPlainText() != self.memory.text

@@ -229,7 +229,7 @@ class MemoryInspector(QWidget):
 
     def _memories_changed(self, ids: list[str]) -> None:
         self.model.reload()
-        if self.current_id and (not ids or self.current_id in ids):
+        if self.current_id and (not ids or self.current_id in ids) and not self.detail.is_dirty():
             self.show_memory(self.current_id, select=False)
 
     def _reselect(self) -> None:

@@ -86,3 +86,31 @@ def test_model_manager_reads_a_gguf_header(qtbot, window, tiny_gguf: Path) -> No
     assert "KB" in mm.info_labels["kv"].text() or "B" in mm.info_labels["kv"].text()
     assert mm.current_path == str(tiny_gguf)
     window._dialogs["settings"].close()
+
+
+def test_model_manager_downloads_by_url_from_a_local_server(qtbot, window, services,
+                                                            tiny_gguf: Path) -> None:
+    """A real HTTP download from a server this test starts on 127.0.0.1."""
+    import functools
+    import http.server
+    import threading
+
+    handler = functools.partial(http.server.SimpleHTTPRequestHandler,
+                                directory=str(tiny_gguf.parent))
+    handler.log_message = lambda *a, **k: None
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        window.open_settings("model")
+        mm = window._dialogs["settings"].model_manager
+        mm.url.setText(f"http://127.0.0.1:{server.server_port}/{tiny_gguf.name}")
+        mm.download_button.click()
+        qtbot.waitUntil(lambda: mm.download_note.text().startswith("Downloaded"), timeout=30000)
+        target = services.layout.models_dir / tiny_gguf.name
+        assert target.read_bytes() == tiny_gguf.read_bytes()
+        assert mm.current_path == str(target)
+        qtbot.waitUntil(lambda: mm.info_labels["architecture"].text() == "llama", timeout=10000)
+    finally:
+        server.shutdown()
+        window._dialogs["settings"].close()
