@@ -9,6 +9,7 @@ from PySide6.QtGui import QColor, QFont, QPainter
 from PySide6.QtWidgets import (
     QHBoxLayout,
     QInputDialog,
+    QLabel,
     QLineEdit,
     QListWidget,
     QListWidgetItem,
@@ -123,6 +124,11 @@ class ConversationList(QWidget):
         self.list.customContextMenuRequested.connect(self._menu)
         self.list.currentItemChanged.connect(self._current_changed)
         box.addWidget(self.list, 1)
+        self.empty = QLabel("No chats yet.\nStart one, or import your history\n(File ▸ Import).")
+        self.empty.setObjectName("mutedLabel")
+        self.empty.setAlignment(Qt.AlignmentFlag.AlignHCenter | Qt.AlignmentFlag.AlignTop)
+        self.empty.hide()
+        box.addWidget(self.empty, 1)
         services.events.conversations_changed.connect(self.refresh)
 
     # -- data ------------------------------------------------------------------------------
@@ -145,6 +151,9 @@ class ConversationList(QWidget):
             if conv.id == current:
                 self.list.setCurrentItem(item)
         self.list.blockSignals(False)
+        nothing = not conversations and not self.search.text().strip()
+        self.list.setVisible(not nothing)
+        self.empty.setVisible(nothing)
 
     def current_id(self) -> str | None:
         item = self.list.currentItem()
