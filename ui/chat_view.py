@@ -75,6 +75,7 @@ class ChatView(QWidget):
         self._stream_text = ""
         self._stream_dirty = False
         self._editing_id: str | None = None
+        self._generating_cid: str | None = None
         self._build()
         self._flush = QTimer(self)
         self._flush.setInterval(FLUSH_MS)
@@ -189,7 +190,7 @@ class ChatView(QWidget):
         self.conversation = conv
         self.title.setText(conv.title or "Untitled chat")
         self.incognito_badge.setVisible(conv.incognito)
-        if self.generating is None:
+        if self.generating is None or conversation_id != self._generating_cid:
             self._render(items)
             if scroll_to:
                 self._scroll_to_message(scroll_to)
@@ -197,10 +198,13 @@ class ChatView(QWidget):
                 self._scroll_to_bottom()
 
     def _on_conversation_changed(self, conversation_id: str) -> None:
-        if conversation_id == self.conversation_id and self.generating is None:
+        if conversation_id == self.conversation_id and (
+                self.generating is None or conversation_id != self._generating_cid):
             self.reload()
 
     def _render(self, items: list[MessageItem]) -> None:
+        if self._stream_widget in self.widgets:
+            self._stream_widget = None      # generation goes on in the background
         for w in self.widgets:
             w.setParent(None)
             w.deleteLater()
@@ -328,6 +332,7 @@ class ChatView(QWidget):
         op = Op(work, lane="background", success=self._turn_done, failure=self._turn_failed,
                 label="Generating")
         self.generating = op
+        self._generating_cid = cid
         self._set_generating(True)
         self._flush.start()
         self.services.runner.submit(op)
@@ -370,7 +375,6 @@ class ChatView(QWidget):
         self.services.events.memories_changed.emit([])
         if result.stats:
             self.services.events.runtime_stats.emit(result.stats)
-        self.reload()
         self.turn_finished.emit(result)
 
     def _turn_failed(self, error: BaseException) -> None:

@@ -152,3 +152,23 @@ def test_purge_chat_removes_it_and_its_memories(qtbot, window, fake_llm, service
     qtbot.waitUntil(lambda: window.conversations.conversations == [])
     left = run_db(qtbot, services, lambda e: [m.text for m in e.memories.list(statuses=None)])
     assert all("bike" not in t for t in left)
+
+
+def test_switching_chats_while_an_answer_streams(qtbot, window, services) -> None:
+    from tests.ui.conftest import ScriptedFakeLLM
+
+    llm = ScriptedFakeLLM(reply="short answer")
+    services.set_llm(llm, "fake")
+    other = send(qtbot, window, "an older chat")
+    window.new_chat()
+    llm.reply = " ".join(f"w{i}" for i in range(150))
+    window.chat.composer.setPlainText("a long one")
+    with qtbot.waitSignal(window.chat.turn_finished, timeout=TURN_TIMEOUT) as blocker:
+        window.chat.submit()
+        qtbot.waitUntil(lambda: len(window.chat._stream_text.split()) >= 3, timeout=TURN_TIMEOUT)
+        window.conversations.select(other.conversation_id)      # look elsewhere meanwhile
+        qtbot.waitUntil(lambda: window.chat.conversation_id == other.conversation_id
+                        and [w.item.text for w in window.chat.widgets][:1] == ["an older chat"])
+    assert blocker.args[0].text.split()[-1] == "w149"
+    assert window.chat.conversation_id == other.conversation_id
+    assert [w.item.text for w in window.chat.widgets] == ["an older chat", "short answer"]
