@@ -1,0 +1,92 @@
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from app.cli import main
+from core.engine import Engram
+from core.memory.episodic import remember_messages
+
+
+@pytest.fixture
+def populated(home, embedder):
+    eng = Engram.open(home)
+    conv = eng.conversations.create("notes")
+    msg = eng.conversations.add_message(conv.id, "user", "My bike lock code is walrus-9031")
+    [turn] = remember_messages(eng.memories, [msg], actor="user")
+    fact = eng.memories.create("fact", "The user cycles to work", actor="user")
+    eng.close()
+    return {"turn": turn, "fact": fact.id, "message": msg.id}
+
+
+def run(capsys, *args):
+    code = main(list(args))
+    out = capsys.readouterr()
+    return code, out.out, out.err
+
+
+def test_list_show_edit_pin_forget_restore(home, populated, capsys) -> None:
+    code, out, _ = run(capsys, "memories", "list", "--json")
+    assert code == 0
+    listed = {m["id"]: m for m in json.loads(out)}
+    assert set(listed) == {populated["turn"], populated["fact"]}
+    fid = populated["fact"]
+    assert run(capsys, "memories", "edit", fid, "--text", "The user cycles to the office")[0] == 0
+    assert run(capsys, "memories", "pin", fid)[0] == 0
+    assert run(capsys, "memories", "forget", fid)[0] == 0
+    code, out, _ = run(capsys, "memories", "list", "--json")
+    assert [m["id"] for m in json.loads(out)] == [populated["turn"]]
+    assert run(capsys, "memories", "restore", fid)[0] == 0
+    code, out, _ = run(capsys, "memories", "show", fid, "--json")
+    shown = json.loads(out)
+    assert shown["memory"]["text"] == "The user cycles to the office"
+    assert shown["memory"]["pinned"] is True and shown["memory"]["status"] == "active"
+    events = shown["events"]
+    assert [e["event"] for e in events] == ["created", "edited", "pinned", "forgotten",
+                                            "restored"]
+    # restore an old version by its history event
+    assert run(capsys, "memories", "restore", fid, "--version", str(events[1]["id"]))[0] == 0
+    code, out, _ = run(capsys, "memories", "show", populated["turn"])
+    assert populated["message"] in out and "created by user" in out
+    code, out, _ = run(capsys, "memories", "show", fid, "--json")
+    assert json.loads(out)["memory"]["text"] == "The user cycles to work"
+
+
+def test_search_and_purge(home, populated, capsys) -> None:
+    code, out, _ = run(capsys, "memories", "search", "bicycle lock", "--json")
+    assert code == 0
+    hits = json.loads(out)
+    assert hits[0]["id"] == populated["turn"] and hits[0]["reason"].startswith("matched")
+    code, _, err = run(capsys, "memories", "purge", populated["turn"])
+    assert code == 1 and "--yes" in err                 # no terminal: refuses without --yes
+    assert run(capsys, "memories", "purge", populated["turn"], "--yes")[0] == 0
+    code, out, _ = run(capsys, "memories", "show", populated["turn"], "--json")
+    assert json.loads(out)["memory"]["status"] == "purged"
+    assert b"walrus-9031" not in (home / "engram.db").read_bytes()
+
+
+def test_errors_are_one_line(home, capsys) -> None:
+    code, _, err = run(capsys, "memories", "show", "no-such-id")
+    assert code == 1 and err.startswith("engram: error: No memory") and err.count("\n") == 1
+    code, _, err = run(capsys, "memories", "edit", "no-such-id", "--text", " ")
+    assert code == 1 and err.count("\n") == 1
+
+
+def test_terminal_chat_one_message_through_the_chat_service(home, tiny_gguf, capsys) -> None:
+    code, out, err = run(capsys, "chat", "--model", str(tiny_gguf), "--message",
+                         "Remember that my bike is green", "--max-tokens", "6",
+                         "--title", "cli")
+    assert code == 0, err
+    eng = Engram.open(home)
+    try:
+        [conv] = eng.conversations.list()
+        thread = eng.conversations.thread(conv.id)
+        assert [m.role for m in thread] == ["user", "assistant"]
+        assert thread[1].text.strip() == out.strip()
+        assert "User: Remember that my bike is green" in [m.text for m in eng.memories.list()]
+        assert {j.kind for j in eng.jobs.list(status="queued")} >= {"hema_update", "post_think"}
+    finally:
+        eng.close()
+    code, _, err = run(capsys, "chat", "--model", str(home / "missing.gguf"), "--message", "x")
+    assert code == 1 and "No model file" in err
