@@ -275,7 +275,8 @@ class MemoryInspector(QWidget):
                 row = self.model.row_of(memory_id)
                 if row >= 0:
                     self.table.selectRow(row)
-                    self.table.scrollTo(self.model.index(row, 0))
+                    self.table.scrollTo(self.model.index(row, 0),
+                                        QAbstractItemView.ScrollHint.PositionAtCenter)
             self._update_buttons()
             self.memory_shown.emit(memory_id)
 
