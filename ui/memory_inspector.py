@@ -239,6 +239,8 @@ class MemoryInspector(QWidget):
                 self.table.selectionModel().blockSignals(True)
                 self.table.selectRow(row)
                 self.table.selectionModel().blockSignals(False)
+                self.table.scrollTo(self.model.index(row, 0),
+                                    QAbstractItemView.ScrollHint.PositionAtCenter)
         self._update_buttons()
 
     # -- selection and detail ----------------------------------------------------------------
