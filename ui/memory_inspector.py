@@ -46,6 +46,7 @@ class MemoryInspector(QWidget):
         self.model = MemoryTableModel(services)
         self.current_id: str | None = None
         self.undo_stack: list[tuple[str, Callable[[Any], Any]]] = []
+        self._own_change = False
         self._build()
         self.model.total_changed.connect(self._count_changed)
         self.model.loaded.connect(self._reselect)
@@ -229,7 +230,9 @@ class MemoryInspector(QWidget):
 
     def _memories_changed(self, ids: list[str]) -> None:
         self.model.reload()
-        if self.current_id and (not ids or self.current_id in ids) and not self.detail.is_dirty():
+        mine, self._own_change = self._own_change, False
+        if self.current_id and (not ids or self.current_id in ids) and (
+                mine or not self.detail.is_dirty()):
             self.show_memory(self.current_id, select=False)
 
     def _reselect(self) -> None:
@@ -305,6 +308,7 @@ class MemoryInspector(QWidget):
             if undo is not None:
                 self.undo_stack.append((description, undo))
                 del self.undo_stack[:-20]
+            self._own_change = True     # the detail pane shows the saved text, not the draft
             self.services.events.memories_changed.emit(ids)
             self.action_done.emit(description)
             self._update_buttons()
@@ -419,6 +423,7 @@ class MemoryInspector(QWidget):
         description, fn = self.undo_stack.pop()
 
         def done(_):
+            self._own_change = True
             self.services.events.memories_changed.emit([])
             self.action_done.emit(f"undo {description}")
             self._update_buttons()

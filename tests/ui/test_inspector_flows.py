@@ -202,3 +202,13 @@ def test_semantic_search_uses_the_real_index(qtbot, window, services) -> None:
     qtbot.waitUntil(lambda: bool(insp.model.scores), timeout=30000)
     assert insp.model.rows[0].text == "The user enjoys baking bread."
     assert insp.model.headerData(4, __import__("PySide6.QtCore").QtCore.Qt.Orientation.Horizontal) == "Score"
+
+
+def test_a_background_refresh_keeps_unsaved_text(qtbot, window, services) -> None:
+    ids = run_db(qtbot, services, seed_answer_with_trace)
+    window.open_memory(ids["fact"])
+    qtbot.waitUntil(lambda: window.inspector.detail.memory is not None)
+    window.inspector.detail.text_edit.setPlainText("a draft not saved yet")
+    with qtbot.waitSignal(window.inspector.model.loaded, timeout=5000):
+        services.events.memories_changed.emit([])       # e.g. the memory worker finished a job
+    assert window.inspector.detail.text_edit.toPlainText() == "a draft not saved yet"
