@@ -70,6 +70,7 @@ class ChatService:
         self.params = params or GenerationParams()
         self.system_prompt = system_prompt
         self.sync_index = sync_index
+        self._counts: dict[str, int] = {}
 
     # -- public API -----------------------------------------------------------------------
     def send(self, conversation_id: str, text: str, on_token: OnToken | None = None,
@@ -142,10 +143,19 @@ class ChatService:
             system_prompt=self.system_prompt)
 
     def _count(self, text: str) -> int:
+        """The model's token count, cached: the same history is counted at every turn, and
+        each count may be a round trip to the model's worker process."""
+        cached = self._counts.get(text)
+        if cached is not None:
+            return cached
         try:
-            return int(self.llm.count_tokens(text))
+            n = int(self.llm.count_tokens(text))
         except Exception:  # a backend that cannot count (or is not loaded yet)
             return approx_tokens(text)
+        if len(self._counts) > 20000:
+            self._counts.clear()
+        self._counts[text] = n
+        return n
 
     def _answer(self, conv: Conversation, user: Message, history: list[Message],
                 on_token: OnToken | None, should_stop: ShouldStop | None) -> TurnResult:

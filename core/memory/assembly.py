@@ -18,7 +18,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 from core.conversations import Conversation, Message
-from core.llm import ChatMessage
+from core.llm import ChatMessage, approx_tokens
 from core.memory.render import TokenCounter, render_memory
 from core.memory.retrieval import RETRIEVABLE_KINDS, Candidate, RetrievalResult, Retriever
 from core.memory_store import Memory, MemoryStore
@@ -137,9 +137,9 @@ class PromptAssembler:
             if (mem.id in skip or own_summary or not Retriever.visible(mem, conversation_id)
                     or mem.meta.get("message_id") in history_ids):
                 continue
-            text = render_memory(mem)
+            text = render_memory(mem)   # estimated cost: up to 400 model counts is too slow
             out.append(Candidate(mem, 1.0, "pinned" if mem.pinned else "full context", {},
-                                 text, self.count(text)))
+                                 text, approx_tokens(text)))
         out.sort(key=lambda c: not c.memory.pinned)
         return out
 

@@ -78,9 +78,10 @@ def second_level(eng, llm: LLM, conversation_id: str) -> Memory | None:
         return None
     level2 = _level2(eng, conversation_id)
     since = level2.updated_at if level2 else 0.0
-    versions = [e.new_value["text"] for e in eng.memories.events(current.id)
-                if e.event in ("created", "edited") and e.new_value and e.at >= since
-                and e.new_value.get("text")]
+    # each edit's old value is the sentence it replaced; the current text is the newest
+    versions = [e.old_value["text"] for e in eng.memories.events(current.id)
+                if e.event == "edited" and e.old_value and e.at >= since
+                and e.old_value.get("text")] + [current.text]
     parts = ([level2.text] if level2 else []) + versions[-200:]
     text = ask_text(llm, prompt("hema_level2", summaries="\n".join(f"- {p}" for p in parts)),
                     max_tokens=160)

@@ -170,8 +170,11 @@ class Retriever:
         ranked = _dedupe(ranked, excluded_messages)
         for cand in ranked:
             cand.text = render_memory(cand.memory)
-            cand.cost = count_tokens(cand.text)
-        selected, used = select_under_budget(ranked, budget_tokens)
+            cand.cost = approx_tokens(cand.text)
+        if count_tokens is approx_tokens:
+            selected, used = select_under_budget(ranked, budget_tokens)
+        else:
+            selected, used = _select_counting(ranked, budget_tokens, count_tokens)
         timings["select"] = time.perf_counter() - t0
         return RetrievalResult(ranked, selected, time.perf_counter() - start, budget_tokens,
                                used, timings)
@@ -260,6 +263,24 @@ def select_under_budget(ranked: list[Candidate], budget_tokens: int) -> tuple[li
             continue
         selected.append(cand)
         used += cand.cost
+    return selected, used
+
+
+def _select_counting(ranked: list[Candidate], budget_tokens: int,
+                     count_tokens: TokenCounter) -> tuple[list[Candidate], int]:
+    """Selection with the model's own token counts, asked only for the candidates that get
+    considered (each count may be a round trip to the model's worker process)."""
+    selected, used = [], 0
+    for cand in ranked:
+        room = budget_tokens - used
+        if room < 4:
+            break
+        if cand.cost > 2 * room:        # clearly too big, whatever the tokenizer
+            continue
+        cand.cost = count_tokens(cand.text)
+        if cand.cost <= room:
+            selected.append(cand)
+            used += cand.cost
     return selected, used
 
 
