@@ -150,7 +150,7 @@ class ChatService:
             return cached
         try:
             n = int(self.llm.count_tokens(text))
-        except Exception:  # a backend that cannot count (or is not loaded yet)
+        except Exception:  # noqa: BLE001 - a backend that cannot count (or is not loaded yet)
             return approx_tokens(text)
         if len(self._counts) > 20000:
             self._counts.clear()

@@ -5,7 +5,7 @@ missing placeholder value is an error rather than a silently broken prompt.
 """
 from __future__ import annotations
 
-from functools import lru_cache
+from functools import cache
 from pathlib import Path
 from string import Template
 
@@ -14,7 +14,7 @@ from core.errors import EngramError
 PROMPTS_DIR = Path(__file__).resolve().parents[1] / "assets" / "prompts"
 
 
-@lru_cache(maxsize=None)
+@cache
 def _template(name: str) -> Template:
     path = PROMPTS_DIR / f"{name}.txt"
     try:

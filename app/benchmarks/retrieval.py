@@ -19,7 +19,7 @@ import statistics
 import sys
 import tempfile
 import time
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -85,7 +85,7 @@ def session_time(text: str) -> float:
         dt = datetime.strptime(text.strip(), "%I:%M %p on %d %B, %Y")
     except ValueError:
         dt = datetime.strptime(text.strip().split(" on ")[-1], "%d %B, %Y")
-    return dt.replace(tzinfo=timezone.utc).timestamp()
+    return dt.replace(tzinfo=UTC).timestamp()
 
 
 def evidence_ids(item: dict[str, Any]) -> set[str]:

@@ -43,7 +43,7 @@ def clean_answer(text: str, *, one_sentence: bool = False) -> str:
     """Trim a model's answer: no leading labels or quotes, collapsed spaces; optionally only
     its first sentence."""
     text = text.strip().strip('"').strip()
-    text = re.sub(r"^(summary|new summary|answer|portrait)\s*:\s*", "", text, flags=re.I)
+    text = re.sub(r"^(summary|new summary|answer|portrait)\s*:\s*", "", text, flags=re.IGNORECASE)
     text = " ".join(text.split())
     if one_sentence:
         match = re.match(r"(.+?[.!?])(\s|$)", text)

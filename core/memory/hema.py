@@ -26,8 +26,7 @@ DAY = 86400.0
 PRUNE_MIN_AGE_DAYS = 30.0
 PRUNE_VALUE_CUTOFF = 1.0
 PRUNE_AGE_SCALE_DAYS = 365.0
-FILLER = frozenset("ok okay thanks thank yes yeah yep no nope sure lol haha hehe hmm cool nice "
-                   "great wow oh ah right fine good bye hello hi hey please welcome".split())
+FILLER = frozenset(["ok", "okay", "thanks", "thank", "yes", "yeah", "yep", "no", "nope", "sure", "lol", "haha", "hehe", "hmm", "cool", "nice", "great", "wow", "oh", "ah", "right", "fine", "good", "bye", "hello", "hi", "hey", "please", "welcome"])
 
 
 def running_summary(eng, conversation_id: str) -> Memory | None:

@@ -9,7 +9,7 @@ the consolidated memory and are not swept.
 """
 from __future__ import annotations
 
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 from core import clock
 from core.llm import LLM
@@ -44,14 +44,14 @@ def sweep(eng, *, now: float | None = None, threshold: float | None = None,
 
 
 def day_bounds(date: str) -> tuple[float, float]:
-    start = datetime.strptime(date, "%Y-%m-%d").replace(tzinfo=timezone.utc)
+    start = datetime.strptime(date, "%Y-%m-%d").replace(tzinfo=UTC)
     return start.timestamp(), (start + timedelta(days=1)).timestamp()
 
 
 def days_needing_summary(eng, *, now: float | None = None, limit: int = 30) -> list[str]:
     """Past days (UTC) with conversation turns and no daily summary yet, newest first."""
     now = clock.now() if now is None else now
-    today = datetime.fromtimestamp(now, tz=timezone.utc).strftime("%Y-%m-%d")
+    today = datetime.fromtimestamp(now, tz=UTC).strftime("%Y-%m-%d")
     rows = eng.db.execute(
         "SELECT DISTINCT strftime('%Y-%m-%d', occurred_at, 'unixepoch') AS d FROM memories"
         " WHERE kind = 'episodic' AND granularity = 'turn' AND "

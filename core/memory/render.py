@@ -6,7 +6,7 @@ retrieval trace, so the benchmark's token figures are the prompt's.
 from __future__ import annotations
 
 from collections.abc import Callable
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 from core.llm import approx_tokens
 from core.memory_store import Memory
@@ -17,7 +17,7 @@ TokenCounter = Callable[[str], int]
 def day_of(ts: float | None) -> str:
     if ts is None:
         return ""
-    return datetime.fromtimestamp(ts, tz=timezone.utc).strftime("%Y-%m-%d")
+    return datetime.fromtimestamp(ts, tz=UTC).strftime("%Y-%m-%d")
 
 
 def render_memory(mem: Memory) -> str:

@@ -33,12 +33,7 @@ from core.vector_index import VectorIndex
 RETRIEVABLE_KINDS = ("episodic", "thought", "fact", "summary", "compact")
 DAY = 86400.0
 
-_STOPWORDS = frozenset("""a an the of to in on at by for with from and or but not no is are was
-were be been being am do does did doing have has had having it its this that these those there
-here what when where who whom whose which why how i me my mine you your yours he him his she her
-hers we us our they them their theirs as if so than then too very can could would should will
-shall may might must just also about into over under again any all each some such only own same
-s t don now""".split())
+_STOPWORDS = frozenset(["a", "an", "the", "of", "to", "in", "on", "at", "by", "for", "with", "from", "and", "or", "but", "not", "no", "is", "are", "was", "were", "be", "been", "being", "am", "do", "does", "did", "doing", "have", "has", "had", "having", "it", "its", "this", "that", "these", "those", "there", "here", "what", "when", "where", "who", "whom", "whose", "which", "why", "how", "i", "me", "my", "mine", "you", "your", "yours", "he", "him", "his", "she", "her", "hers", "we", "us", "our", "they", "them", "their", "theirs", "as", "if", "so", "than", "then", "too", "very", "can", "could", "would", "should", "will", "shall", "may", "might", "must", "just", "also", "about", "into", "over", "under", "again", "any", "all", "each", "some", "such", "only", "own", "same", "s", "t", "don", "now"])
 
 
 @dataclass

@@ -67,7 +67,7 @@ class MemoryWorker:
             self.engram.jobs.finish(job.id, error=str(exc), retry=False)
             job.status, job.error = "failed", str(exc)
             log.info("memory job %s (%s) gave no usable answer", job.id, job.kind)
-        except Exception as exc:  # noqa: BLE001 - a job must never kill the worker
+        except Exception as exc:
             retry = job.attempts < MAX_ATTEMPTS
             self.engram.jobs.finish(job.id, error=f"{type(exc).__name__}: {exc}", retry=retry)
             job.status, job.error = ("queued" if retry else "failed"), str(exc)
@@ -107,7 +107,7 @@ class MemoryWorker:
         while not self._stop.is_set():
             try:
                 job = self.run_once()
-            except Exception:  # noqa: BLE001 - e.g. the database is briefly locked
+            except Exception:
                 log.warning("memory worker step failed", exc_info=True)
                 job = None
             if job is None:

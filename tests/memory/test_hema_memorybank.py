@@ -1,6 +1,6 @@
 from __future__ import annotations
 
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 from core.chat import ChatService
 from core.memory import hema, memorybank
@@ -96,7 +96,7 @@ def test_memorybank_sweep_forgets_faded_memories_but_not_pinned_or_recalled(engr
 
 
 def test_daily_summaries_global_summary_and_portrait(engram, fake_llm, say) -> None:
-    day = datetime(2024, 3, 5, 10, tzinfo=timezone.utc).timestamp()
+    day = datetime(2024, 3, 5, 10, tzinfo=UTC).timestamp()
     conv = engram.conversations.create("c")
     u = say(conv.id, "user", "I booked flights to Porto", created_at=day)
     say(conv.id, "assistant", "Have a great trip", created_at=day + 60)

@@ -2,7 +2,7 @@
 the tiny random-weight GGUF for the mechanics, the starter model for real model steps."""
 from __future__ import annotations
 
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
@@ -66,7 +66,7 @@ def test_the_starter_model_writes_summary_portrait_and_thoughts(engram, starter_
     try:
         service = ChatService(engram, llm, params=GenerationParams(max_tokens=24, seed=1))
         conv = engram.conversations.create("garden")
-        day = datetime(2025, 4, 2, 9, tzinfo=timezone.utc).timestamp()
+        day = datetime(2025, 4, 2, 9, tzinfo=UTC).timestamp()
         engram.conversations.add_message(conv.id, "user", "I planted tomatoes and basil today",
                                          created_at=day)
         from core.memory.episodic import remember_messages
