@@ -43,7 +43,7 @@ class MemoryInspector(QWidget):
     def __init__(self, services: Services, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.services = services
-        self.model = MemoryTableModel(services)
+        self.model = MemoryTableModel(services, self)
         self.current_id: str | None = None
         self.undo_stack: list[tuple[str, Callable[[Any], Any]]] = []
         self._own_change = False

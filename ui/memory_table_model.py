@@ -72,8 +72,8 @@ class MemoryTableModel(QAbstractTableModel):
     loaded = Signal()          # a query's first page (or the semantic result) arrived
     total_changed = Signal(int)
 
-    def __init__(self, services: Services) -> None:
-        super().__init__()
+    def __init__(self, services: Services, parent: Any = None) -> None:
+        super().__init__(parent)
         self.services = services
         self.filter = MemoryFilter()
         self.rows: list[Any] = []

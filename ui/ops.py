@@ -96,18 +96,37 @@ class OpContext:
             to_main(fn, *args)
 
 
-class Op(QObject):
-    """One user action. Create, connect callbacks, then `runner.submit(op)`."""
+class Hook:
+    """A list of callbacks, called on the GUI thread (a plain-Python stand-in for a signal).
 
-    progressed = Signal(int, int, str)
-    done = Signal()
+    `Op` is deliberately not a QObject: a worker thread may drop the last reference to an op
+    (or the garbage collector may run there), and destroying a QObject on a thread that does
+    not own it crashes Qt."""
+
+    def __init__(self) -> None:
+        self._callbacks: list[Callable[..., Any]] = []
+
+    def connect(self, fn: Callable[..., Any]) -> None:
+        self._callbacks.append(fn)
+
+    def emit(self, *args: Any) -> None:
+        for fn in list(self._callbacks):
+            fn(*args)
+
+    def clear(self) -> None:
+        self._callbacks.clear()
+
+
+class Op:
+    """One user action. Create, connect callbacks, then `runner.submit(op)`.
+
+    `progressed(done, total, text)` and `done()` are called on the GUI thread."""
 
     def __init__(self, fn: Callable[[OpContext], Any], *, lane: str = "db",
                  success: Callable[[Any], None] | None = None,
                  failure: Callable[[BaseException], None] | None = None,
                  label: str = "", dialog_parent: QWidget | None = None,
                  cancellable: bool = True) -> None:
-        super().__init__()
         if lane not in ("db", "background"):
             raise ValueError(lane)
         self.fn = fn
@@ -117,7 +136,11 @@ class Op(QObject):
         self.label = label
         self.dialog_parent = dialog_parent
         self.cancellable = cancellable
+        self.progressed = Hook()
+        self.done = Hook()
+        self.finished = False
         self.running = False
+        self._on_finished: Callable[[Op], None] | None = None
         self.result: Any = None
         self.error: BaseException | None = None
         self._cancel = threading.Event()
@@ -168,7 +191,18 @@ class Op(QObject):
             else:
                 log.warning("unhandled error in %s: %s", self.label or "op", error)
         finally:
-            self.done.emit()
+            self.finished = True
+            try:
+                self.done.emit()
+            finally:
+                if self._on_finished is not None:
+                    self._on_finished(self)
+                # Drop closures (which may hold widgets) so nothing Qt-owned is freed later
+                # on a worker thread.
+                self.fn = None  # type: ignore[assignment]
+                self.success = self.failure = None
+                self.progressed.clear()
+                self.done.clear()
 
     def _report_progress(self, done: int, total: int, text: str) -> None:
         self._last_progress = (done, total, text)
@@ -260,7 +294,7 @@ class Runner:
             log.debug("op %s dropped: the runner is shut down", op.label or op.fn)
             return op
         self._active.add(op)
-        op.done.connect(lambda: self._active.discard(op))
+        op._on_finished = self._active.discard
         op._started()
         if op.lane == "db":
             self._db.submit(op._execute, self.engram)

@@ -6,6 +6,7 @@ on `AppEvents` (which conversations or memories changed) and each panel decides 
 from __future__ import annotations
 
 import contextlib
+import gc
 import logging
 import sqlite3
 from typing import Any
@@ -139,3 +140,6 @@ class Services:
             except Exception:
                 log.debug("closing the model failed", exc_info=True)
         self.engram.close()
+        # Free cyclic garbage that holds Qt objects here, on the GUI thread, rather than let
+        # the collector find it later on a worker thread.
+        gc.collect()

@@ -46,6 +46,16 @@ class ScriptedFakeLLM:
         return self.chat([], params, on_token=on_token)
 
 
+@pytest.fixture(autouse=True)
+def collect_on_the_gui_thread():
+    """Qt objects must die on the thread that owns them: collect each test's cyclic garbage
+    here, not later inside some worker thread."""
+    yield
+    import gc
+
+    gc.collect()
+
+
 @pytest.fixture
 def services(home: Path, embedder, qapp):
     from app.paths import resolve_layout
@@ -86,8 +96,8 @@ def wait_db(qtbot, services, timeout: int = 5000) -> None:
     from ui.ops import Op
 
     op = Op(lambda ctx: None)
-    with qtbot.waitSignal(op.done, timeout=timeout):
-        services.runner.submit(op)
+    services.runner.submit(op)
+    qtbot.waitUntil(lambda: op.finished, timeout=timeout)
 
 
 def run_db(qtbot, services, fn, timeout: int = 5000):
@@ -96,8 +106,8 @@ def run_db(qtbot, services, fn, timeout: int = 5000):
     from ui.ops import Op
 
     op = Op(lambda ctx: fn(ctx.engram))
-    with qtbot.waitSignal(op.done, timeout=timeout):
-        services.runner.submit(op)
+    services.runner.submit(op)
+    qtbot.waitUntil(lambda: op.finished, timeout=timeout)
     if op.error is not None:
         raise op.error
     return op.result
