@@ -24,6 +24,7 @@ def run(args, ctx) -> int:
         "messages": eng.db["messages"].count,
         "memories_active": eng.memories.count(),
         "vector_index": eng.settings.chroma.server_url or str(ctx.layout.chroma_dir),
+        **_llama_build(),
     }
     if args.json:
         print_json(info)
@@ -31,3 +32,14 @@ def run(args, ctx) -> int:
         for key, value in info.items():
             print(f"{key:16} {value}")
     return 0
+
+
+def _llama_build() -> dict:
+    """What the installed llama.cpp can do. (The CLI may import llama_cpp; the GUI process never
+    does: there the model worker reports it.)"""
+    try:
+        import llama_cpp
+    except Exception as exc:  # a broken build must not break `engram info`
+        return {"llama_cpp": f"unavailable ({exc.__class__.__name__})"}
+    return {"llama_cpp": llama_cpp.__version__,
+            "gpu_offload": bool(llama_cpp.llama_supports_gpu_offload())}
