@@ -30,6 +30,7 @@ class ModelSettings:
     sink_tokens: int = 4
     sirllm_decay: float = 0.9
     kv_state_budget_mb: int = 2048
+    memory_limit_mb: int = 0       # cap on the model worker's memory growth (0 = no cap)
     remote_url: str = ""           # OpenAI-compatible endpoint; empty = local model
     remote_model: str = ""
     remote_api_key: str = ""

@@ -48,6 +48,7 @@ class RuntimeConfig:
     evict_fraction: float = 0.25   # of n_ctx freed at each eviction (amortizes the cost)
     prefill_chunk: int = 64        # tokens per decode while processing a prompt (stop checks)
     seed: int = 0
+    memory_limit_mb: int = 0       # cap on what loading and running the model may add (0 = none)
     notes: list[str] = field(default_factory=list)
 
     def to_dict(self) -> dict[str, Any]:
@@ -108,4 +109,4 @@ def config_from_settings(model_path: str, ms) -> RuntimeConfig:
         model_path=model_path, n_ctx=ms.n_ctx, n_gpu_layers=gpu_layers(ms.n_gpu_layers),
         n_threads=ms.n_threads, type_k=ms.type_k, type_v=ms.type_v,
         overflow_policy=ms.overflow_policy, sink_tokens=ms.sink_tokens,
-        sirllm_decay=ms.sirllm_decay))
+        sirllm_decay=ms.sirllm_decay, memory_limit_mb=ms.memory_limit_mb))

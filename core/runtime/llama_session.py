@@ -41,10 +41,11 @@ class LlamaSession:
                 n_gpu_layers=cfg.n_gpu_layers, type_k=GGML_TYPES[cfg.type_k],
                 type_v=GGML_TYPES[cfg.type_v], flash_attn=cfg.flash_attn, swa_full=True,
                 seed=cfg.seed, verbose=False)
-        except (ValueError, RuntimeError) as exc:
+        except (ValueError, RuntimeError, MemoryError) as exc:
             raise ModelLoadError(f"llama.cpp could not load the model with these settings "
                                  f"(K {cfg.type_k}, V {cfg.type_v}, context {cfg.n_ctx}): "
-                                 f"{exc}") from exc
+                                 f"{exc}. It may not fit in memory: try a smaller context, "
+                                 f"a quantized KV cache or a smaller model.") from exc
         self.ctx = self.llm._ctx
         self.n_ctx = self.llm.n_ctx()
         self.n_vocab = self.llm.n_vocab()

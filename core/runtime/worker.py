@@ -59,6 +59,7 @@ class _Worker:
 
         cfg = RuntimeConfig(**msg["config"])
         info = read_gguf_info(cfg.model_path)
+        limit_memory(cfg.memory_limit_mb)
         self.session = LlamaSession(cfg, should_stop=lambda: self.stop_flag.value != 0)
         self.cfg = cfg
         self.bytes_per_token = info.kv_bytes_per_token(cfg.type_k, cfg.type_v)
@@ -134,6 +135,24 @@ class _Worker:
         else:
             raise EngramError(f"unknown worker request {op!r}")
         return True
+
+
+def limit_memory(limit_mb: int) -> None:
+    """Cap this process's address space at what it uses now plus `limit_mb` (Linux), so that a
+    model too big for the machine fails to load here, cleanly, instead of dragging the whole
+    system into swap or the OOM killer."""
+    if limit_mb <= 0:
+        return
+    try:
+        import os
+        import resource
+
+        with open("/proc/self/statm") as f:
+            current = int(f.read().split()[0]) * os.sysconf("SC_PAGE_SIZE")
+        cap = current + limit_mb * 1024 * 1024
+        resource.setrlimit(resource.RLIMIT_AS, (cap, resource.getrlimit(resource.RLIMIT_AS)[1]))
+    except (OSError, ValueError, ImportError) as exc:
+        log.warning("could not limit the worker's memory: %s", exc)
 
 
 def worker_main(conn, stop_flag, kv_dir: str | None, kv_budget: int) -> None:
