@@ -28,7 +28,7 @@ from core.memory_store import KINDS
 from ui.dialogs import ask, show_error
 from ui.memory_detail import MemoryDetail
 from ui.memory_table_model import MemoryFilter, MemoryTableModel
-from ui.queries import list_imports, provenance
+from core.provenance import list_imports, provenance
 from ui.services import Services
 
 STATUS_CHOICES = [("Active", ("active",)), ("Forgotten", ("forgotten",)),
