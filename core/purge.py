@@ -81,16 +81,21 @@ def purge_conversation(eng: Engram, conversation_id: str, *, actor: str = "user"
 def _purge(eng: Engram, memory_ids: list[str], *, actor: str, blank_messages: bool,
            extra_conversations: set[str] | None = None) -> PurgeReport:
     report = PurgeReport()
-    conversations = affected_conversations(eng, memory_ids) | (extra_conversations or set())
+    memory_ids = list(dict.fromkeys(memory_ids))
     with transaction(eng.db):
         if blank_messages:
-            for mid in memory_ids:
-                for src in eng.memories.sources(mid):
-                    if src["message_id"]:
-                        eng.db.execute(
-                            "UPDATE messages SET text = '', meta = json_set(meta, '$.purged', 1)"
-                            " WHERE id = ?", [src["message_id"]])
-                        report.messages_blanked += 1
+            message_ids = {src["message_id"] for mid in memory_ids
+                           for src in eng.memories.sources(mid) if src["message_id"]}
+            for msg_id in message_ids:
+                eng.db.execute(
+                    "UPDATE messages SET text = '', meta = json_set(meta, '$.purged', 1)"
+                    " WHERE id = ?", [msg_id])
+            report.messages_blanked = len(message_ids)
+            # every other memory taken from those messages holds a copy of their text too
+            # (turn windows, thoughts): purge them with it
+            memory_ids += [r[0] for r in _memories_from_messages(eng, message_ids)
+                           if r[0] not in memory_ids]
+        conversations = affected_conversations(eng, memory_ids) | (extra_conversations or set())
         for mid in memory_ids:
             if eng.memories.get(mid).status != "purged":
                 eng.memories.purge_rows(mid, actor=actor)
@@ -106,6 +111,18 @@ def _purge(eng: Engram, memory_ids: list[str], *, actor: str, blank_messages: bo
     log.info("purged %d memories, blanked %d messages, deleted %d KV states",
              len(report.memories), report.messages_blanked, report.kv_states_deleted)
     return report
+
+
+def _memories_from_messages(eng: Engram, message_ids: set[str]) -> list[tuple[str]]:
+    ids = sorted(message_ids)
+    out: list[tuple[str]] = []
+    for start in range(0, len(ids), 500):
+        chunk = ids[start : start + 500]
+        marks = ",".join("?" * len(chunk))
+        out += eng.db.execute(
+            f"SELECT DISTINCT memory_id FROM memory_sources WHERE message_id IN ({marks})",
+            chunk).fetchall()
+    return out
 
 
 def scrub_files(eng: Engram) -> None:

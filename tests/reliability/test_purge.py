@@ -39,11 +39,19 @@ def test_purged_memory_text_is_gone_from_every_file(engram, home: Path) -> None:
 def test_purging_an_episodic_memory_blanks_its_source_message(engram, home: Path) -> None:
     marker = "lantern-okapi-9031"
     conv = engram.conversations.create("diary")
-    msg = engram.conversations.add_message(conv.id, "user", f"My locker code is {marker}")
-    [mid] = remember_messages(engram.memories, [msg], actor="user")
-    purge_memory(engram, mid)
+    texts = ["Morning!", f"My locker code is {marker}", "Noted, I will remember.", "Thanks"]
+    msgs = [engram.conversations.add_message(conv.id, "user" if i % 2 == 0 else "assistant", t)
+            for i, t in enumerate(texts)]
+    ids = remember_messages(engram.memories, msgs, actor="user")
+    engram.index_sync.sync()
+    holders = [m for m in engram.memories.get_many(ids).values() if marker in m.text]
+    assert len(holders) >= 2, "the turn and at least one window around it hold the marker"
+    turn = next(m for m in holders if m.granularity == "turn")
+    report = purge_memory(engram, turn.id)
+    assert {m.id for m in holders} <= set(report.memories)
     assert files_containing(home, marker) == []
-    assert engram.conversations.get_message(msg.id).meta.get("purged") == 1
+    assert engram.conversations.get_message(msgs[1].id).meta.get("purged") == 1
+    assert engram.conversations.get_message(msgs[0].id).text == "Morning!"
 
 
 def test_purged_conversation_takes_its_memories_and_kv_states(engram, home: Path) -> None:
