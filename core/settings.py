@@ -46,6 +46,10 @@ class MemorySettings:
     hema_second_level_every: int = 100
     memorybank_enabled: bool = True
     forget_threshold: float = 0.05
+    # The sweep that marks faded memories forgotten. Off by default: with S = 1 and t in days, a
+    # memory never recalled falls below 0.05 in 3 days, which would hide most of an imported
+    # history within a week. Retention still weighs every retrieval.
+    forgetting_sweep: bool = False
     tim_enabled: bool = True
 
 

@@ -128,7 +128,7 @@ class MemoryWorker:
         # find the days to summarise before anything of them fades
         days = memorybank.days_needing_summary(eng) if eng.settings.memory.memorybank_enabled \
             else []
-        if eng.settings.memory.memorybank_enabled:
+        if eng.settings.memory.memorybank_enabled and eng.settings.memory.forgetting_sweep:
             memorybank.sweep(eng)
         if eng.settings.memory.hema_enabled:
             hema.prune_old_chunks(eng)

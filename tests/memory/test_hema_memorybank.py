@@ -124,3 +124,20 @@ def test_daily_summaries_global_summary_and_portrait(engram, fake_llm, say) -> N
     worker.run_until_idle()
     assert len([m for m in engram.memories.list(kinds=["summary"])
                 if m.granularity == "day"]) == 1
+
+
+def test_maintenance_sweeps_only_when_the_user_turned_forgetting_on(engram) -> None:
+    from core import clock
+
+    old = engram.memories.create(   # two months old, never recalled: R = e^-60
+        "episodic", "User: I adopted a grey cat named Miso from the shelter in Porto",
+        actor="user", created_at=clock.now() - 60 * DAY)
+    worker = MemoryWorker(engram, lambda: None)
+    assert engram.settings.memory.forgetting_sweep is False   # the default keeps everything
+    engram.jobs.enqueue("maintenance", {})
+    worker.run_until_idle()
+    assert engram.memories.get(old.id).status == "active"
+    engram.settings.memory.forgetting_sweep = True
+    engram.jobs.enqueue("maintenance", {})
+    worker.run_until_idle()
+    assert engram.memories.get(old.id).status == "forgotten"
