@@ -24,7 +24,10 @@ class ModelSettings:
     n_ctx: int = 4096
     n_gpu_layers: str = "all"      # "all", "none" or a number
     n_threads: int = 0             # 0 = automatic
-    type_k: str = "f16"            # f16 / q8_0 / q4_0
+    # q8_0/q8_0: 1.88x less KV memory for +0.5% perplexity (measured, README). A quantized K
+    # cache cannot be shifted here, so an overflow re-processes the kept tokens; prompts are
+    # assembled to fit the context, so overflows are rare.
+    type_k: str = "q8_0"           # f16 / q8_0 / q4_0
     type_v: str = "q8_0"
     overflow_policy: str = "streaming"  # streaming (StreamingLLM) or sirllm
     sink_tokens: int = 4

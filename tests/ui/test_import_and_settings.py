@@ -62,7 +62,7 @@ def test_settings_are_saved_and_applied(qtbot, window, services) -> None:
     dlg.forget_threshold.setValue(0.2)
     dlg.tim.setChecked(False)
     dlg.n_ctx.setValue(8192)
-    dlg.type_k.setCurrentText("q8_0")
+    dlg.type_k.setCurrentText("q4_0")
     with qtbot.waitSignal(dlg.applied, timeout=5000) as applied:
         dlg.apply()
     changed = applied.args[0]
@@ -70,7 +70,7 @@ def test_settings_are_saved_and_applied(qtbot, window, services) -> None:
             "model.type_k"} <= set(changed)
     saved = load_settings(services.layout.settings_path)
     assert saved.memory.forget_threshold == 0.2 and not saved.memory.tim_enabled
-    assert saved.model.n_ctx == 8192 and saved.model.type_k == "q8_0"
+    assert saved.model.n_ctx == 8192 and saved.model.type_k == "q4_0"
     assert services.settings.model.n_ctx == 8192        # applied in place, no restart
     dlg.gpu.setCurrentText("lots")
     dlg.apply()
