@@ -174,6 +174,7 @@ class MainWindow(QMainWindow):
 
     def finish_welcome(self) -> None:
         self.stack.setCurrentWidget(self.chat)
+        self.chat.composer.setFocus()
         if not self.services.settings.first_run_done:
             self.services.settings.first_run_done = True
             self.save_settings()
@@ -208,6 +209,10 @@ class MainWindow(QMainWindow):
 
         self.welcome.status.setText("Preparing the starter model (the first time writes a "
                                     "250 MB file) and starting it…")
+        # Disabling the focused button would hand focus (and the user's next Space) to the
+        # next welcome button, "Choose a GGUF file…": park focus on the page itself.
+        self.welcome.setFocusPolicy(Qt.FocusPolicy.ClickFocus)
+        self.welcome.setFocus()
         self.welcome.starter_button.setEnabled(False)
 
         def done(_llm):
