@@ -50,6 +50,21 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
+def wait_for_port(proc: subprocess.Popen, port: int, name: str, timeout: float = 60) -> None:
+    """Wait until a server the test started listens on 127.0.0.1:port (fail if it exits)."""
+    deadline = time.time() + timeout
+    while time.time() < deadline:
+        try:
+            with socket.create_connection(("127.0.0.1", port), timeout=0.5):
+                return
+        except OSError:
+            if proc.poll() is not None:
+                pytest.fail(f"{name} exited at start")
+            time.sleep(0.2)
+    proc.kill()
+    pytest.fail(f"{name} did not start within {timeout:.0f} s")
+
+
 @pytest.fixture(scope="session")
 def chroma_server(tmp_path_factory: pytest.TempPathFactory):
     """A real `chroma run` server on 127.0.0.1, for the contract tests."""
@@ -62,19 +77,8 @@ def chroma_server(tmp_path_factory: pytest.TempPathFactory):
     proc = subprocess.Popen(
         [str(exe), "run", "--path", str(data), "--host", "127.0.0.1", "--port", str(port)],
         stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env=env)
+    wait_for_port(proc, port, "chroma server")
     url = f"http://127.0.0.1:{port}"
-    deadline = time.time() + 60
-    while time.time() < deadline:
-        try:
-            with socket.create_connection(("127.0.0.1", port), timeout=0.5):
-                break
-        except OSError:
-            if proc.poll() is not None:
-                pytest.fail("chroma server exited at start")
-            time.sleep(0.2)
-    else:
-        proc.kill()
-        pytest.fail("chroma server did not start within 60 s")
     yield url
     proc.terminate()
     try:

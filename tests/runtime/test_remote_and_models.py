@@ -5,11 +5,9 @@ from __future__ import annotations
 import hashlib
 import http.server
 import os
-import socket
 import subprocess
 import sys
 import threading
-import time
 from pathlib import Path
 
 import pytest
@@ -20,7 +18,7 @@ from core.runtime.errors import DownloadError, ModelFileError, RemoteModelError
 from core.runtime.model_manager import ModelManager, download_file
 from core.runtime.remote import RemoteLLM
 from core.runtime.structured import generate_json
-from tests.conftest import free_port
+from tests.conftest import free_port, wait_for_port
 
 
 @pytest.fixture(scope="module")
@@ -33,15 +31,7 @@ def llama_server(tiny_gguf):
         [sys.executable, "-m", "llama_cpp.server", "--model", str(tiny_gguf), "--host",
          "127.0.0.1", "--port", str(port), "--n_ctx", "512", "--model_alias", "tiny"],
         stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    deadline = time.time() + 60
-    while time.time() < deadline:
-        try:
-            with socket.create_connection(("127.0.0.1", port), timeout=0.5):
-                break
-        except OSError:
-            if proc.poll() is not None:
-                pytest.fail("llama_cpp.server exited at start")
-            time.sleep(0.2)
+    wait_for_port(proc, port, "llama_cpp.server")
     yield f"http://127.0.0.1:{port}"
     proc.terminate()
     try:
