@@ -30,9 +30,11 @@ class RecoveryReport:
         return any(vars(self).values())
 
 
-def recover(eng: Engram, *, check_index: bool = True) -> RecoveryReport:
+def recover(eng: Engram, *, check_index: bool = True, jobs: bool = True) -> RecoveryReport:
+    """`jobs=False` when a job worker is already running (it recovers its queue itself)."""
     report = RecoveryReport()
-    report.jobs_requeued = eng.jobs.recover()
+    if jobs:
+        report.jobs_requeued = eng.jobs.recover()
     report.imports_interrupted = eng.db.execute(
         "UPDATE imports SET status = 'cancelled', finished_at = ?,"
         " report = json_set(report, '$.interrupted', 1) WHERE status = 'running'",

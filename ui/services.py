@@ -97,10 +97,18 @@ class Services:
 
     def warm_up(self) -> None:
         """Load the embedding model and open the vector index in the background, soon after
-        the window shows, so the first search or import does not wait for them. (Importing
+        the window shows, so the first search or import does not wait for them; make the
+        day's backup and repair what a crash may have left. (Importing
         torch holds the GIL in places for up to about 0.5 s: better now than mid-action.)"""
         def work(ctx):
+            from core.backup import maybe_backup
+            from core.startup import recover
+
+            maybe_backup(ctx.engram.db, ctx.engram.layout.backups_dir)   # at most one a day
             ctx.engram.embedder.encode_one("warm up")
+            # after a crash: close interrupted imports, repair index drift (the memory worker
+            # requeues its own jobs)
+            recover(ctx.engram, jobs=False)
             return ctx.engram.index.count()
 
         self.runner.background(work, failure=lambda e: log.warning("warm-up failed: %s", e))

@@ -44,3 +44,22 @@ def test_window_opens_without_heavy_libraries(home: Path) -> None:
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
                          timeout=120, cwd=Path(__file__).resolve().parents[2], check=False)
     assert "HEAVY []" in out.stdout, out.stdout + out.stderr
+
+
+def test_start_up_backs_up_and_repairs_the_index_in_the_background(qtbot, home: Path) -> None:
+    from core.engine import Engram
+    from ui.services import Services
+
+    eng = Engram.open(home)
+    mem = eng.memories.create("fact", "The spare key is under the blue pot", actor="user")
+    eng.db.execute("INSERT INTO imports (id, file_name, file_hash, format, started_at)"
+                   " VALUES ('i1', 'a.zip', 'h', 'chatgpt', 1)")   # left running by a crash
+    services = Services(eng.layout, eng)
+    try:
+        services.warm_up()
+        qtbot.waitUntil(lambda: eng.db.execute(
+            "SELECT status FROM imports").fetchone()[0] == "cancelled", timeout=120_000)
+        qtbot.waitUntil(lambda: eng.memories.get(mem.id).indexed_version == 1, timeout=120_000)
+        assert list((home / "backups").glob("engram-auto-*.db"))
+    finally:
+        services.close()
