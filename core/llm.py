@@ -21,6 +21,7 @@ class GenerationParams:
     max_tokens: int = 512
     temperature: float = 0.7
     top_p: float = 0.95
+    repeat_penalty: float = 1.1    # >1 discourages repeating recent tokens (1.0 = off)
     stop: list[str] = field(default_factory=list)
     seed: int | None = None
     json_schema: dict[str, Any] | None = None   # constrain output to this JSON schema

@@ -242,6 +242,11 @@ class ChatView(QWidget):
         text = self.composer.toPlainText().strip()
         if not text or self.generating is not None:
             return
+        if self.services.llm is None and self.services.model_loading:
+            self._show_error(RuntimeError(
+                "The model is still loading (see the status bar). Your message is kept: "
+                "send it again in a moment."))
+            return
         if self.services.llm is None:
             self._show_error(RuntimeError(
                 "No model is loaded. Open Settings (Ctrl+,) to choose a GGUF file, "

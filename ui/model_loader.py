@@ -50,8 +50,10 @@ def load_model(services: Services, path: Path | None = None, *, prepare_starter:
     if path is None and not prepare_starter:
         path = resolve_model_path(services)
     services.events.background_progress.emit("Loading model", 0, 1)
+    services.model_loading = True
 
     def done(llm: Any) -> None:
+        services.model_loading = False
         services.events.background_progress.emit("Loading model", 0, 0)
         if llm is not None:
             services.set_llm(llm, getattr(llm, "name", None))
@@ -59,6 +61,7 @@ def load_model(services: Services, path: Path | None = None, *, prepare_starter:
             on_done(llm)
 
     def failed(error: BaseException) -> None:
+        services.model_loading = False
         services.events.background_progress.emit("Loading model", 0, 0)
         if on_error:
             on_error(error)

@@ -90,6 +90,7 @@ class Services:
         self.llm: Any = None                # a core.llm.LLM when a model is loaded
         self.model_label = "No model"
         self.memory_worker: Any = None
+        self.model_loading = False          # a load_model op is under way
 
     @property
     def settings(self):

@@ -212,7 +212,9 @@ class LlamaSession:
         seed = p.get("seed")
         self.llm._seed = int(seed) if seed is not None else int(time.time_ns() % (2**31))
         return self.llm._init_sampler(temp=float(p.get("temperature", 0.7)),
-                                      top_p=float(p.get("top_p", 0.95)), grammar=grammar)
+                                      top_p=float(p.get("top_p", 0.95)),
+                                      repeat_penalty=float(p.get("repeat_penalty", 1.0)),
+                                      grammar=grammar)
 
     def generate(self, prompt: list[int], p: dict[str, Any],
                  on_piece: Callable[[str], None] | None = None) -> tuple[str, dict[str, Any]]:
