@@ -23,7 +23,7 @@ from core.importers.model import (
 )
 from core.importers.stream import SafeReader
 from core.importers.text import clean
-from core.importers.tree import walk
+from core.importers.tree import walk_linked
 
 FORMAT = "chatgpt"
 # Context the model was given, its private reasoning, memory plumbing: stored, not remembered.
@@ -54,25 +54,11 @@ def convert(conv: dict[str, Any]) -> ParsedConversation | Skipped:
     mapping = conv.get("mapping")
     if not isinstance(mapping, dict) or not mapping:
         return Skipped("conversation without a mapping (no messages)", conversation=label)
-    skipped: list[Skipped] = []
-    nodes: dict[str, dict[str, Any]] = {}
-    for key, node in mapping.items():
-        if isinstance(node, dict):
-            nodes[clean(str(key))] = node
-        else:
-            skipped.append(Skipped("malformed node", label, str(key)))
+    nodes, order, skipped = walk_linked(mapping, "parent", "children", label, "node")
 
     def parent_of(node_id: str) -> str | None:
         parent = nodes[node_id].get("parent")
         return parent if isinstance(parent, str) else None
-
-    def children_of(node_id: str) -> list[str]:
-        kids = nodes[node_id].get("children")
-        return [k for k in kids if isinstance(k, str)] if isinstance(kids, list) else []
-
-    order, dangling, unreachable = walk(nodes, parent_of, children_of)
-    skipped += [Skipped("child points to a missing node", label, d) for d in dangling]
-    skipped += [Skipped("node unreachable from the root (cycle)", label, u) for u in unreachable]
 
     effective: dict[str, str | None] = {}   # node -> nearest ancestor that has a message
     messages: list[ParsedMessage] = []

@@ -18,7 +18,7 @@ from core.importers.model import (
 )
 from core.importers.stream import SafeReader
 from core.importers.text import clean
-from core.importers.tree import walk
+from core.importers.tree import walk_linked
 
 FORMAT = "openwebui"
 _ROLE = {"user": "user", "assistant": "assistant", "system": "system", "tool": "tool"}
@@ -54,26 +54,11 @@ def convert(record: dict[str, Any]) -> ParsedConversation | Skipped:
     source_id = clean(as_text(record.get("id") or chat.get("id"))) or stable_id(
         "openwebui-anonymous", title, str(created), str(first_id))
     label = title or source_id
-    skipped: list[Skipped] = []
-    nodes = {}
-    for key, node in raw.items():
-        if isinstance(node, dict):
-            nodes[clean(str(key))] = node
-        else:
-            skipped.append(Skipped("malformed message", label, str(key)))
+    nodes, order, skipped = walk_linked(raw, "parentId", "childrenIds", label, "message")
 
     def parent_of(i: str) -> str | None:
         parent = nodes[i].get("parentId")
         return parent if isinstance(parent, str) else None
-
-    def children_of(i: str) -> list[str]:
-        kids = nodes[i].get("childrenIds")
-        return [k for k in kids if isinstance(k, str)] if isinstance(kids, list) else []
-
-    order, dangling, unreachable = walk(nodes, parent_of, children_of)
-    skipped += [Skipped("child points to a missing message", label, d) for d in dangling]
-    skipped += [Skipped("message unreachable from the root (cycle)", label, u)
-                for u in unreachable]
     messages = []
     for node_id in order:
         node = nodes[node_id]

@@ -7,6 +7,9 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable
 
+from core.importers.model import Skipped
+from core.importers.text import clean
+
 
 def walk(ids: Iterable[str], parent_of: Callable[[str], str | None],
          children_of: Callable[[str], list[str]]) -> tuple[list[str], list[str], list[str]]:
@@ -49,3 +52,35 @@ def walk(ids: Iterable[str], parent_of: Callable[[str], str | None],
         stack.extend(reversed([c for c in listed[node] if c not in seen]))
     unreachable = [n for n in known if n not in seen]
     return order, dangling, unreachable
+
+
+def walk_linked(raw: dict, parent_key: str, children_key: str, label: str,
+                what: str) -> tuple[dict[str, dict], list[str], list[Skipped]]:
+    """Tree order for a mapping of id -> node dict whose links are `parent_key` (an id) and
+    `children_key` (a list of ids), as ChatGPT's `mapping` and Open WebUI's `history` are.
+
+    Returns (nodes, order, skipped): the well-formed nodes by cleaned id, their depth-first
+    order, and a Skipped for each malformed node, dangling child and unreachable node
+    (`what` names a node in those reasons: "node", "message").
+    """
+    skipped: list[Skipped] = []
+    nodes: dict[str, dict] = {}
+    for key, node in raw.items():
+        if isinstance(node, dict):
+            nodes[clean(str(key))] = node
+        else:
+            skipped.append(Skipped(f"malformed {what}", label, str(key)))
+
+    def parent_of(node_id: str) -> str | None:
+        parent = nodes[node_id].get(parent_key)
+        return parent if isinstance(parent, str) else None
+
+    def children_of(node_id: str) -> list[str]:
+        kids = nodes[node_id].get(children_key)
+        return [k for k in kids if isinstance(k, str)] if isinstance(kids, list) else []
+
+    order, dangling, unreachable = walk(nodes, parent_of, children_of)
+    skipped += [Skipped(f"child points to a missing {what}", label, d) for d in dangling]
+    skipped += [Skipped(f"{what} unreachable from the root (cycle)", label, u)
+                for u in unreachable]
+    return nodes, order, skipped
