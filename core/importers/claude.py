@@ -14,7 +14,7 @@ from collections.abc import Iterator
 from typing import Any
 
 from core.ids import stable_id
-from core.importers.jsonio import iter_records
+from core.importers.jsonio import conversation_objects
 from core.importers.model import (
     ParsedConversation,
     ParsedMessage,
@@ -33,11 +33,8 @@ _META_TEXT_LIMIT = 20_000
 
 
 def parse(reader: SafeReader) -> Iterator[ParsedConversation | Skipped]:
-    for index, record in enumerate(iter_records(reader)):
-        if not isinstance(record, dict):
-            yield Skipped("not a conversation object", item=f"{reader.name}#{index}")
-            continue
-        yield convert(record)
+    for record in conversation_objects(reader):
+        yield record if isinstance(record, Skipped) else convert(record)
 
 
 def convert(conv: dict[str, Any]) -> ParsedConversation | Skipped:

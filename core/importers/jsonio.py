@@ -8,7 +8,7 @@ from typing import Any
 
 import ijson
 
-from core.importers.model import ArchiveError
+from core.importers.model import ArchiveError, Skipped
 from core.importers.stream import SafeReader
 
 SNIFF_EVENTS = 200_000
@@ -74,3 +74,14 @@ def iter_json_lines(reader: SafeReader) -> Iterator[tuple[int, Any]]:
             yield number, json.loads(line)
         except (ValueError, RecursionError) as exc:
             yield number, ArchiveError(f"line {number}: not JSON ({str(exc)[:80]})")
+
+
+
+def conversation_objects(reader: SafeReader) -> Iterator[dict[str, Any] | Skipped]:
+    """The records of a JSON archive: each object as it is, anything else as a Skipped item
+    (which an importer passes on to its report)."""
+    for index, record in enumerate(iter_records(reader)):
+        if isinstance(record, dict):
+            yield record
+        else:
+            yield Skipped("not a conversation object", item=f"{reader.name}#{index}")

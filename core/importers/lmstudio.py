@@ -9,7 +9,7 @@ from collections.abc import Iterator
 from pathlib import PurePosixPath
 from typing import Any
 
-from core.importers.jsonio import iter_records
+from core.importers.jsonio import conversation_objects
 from core.importers.model import ParsedConversation, ParsedMessage, Skipped, as_text, as_time
 from core.importers.stream import SafeReader
 from core.importers.text import clean
@@ -19,11 +19,8 @@ _ROLE = {"user": "user", "assistant": "assistant", "system": "system", "tool": "
 
 
 def parse(reader: SafeReader) -> Iterator[ParsedConversation | Skipped]:
-    for index, record in enumerate(iter_records(reader)):
-        if not isinstance(record, dict):
-            yield Skipped("not a conversation object", item=f"{reader.name}#{index}")
-            continue
-        yield convert(record, reader.name)
+    for record in conversation_objects(reader):
+        yield record if isinstance(record, Skipped) else convert(record, reader.name)
 
 
 def convert(conv: dict[str, Any], entry_name: str) -> ParsedConversation | Skipped:

@@ -7,7 +7,7 @@ from collections.abc import Iterator
 from typing import Any
 
 from core.ids import stable_id
-from core.importers.jsonio import iter_records
+from core.importers.jsonio import conversation_objects
 from core.importers.model import (
     ParsedConversation,
     ParsedMessage,
@@ -25,11 +25,8 @@ _ROLE = {"user": "user", "assistant": "assistant", "system": "system", "tool": "
 
 
 def parse(reader: SafeReader) -> Iterator[ParsedConversation | Skipped]:
-    for index, record in enumerate(iter_records(reader)):
-        if not isinstance(record, dict):
-            yield Skipped("not a conversation object", item=f"{reader.name}#{index}")
-            continue
-        yield convert(record)
+    for record in conversation_objects(reader):
+        yield record if isinstance(record, Skipped) else convert(record)
 
 
 def convert(record: dict[str, Any]) -> ParsedConversation | Skipped:
