@@ -3,5 +3,4 @@
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")"
 bash scripts/setup.sh
-bash scripts/test-services.sh
 exec .venv/bin/python -m pytest "$@"
