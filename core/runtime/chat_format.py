@@ -27,7 +27,7 @@ class ChatFormat:
     def stop_strings(self) -> list[str]:
         # a base model (the starter) may open the next turn itself instead of closing its own
         return {"gemma": ["<end_of_turn>", "<start_of_turn>"],
-                "chatml": ["<|im_end|>", "<|im_start|>"]}.get(self.kind, [])
+                "chatml": ["<|im_end|>"]}.get(self.kind, [])
 
     def render(self, messages: Sequence[ChatMessage], add_generation_prompt: bool = True) -> str:
         if self.kind == "template" and self.template:
