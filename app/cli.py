@@ -47,6 +47,13 @@ def print_json(data: Any) -> None:
     sys.stdout.write("\n")
 
 
+def print_fields(data: dict[str, Any]) -> None:
+    """Key/value lines with the values aligned (the plain-text twin of --json)."""
+    width = max((len(k) for k in data), default=0) + 2
+    for key, value in data.items():
+        print(f"{key:{width}}{value}")
+
+
 def confirm(question: str, assume_yes: bool) -> bool:
     if assume_yes:
         return True

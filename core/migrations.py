@@ -157,39 +157,29 @@ def m0001_initial(conn: sqlite3.Connection) -> None:
     )
 
 
-def m0002_full_text_search(conn: sqlite3.Connection) -> None:
-    """FTS5 indexes (BM25) over memory and message text, kept in step by triggers."""
-    conn.executescript(
+def _fts_for(table: str) -> str:
+    """An external-content FTS5 index over `table.text`, kept in step by triggers."""
+    fts = f"{table}_fts"
+    return f"""
+        CREATE VIRTUAL TABLE {fts} USING fts5(
+            text, content='{table}', content_rowid='rowid', tokenize='porter unicode61');
+        CREATE TRIGGER {fts}_ai AFTER INSERT ON {table} BEGIN
+            INSERT INTO {fts}(rowid, text) VALUES (new.rowid, new.text);
+        END;
+        CREATE TRIGGER {fts}_ad AFTER DELETE ON {table} BEGIN
+            INSERT INTO {fts}({fts}, rowid, text) VALUES ('delete', old.rowid, old.text);
+        END;
+        CREATE TRIGGER {fts}_au AFTER UPDATE OF text ON {table} BEGIN
+            INSERT INTO {fts}({fts}, rowid, text) VALUES ('delete', old.rowid, old.text);
+            INSERT INTO {fts}(rowid, text) VALUES (new.rowid, new.text);
+        END;
+        INSERT INTO {fts}({fts}) VALUES ('rebuild');
         """
-        CREATE VIRTUAL TABLE memories_fts USING fts5(
-            text, content='memories', content_rowid='rowid', tokenize='porter unicode61');
-        CREATE TRIGGER memories_fts_ai AFTER INSERT ON memories BEGIN
-            INSERT INTO memories_fts(rowid, text) VALUES (new.rowid, new.text);
-        END;
-        CREATE TRIGGER memories_fts_ad AFTER DELETE ON memories BEGIN
-            INSERT INTO memories_fts(memories_fts, rowid, text) VALUES ('delete', old.rowid, old.text);
-        END;
-        CREATE TRIGGER memories_fts_au AFTER UPDATE OF text ON memories BEGIN
-            INSERT INTO memories_fts(memories_fts, rowid, text) VALUES ('delete', old.rowid, old.text);
-            INSERT INTO memories_fts(rowid, text) VALUES (new.rowid, new.text);
-        END;
-        INSERT INTO memories_fts(memories_fts) VALUES ('rebuild');
 
-        CREATE VIRTUAL TABLE messages_fts USING fts5(
-            text, content='messages', content_rowid='rowid', tokenize='porter unicode61');
-        CREATE TRIGGER messages_fts_ai AFTER INSERT ON messages BEGIN
-            INSERT INTO messages_fts(rowid, text) VALUES (new.rowid, new.text);
-        END;
-        CREATE TRIGGER messages_fts_ad AFTER DELETE ON messages BEGIN
-            INSERT INTO messages_fts(messages_fts, rowid, text) VALUES ('delete', old.rowid, old.text);
-        END;
-        CREATE TRIGGER messages_fts_au AFTER UPDATE OF text ON messages BEGIN
-            INSERT INTO messages_fts(messages_fts, rowid, text) VALUES ('delete', old.rowid, old.text);
-            INSERT INTO messages_fts(rowid, text) VALUES (new.rowid, new.text);
-        END;
-        INSERT INTO messages_fts(messages_fts) VALUES ('rebuild');
-        """
-    )
+
+def m0002_full_text_search(conn: sqlite3.Connection) -> None:
+    """FTS5 indexes (BM25) over memory and message text."""
+    conn.executescript(_fts_for("memories") + _fts_for("messages"))
 
 
 def m0003_inspector_indexes(conn: sqlite3.Connection) -> None:

@@ -18,7 +18,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from app.cli import print_json
+from app.cli import print_fields, print_json
 
 _WORDS = ["memory", "river", "garden", "window", "travel", "kitchen", "music", "letter", "engine", "window", "planet", "question", "answer", "python", "function", "summer", "winter", "bread", "coffee", "mountain", "library", "station", "friend", "family", "project", "budget", "meeting", "doctor", "health", "running", "bicycle", "paint", "history", "language", "novel", "poem", "recipe", "tomato", "weather", "forest", "ocean", "market", "city", "night"]
 
@@ -199,8 +199,7 @@ def run(args, ctx) -> int:
         if args.json:
             print_json(result)
         else:
-            for key, value in result.items():
-                print(f"{key:28} {value}")
+            print_fields(result)
         return 0
     finally:
         if not args.keep:

@@ -13,7 +13,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from app.cli import print_json
+from app.cli import print_fields, print_json
 
 WORDS = ("garden tomato lisbon sister piano deadline invoice hiking mountain recipe budget "
          "birthday doctor python train concert novel coffee holiday meeting dentist bicycle "
@@ -122,8 +122,7 @@ def run(args, ctx) -> int:
     if args.json:
         print_json(figures)
     else:
-        for key, value in figures.items():
-            print(f"{key:34} {value}")
+        print_fields(figures)
     return 0
 
 

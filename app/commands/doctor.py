@@ -1,7 +1,7 @@
 """`engram doctor`: check the database and that the vector index agrees with it."""
 from __future__ import annotations
 
-from app.cli import print_json
+from app.cli import print_fields, print_json
 
 
 def register(sub) -> None:
@@ -28,7 +28,6 @@ def run(args, ctx) -> int:
     if args.json:
         print_json({**data, "healthy": healthy})
     else:
-        for key, value in data.items():
-            print(f"{key:20} {value}")
+        print_fields(data)
         print("healthy" if healthy else "problems found (run `engram doctor --repair`)")
     return 0 if healthy else 1

@@ -1,7 +1,7 @@
 """`engram info`: where the data lives and what is in it."""
 from __future__ import annotations
 
-from app.cli import print_json
+from app.cli import print_fields, print_json
 
 
 def register(sub) -> None:
@@ -29,8 +29,7 @@ def run(args, ctx) -> int:
     if args.json:
         print_json(info)
     else:
-        for key, value in info.items():
-            print(f"{key:16} {value}")
+        print_fields(info)
     return 0
 
 

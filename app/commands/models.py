@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import sys
 
-from app.cli import print_json
+from app.cli import print_fields, print_json
 
 
 def register(sub) -> None:
@@ -56,8 +56,7 @@ def run_info(args, ctx) -> int:
         print_json(data)
         return 0
     data["chat_template"] = "yes" if info.chat_template else "none (a built-in format is used)"
-    for key, value in data.items():
-        print(f"{key:20} {value}")
+    print_fields(data)
     return 0
 
 
