@@ -64,7 +64,11 @@ class Embedder:
 
     @property
     def dimension(self) -> int:
-        return int(self._load().get_sentence_embedding_dimension())
+        model = self._load()
+        # renamed in sentence-transformers 5.x; the old name warns there
+        get = getattr(model, "get_embedding_dimension", None) or \
+            model.get_sentence_embedding_dimension
+        return int(get())
 
     def max_tokens(self) -> int:
         return int(self._load().max_seq_length)

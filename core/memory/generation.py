@@ -5,12 +5,13 @@ used in tests works the same as the local runtime.
 """
 from __future__ import annotations
 
-import json
 import re
 from typing import Any
 
 from core.errors import EngramError
 from core.llm import LLM, ChatMessage, GenerationParams
+from core.runtime.errors import StructuredAnswerError
+from core.runtime.structured import generate_json
 
 
 class ModelAnswerError(EngramError):
@@ -29,14 +30,12 @@ def ask_text(llm: LLM, prompt_text: str, *, max_tokens: int = 160,
 
 def ask_json(llm: LLM, prompt_text: str, schema: dict[str, Any], *,
              max_tokens: int = 400) -> Any:
-    params = GenerationParams(max_tokens=max_tokens, temperature=0.2, json_schema=schema)
-    text, stats = llm.chat([ChatMessage("user", prompt_text)], params)
+    """A JSON answer matching `schema` (grammar-constrained); ModelAnswerError if unusable."""
+    params = GenerationParams(max_tokens=max_tokens, temperature=0.2)
     try:
-        return json.loads(text)
-    except ValueError as exc:
-        why = "it ran out of tokens" if stats.finish_reason == "length" else "not valid JSON"
-        raise ModelAnswerError(f"The model's structured answer could not be read ({why})") \
-            from exc
+        return generate_json(llm, [ChatMessage("user", prompt_text)], schema, params)
+    except StructuredAnswerError as exc:
+        raise ModelAnswerError(str(exc)) from exc
 
 
 def clean_answer(text: str, *, one_sentence: bool = False) -> str:

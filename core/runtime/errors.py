@@ -21,6 +21,10 @@ class GenerationError(EngramError):
     """The model could not produce a reply (bad grammar, context too small, server error)."""
 
 
+class StructuredAnswerError(GenerationError):
+    """A structured (JSON) answer could not be read or does not match its schema."""
+
+
 class RemoteModelError(GenerationError):
     """The OpenAI-compatible server could not be reached or answered with an error."""
 

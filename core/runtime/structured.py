@@ -9,7 +9,7 @@ from dataclasses import replace
 from typing import Any
 
 from core.llm import LLM, ChatMessage, GenerationParams
-from core.runtime.errors import GenerationError
+from core.runtime.errors import StructuredAnswerError
 
 _TYPES = {"object": dict, "array": list, "string": str, "integer": int, "number": (int, float),
           "boolean": bool, "null": type(None)}
@@ -17,21 +17,21 @@ _TYPES = {"object": dict, "array": list, "string": str, "integer": int, "number"
 
 def check_schema(value: Any, schema: dict[str, Any], where: str = "$") -> None:
     """A small validator for the subset of JSON Schema that grammars enforce (type, enum,
-    const, required, properties, items). Raises GenerationError with the failing path."""
+    const, required, properties, items). Raises StructuredAnswerError with the failing path."""
     t = schema.get("type")
     if isinstance(t, str) and t in _TYPES:
         ok = isinstance(value, _TYPES[t]) and not (t in ("integer", "number")
                                                     and isinstance(value, bool))
         if not ok:
-            raise GenerationError(f"{where}: expected {t}, got {type(value).__name__}")
+            raise StructuredAnswerError(f"{where}: expected {t}, got {type(value).__name__}")
     if "enum" in schema and value not in schema["enum"]:
-        raise GenerationError(f"{where}: {value!r} is not one of {schema['enum']}")
+        raise StructuredAnswerError(f"{where}: {value!r} is not one of {schema['enum']}")
     if "const" in schema and value != schema["const"]:
-        raise GenerationError(f"{where}: expected {schema['const']!r}")
+        raise StructuredAnswerError(f"{where}: expected {schema['const']!r}")
     if isinstance(value, dict):
         for key in schema.get("required", []):
             if key not in value:
-                raise GenerationError(f"{where}: missing '{key}'")
+                raise StructuredAnswerError(f"{where}: missing '{key}'")
         for key, sub in (schema.get("properties") or {}).items():
             if key in value:
                 check_schema(value[key], sub, f"{where}.{key}")
@@ -46,11 +46,18 @@ def generate_json(llm: LLM, messages: list[ChatMessage], schema: dict[str, Any],
     params = replace(params or GenerationParams(temperature=0.2, max_tokens=512),
                      json_schema=schema, grammar=None)
     text, stats = llm.chat(messages, params)
-    try:
-        value = json.loads(text)
-    except ValueError as exc:
-        reason = "it ran out of tokens" if stats.finish_reason == "length" else "invalid JSON"
-        raise GenerationError(f"The model's structured answer could not be read ({reason}).") \
-            from exc
+    value = read_json(text, stats.finish_reason)
     check_schema(value, schema)
     return value
+
+
+def read_json(text: str, finish_reason: str = "stop") -> Any:
+    """Parse a grammar-constrained answer. Raw control characters inside strings are accepted:
+    llama-cpp-python's schema-to-grammar `char` rule is `[^"\\]`, so a model may put a bare
+    newline inside a JSON string, which strict JSON forbids."""
+    try:
+        return json.loads(text, strict=False)
+    except ValueError as exc:
+        reason = "it ran out of tokens" if finish_reason == "length" else "invalid JSON"
+        raise StructuredAnswerError(
+            f"The model's structured answer could not be read ({reason}).") from exc

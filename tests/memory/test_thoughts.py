@@ -92,3 +92,16 @@ def test_a_broken_json_answer_fails_the_job_without_retry(engram) -> None:
     assert engram.memories.count(kinds=["thought"]) == 0
     assert post_think(engram, ScriptedFakeLLM([{"thoughts": []}]), conv.id,
                       engram.conversations.thread(conv.id)[-1].id) == []
+
+
+def test_a_bare_newline_inside_a_json_string_is_read(engram) -> None:
+    # llama-cpp-python's schema grammar lets raw control characters into strings; the starter
+    # model produced this exact shape in CI (strict JSON would reject it)
+    answer = ('{ "thoughts": [{"subject": "user\'s sister", "text": "She lives in Ghent and '
+              'loves cycling.\n  " ,"contradicts": []}]}')
+    llm = ScriptedFakeLLM(lambda m, p: answer if p.json_schema else "ok")
+    conv = engram.conversations.create("c")
+    reply = ChatService(engram, llm).send(conv.id, "My sister lives in Ghent")
+    post_think(engram, llm, conv.id, reply.assistant_message.id)
+    [thought] = engram.memories.list(kinds=["thought"])
+    assert thought.text == "She lives in Ghent and loves cycling."
