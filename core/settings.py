@@ -13,6 +13,7 @@ from typing import Any
 
 from core.atomic import write_text_atomic
 from core.errors import SettingsError
+from core.llm import GenerationParams
 
 SETTINGS_VERSION = 1
 log = logging.getLogger(__name__)
@@ -57,6 +58,21 @@ class MemorySettings:
 
 
 @dataclass
+class GenerationSettings:
+    """How replies are sampled (chat in the app and `engram chat`)."""
+    max_tokens: int = 512          # longest reply, in tokens
+    temperature: float = 0.7
+    top_p: float = 0.95
+    repeat_penalty: float = 1.1
+    seed: int = -1                 # -1 = a new random seed for every reply
+
+    def params(self) -> GenerationParams:
+        return GenerationParams(max_tokens=self.max_tokens, temperature=self.temperature,
+                                top_p=self.top_p, repeat_penalty=self.repeat_penalty,
+                                seed=None if self.seed < 0 else self.seed)
+
+
+@dataclass
 class ChromaSettings:
     server_url: str = ""           # empty = embedded PersistentClient under the data folder
     collection: str = "memories"
@@ -67,6 +83,7 @@ class Settings:
     version: int = SETTINGS_VERSION
     model: ModelSettings = field(default_factory=ModelSettings)
     memory: MemorySettings = field(default_factory=MemorySettings)
+    generation: GenerationSettings = field(default_factory=GenerationSettings)
     chroma: ChromaSettings = field(default_factory=ChromaSettings)
     first_run_done: bool = False
 

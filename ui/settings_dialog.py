@@ -36,7 +36,7 @@ from ui.services import Services
 KV_TYPES = ["f16", "q8_0", "q4_0"]
 MODEL_RELOAD_FIELDS = ("path", "n_ctx", "n_gpu_layers", "n_threads", "type_k", "type_v",
                        "overflow_policy", "sink_tokens", "sirllm_decay", "remote_url",
-                       "remote_model", "remote_api_key")
+                       "remote_model", "remote_api_key", "memory_limit_mb")
 
 
 class SettingsDialog(QDialog):
@@ -122,8 +122,47 @@ class SettingsDialog(QDialog):
         form.addRow("Threads:", self.threads)
         form.addRow("KV cache types:", kv)
         form.addRow("When the context is full:", self.overflow)
+        self.memory_limit = QSpinBox()
+        self.memory_limit.setRange(0, 1_048_576)
+        self.memory_limit.setSingleStep(1024)
+        self.memory_limit.setSuffix(" MB")
+        self.memory_limit.setSpecialValueText("no limit")
+        self.memory_limit.setToolTip("The model runs in its own process; past this much memory "
+                                     "it stops with a clear message instead of slowing the "
+                                     "whole computer down")
+        form.addRow("Model memory limit:", self.memory_limit)
         box.addWidget(group)
+        box.addWidget(self._replies_group())
         return w
+
+    def _replies_group(self) -> QGroupBox:
+        group = QGroupBox("Replies")
+        form = QFormLayout(group)
+        self.max_tokens = QSpinBox()
+        self.max_tokens.setRange(16, 32768)
+        self.max_tokens.setSingleStep(128)
+        self.max_tokens.setSuffix(" tokens")
+        self.temperature = QDoubleSpinBox()
+        self.temperature.setRange(0.0, 2.0)
+        self.temperature.setSingleStep(0.05)
+        self.temperature.setToolTip("Lower is more predictable, higher more varied")
+        self.top_p = QDoubleSpinBox()
+        self.top_p.setRange(0.05, 1.0)
+        self.top_p.setSingleStep(0.05)
+        self.repeat_penalty = QDoubleSpinBox()
+        self.repeat_penalty.setRange(1.0, 2.0)
+        self.repeat_penalty.setSingleStep(0.05)
+        self.repeat_penalty.setToolTip("Above 1 discourages repeating recent words (1 = off)")
+        self.seed = QSpinBox()
+        self.seed.setRange(-1, 2**31 - 1)
+        self.seed.setSpecialValueText("random")
+        self.seed.setToolTip("A fixed seed makes the same prompt give the same reply")
+        form.addRow("Longest reply:", self.max_tokens)
+        form.addRow("Temperature:", self.temperature)
+        form.addRow("Top-p:", self.top_p)
+        form.addRow("Repeat penalty:", self.repeat_penalty)
+        form.addRow("Seed:", self.seed)
+        return group
 
     def _memory_page(self) -> QWidget:
         w = QWidget()
@@ -226,6 +265,13 @@ class SettingsDialog(QDialog):
         self.type_k.setCurrentText(m.type_k)
         self.type_v.setCurrentText(m.type_v)
         self.overflow.setCurrentIndex(max(0, self.overflow.findData(m.overflow_policy)))
+        self.memory_limit.setValue(m.memory_limit_mb)
+        g = s.generation
+        self.max_tokens.setValue(g.max_tokens)
+        self.temperature.setValue(g.temperature)
+        self.top_p.setValue(g.top_p)
+        self.repeat_penalty.setValue(g.repeat_penalty)
+        self.seed.setValue(g.seed)
         self.memory_enabled.setChecked(mem.enabled)
         self.full_context.setValue(mem.full_context_tokens)
         self.retrieval_budget.setValue(mem.retrieval_budget_tokens)
@@ -254,6 +300,13 @@ class SettingsDialog(QDialog):
         m.type_k, m.type_v = self.type_k.currentText(), self.type_v.currentText()
         m.overflow_policy = self.overflow.currentData()
         m.kv_state_budget_mb = self.kv_budget.value()
+        m.memory_limit_mb = self.memory_limit.value()
+        g = s.generation
+        g.max_tokens = self.max_tokens.value()
+        g.temperature = round(self.temperature.value(), 2)
+        g.top_p = round(self.top_p.value(), 2)
+        g.repeat_penalty = round(self.repeat_penalty.value(), 2)
+        g.seed = self.seed.value()
         m.remote_url = self.remote_url.text().strip()
         m.remote_model = self.remote_model.text().strip()
         m.remote_api_key = self.remote_key.text()
@@ -277,11 +330,13 @@ class SettingsDialog(QDialog):
         changed = [f"model.{k}" for k in vars(new.model) if getattr(new.model, k) != getattr(old.model, k)]
         changed += [f"memory.{k}" for k in vars(new.memory) if getattr(new.memory, k) != getattr(old.memory, k)]
         changed += [f"chroma.{k}" for k in vars(new.chroma) if getattr(new.chroma, k) != getattr(old.chroma, k)]
+        changed += [f"generation.{k}" for k in vars(new.generation)
+                    if getattr(new.generation, k) != getattr(old.generation, k)]
         if new.model.n_gpu_layers not in ("all", "none") and not new.model.n_gpu_layers.isdigit():
             self.note.setText("GPU layers must be all, none or a number.")
             return
         # Mutate in place: every service holds the same Settings object.
-        for section in ("model", "memory", "chroma"):
+        for section in ("model", "memory", "chroma", "generation"):
             target, source = getattr(old, section), getattr(new, section)
             for key, value in vars(source).items():
                 setattr(target, key, value)

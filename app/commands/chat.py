@@ -23,7 +23,8 @@ def register(sub) -> None:
     p.add_argument("--incognito", action="store_true",
                    help="a new conversation that reads and writes no memory")
     p.add_argument("--message", help="send one message, print the answer and exit")
-    p.add_argument("--max-tokens", type=int, default=512)
+    p.add_argument("--max-tokens", type=int,
+                   help="longest reply (default: generation.max_tokens in the settings)")
     p.add_argument("--show-memories", action="store_true",
                    help="print the memories used for each answer")
     p.set_defaults(func=run)
@@ -43,7 +44,6 @@ def open_model(ctx, model: Path | None):
 
 def run(args, ctx) -> int:
     from core.chat import ChatService
-    from core.llm import GenerationParams
     from core.memory.worker import MemoryWorker
 
     eng = ctx.engram
@@ -52,7 +52,10 @@ def run(args, ctx) -> int:
     else:
         conv = eng.conversations.create(args.title or "Terminal chat", incognito=args.incognito)
     llm = open_model(ctx, args.model)
-    service = ChatService(eng, llm, params=GenerationParams(max_tokens=args.max_tokens))
+    params = eng.settings.generation.params()
+    if args.max_tokens is not None:
+        params.max_tokens = args.max_tokens
+    service = ChatService(eng, llm, params=params)
     try:
         if args.message is not None:
             _turn(service, conv.id, args.message, args.show_memories, threading.Event())

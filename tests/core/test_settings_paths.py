@@ -21,6 +21,17 @@ def test_settings_round_trip_and_defaults(tmp_path: Path) -> None:
     assert [p.name for p in tmp_path.iterdir()] == ["settings.json"]  # no temp file left
 
 
+def test_generation_settings_become_sampling_params(tmp_path: Path) -> None:
+    path = tmp_path / "settings.json"
+    path.write_text(json.dumps({"version": 1}))           # a file from before the section
+    s = load_settings(path)
+    assert s.generation.params().seed is None             # -1: a fresh seed every reply
+    s.generation.temperature, s.generation.seed, s.generation.max_tokens = 0.2, 42, 64
+    save_settings(path, s)
+    params = load_settings(path).generation.params()
+    assert (params.temperature, params.seed, params.max_tokens) == (0.2, 42, 64)
+
+
 def test_settings_tolerate_unknown_and_wrongly_typed_keys(tmp_path: Path) -> None:
     path = tmp_path / "settings.json"
     path.write_text(json.dumps({"version": 1, "surprise": 1,

@@ -12,6 +12,9 @@ def test_load_tiny_gguf_stream_and_stop(qtbot, window, services, tiny_gguf: Path
 
     services.settings.model.path = str(tiny_gguf)
     services.settings.model.n_ctx = 512
+    # a fixed seed: random weights sampled with a time-based seed could end the reply on
+    # their own before Stop arrives
+    services.settings.generation.seed = 11
     with qtbot.waitSignal(services.events.model_changed, timeout=60000):
         load_model(services, parent=window)
     assert services.llm is not None and services.llm.pid is not None

@@ -63,14 +63,21 @@ def test_settings_are_saved_and_applied(qtbot, window, services) -> None:
     dlg.tim.setChecked(False)
     dlg.n_ctx.setValue(8192)
     dlg.type_k.setCurrentText("q4_0")
+    dlg.temperature.setValue(0.35)
+    dlg.seed.setValue(7)
+    dlg.memory_limit.setValue(4096)
     with qtbot.waitSignal(dlg.applied, timeout=5000) as applied:
         dlg.apply()
     changed = applied.args[0]
     assert {"memory.forget_threshold", "memory.tim_enabled", "model.n_ctx",
-            "model.type_k"} <= set(changed)
+            "model.type_k", "generation.temperature", "generation.seed",
+            "model.memory_limit_mb"} <= set(changed)
     saved = load_settings(services.layout.settings_path)
     assert saved.memory.forget_threshold == 0.2 and not saved.memory.tim_enabled
     assert saved.model.n_ctx == 8192 and saved.model.type_k == "q4_0"
+    assert (saved.generation.temperature, saved.generation.seed) == (0.35, 7)
+    assert saved.model.memory_limit_mb == 4096
+    assert services.engram.settings.generation.params().seed == 7   # the next reply uses it
     assert services.settings.model.n_ctx == 8192        # applied in place, no restart
     dlg.gpu.setCurrentText("lots")
     dlg.apply()
