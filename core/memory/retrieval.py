@@ -1,8 +1,9 @@
 """Hybrid retrieval: what memory to put before the user's next message.
 
 Steps, each visible in the trace stored with the answer:
-1. candidates from dense search (Chroma, cosine) and lexical search (SQLite FTS5, BM25), both
-   limited to what the conversation may see (active; global or this conversation's scope);
+1. candidates from dense search (Chroma, cosine) and lexical search (SQLite FTS5, BM25), run
+   side by side and limited to what the conversation may see (active; global or this
+   conversation's scope);
 2. episodic *windows* vote for their anchor turn (see core.memory.episodic), so each turn has
    up to four signals: dense/lexical on itself, dense/lexical on the exchange around it;
 3. weighted reciprocal-rank fusion of the signals, then a multiplier for MemoryBank retention
@@ -18,8 +19,10 @@ from __future__ import annotations
 
 import math
 import re
+import threading
 import time
 from collections.abc import Iterable
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -40,6 +43,9 @@ _STOPWORDS = frozenset(["a", "an", "the", "of", "to", "in", "on", "at", "by", "f
 class RetrievalParams:
     dense_k: int = 100
     lexical_k: int = 100
+    # Above this many matching memories, ranking every match by BM25 costs too much (about
+    # 1 µs each); see Retriever._lexical.
+    lexical_match_cap: int = 20_000
     rrf_k: float = 20.0
     weight_dense: float = 1.0
     weight_lexical: float = 1.0
@@ -71,11 +77,23 @@ class RetrievalResult:
     timings: dict[str, float] = field(default_factory=dict)
 
 
+def content_words(text: str) -> list[str]:
+    """The words of `text` worth searching for: no stopwords, no repeats, at most 32."""
+    words = [w for w in re.findall(r"\w+", text.lower()) if w not in _STOPWORDS]
+    return list(dict.fromkeys(words))[:32]
+
+
 def lexical_query(text: str) -> str:
     """Free text to an FTS5 query: content words, any of them (BM25 ranks the rest)."""
-    words = [w for w in re.findall(r"\w+", text.lower()) if w not in _STOPWORDS]
-    words = list(dict.fromkeys(words))[:32]
+    return _fts_any(content_words(text))
+
+
+def _fts_any(words: list[str]) -> str:
     return " OR ".join(f'"{w}"' for w in words)
+
+
+def _fts_all(words: list[str]) -> str:
+    return " AND ".join(f'"{w}"' for w in words)
 
 
 def retention(mem: Memory, now: float) -> float:
@@ -85,6 +103,20 @@ def retention(mem: Memory, now: float) -> float:
     since = mem.last_recalled_at if mem.last_recalled_at is not None else mem.created_at
     t = max(0.0, (now - since) / DAY)
     return math.exp(-t / max(mem.strength, 1e-6))
+
+
+_dense_pool: ThreadPoolExecutor | None = None
+_dense_pool_lock = threading.Lock()
+
+
+def _background() -> ThreadPoolExecutor:
+    """One shared thread for the dense side: embedding the query (torch) and Chroma's query
+    release the GIL while SQLite's BM25 runs, so the two overlap on a multi-core machine."""
+    global _dense_pool
+    with _dense_pool_lock:
+        if _dense_pool is None:
+            _dense_pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="engram-dense")
+        return _dense_pool
 
 
 class Retriever:
@@ -107,12 +139,12 @@ class Retriever:
         excluded_memories = set(exclude_memory_ids)
         excluded_messages = set(exclude_message_ids)
 
-        t0 = time.perf_counter()
-        dense = self._dense(query, conversation_id) if query.strip() else []
-        timings["dense"] = time.perf_counter() - t0
+        dense_job = (_background().submit(self._timed_dense, query, conversation_id)
+                     if query.strip() else None)
         t0 = time.perf_counter()
         lexical = self._lexical(query, conversation_id)
         timings["lexical"] = time.perf_counter() - t0
+        dense, timings["dense"] = dense_job.result() if dense_job else ([], 0.0)
 
         t0 = time.perf_counter()
         rows = self.store.get_many(list(dict.fromkeys([i for i, _ in dense] + [i for i, _ in lexical])))
@@ -175,6 +207,11 @@ class Retriever:
                                used, timings)
 
     # -- candidate sources ----------------------------------------------------------------
+    def _timed_dense(self, query: str, conversation_id: str | None
+                     ) -> tuple[list[tuple[str, float]], float]:
+        t0 = time.perf_counter()
+        return self._dense(query, conversation_id), time.perf_counter() - t0
+
     def _dense(self, query: str, conversation_id: str | None) -> list[tuple[str, float]]:
         """No `where` filter: Chroma's metadata filtering made each query 5x slower (31 vs
         6 ms at 2,000 memories), and SQLite re-checks status and scope anyway."""
@@ -186,16 +223,46 @@ class Retriever:
         return self.index.query(vector, self.params.dense_k)
 
     def _lexical(self, query: str, conversation_id: str | None) -> list[tuple[str, float]]:
-        match = lexical_query(query)
-        if not match:
+        """BM25 over the memories' full-text index.
+
+        Ranking every match is exact but costs about 1 µs per match, and common words can
+        match most of a large store (counting matches is some 30 times cheaper). Past
+        `lexical_match_cap` matches, look first among the memories holding all the query's
+        words, then drop the most common word and repeat, then take the other words alone,
+        rarest first, until enough are found: BM25 ranks memories with more of the query's
+        words first, and rare words carry most of its weight.
+        """
+        words = content_words(query)
+        if not words:
             return []
+        k = self.params.lexical_k
+        if self._matches(_fts_any(words)) <= self.params.lexical_match_cap:
+            return self._bm25(_fts_any(words), conversation_id, k)
+        docs = {w: self._matches(_fts_any([w])) for w in words}
+        rarest_first = sorted((w for w in words if docs[w]), key=lambda w: docs[w])
+        stages = [rarest_first[:n] for n in range(len(rarest_first), 0, -1)]
+        stages += [[w] for w in rarest_first[1:]]
+        found: dict[str, float] = {}
+        for stage in stages:
+            for mid, score in self._bm25(_fts_all(stage), conversation_id, k):
+                found.setdefault(mid, score)
+            if len(found) >= k:
+                break
+        return list(found.items())[:k]
+
+    def _matches(self, match: str) -> int:
+        return self.store.db.execute("SELECT count(*) FROM memories_fts WHERE memories_fts"
+                                     " MATCH ?", [match]).fetchone()[0]
+
+    def _bm25(self, match: str, conversation_id: str | None, limit: int
+              ) -> list[tuple[str, float]]:
         kinds = ",".join(f"'{k}'" for k in RETRIEVABLE_KINDS)
         sql = (f"SELECT m.id, bm25(memories_fts) AS score FROM memories_fts"
                f" JOIN memories m ON m.rowid = memories_fts.rowid"
                f" WHERE memories_fts MATCH ? AND m.status = 'active' AND m.kind IN ({kinds})"
                f" AND (m.scope = 'global' OR m.conversation_id = ?)"
                f" ORDER BY score LIMIT ?")
-        rows = self.store.db.execute(sql, [match, conversation_id or "", self.params.lexical_k])
+        rows = self.store.db.execute(sql, [match, conversation_id or "", limit])
         return [(r[0], -float(r[1])) for r in rows]
 
     @staticmethod

@@ -89,3 +89,23 @@ def test_retention_is_the_memorybank_curve(engram) -> None:
     mem = engram.memories.get(mem.id)
     assert abs(retention(mem, 86400.0 * 3) - 0.36787944) < 1e-6  # S = 2, two days later
     assert lexical_query("What did the cat eat?") == '"cat" OR "eat"'
+
+
+def test_past_the_match_cap_memories_with_all_the_words_come_first(engram) -> None:
+    texts = ["garden shed key under the red pot", "garden party on Sunday",
+             "shed roof leaks again", "the key to the car is lost", "red garden gloves"]
+    texts += [f"garden note {i}" for i in range(30)]
+    mems = {t: engram.memories.create("fact", t, actor="user") for t in texts}
+    exact = Retriever(engram.memories, engram.index, engram.embedder)
+    capped = Retriever(engram.memories, engram.index, engram.embedder,
+                       RetrievalParams(lexical_k=4, lexical_match_cap=3))
+    query = "where is the garden shed key?"
+    full = exact._lexical(query, None)
+    assert len(full) == 35                              # every memory with any of the words
+    relaxed = capped._lexical(query, None)
+    # stages: shed+key+garden (1), shed+key (the same), shed (+1), key (+1), garden (+1 = k)
+    ids = [mid for mid, _ in relaxed]
+    assert ids[0] == mems["garden shed key under the red pot"].id == full[0][0]
+    rare = {mems[t].id for t in ("garden shed key under the red pot", "shed roof leaks again",
+                                 "the key to the car is lost")}
+    assert set(ids[:3]) == rare and len(set(ids)) == 4
