@@ -90,6 +90,10 @@ class JobQueue:
             sql += f" AND needs_model = {int(needs_model)}"
         return self.db.execute(sql).fetchone()[0]
 
+    def count(self, status: str) -> int:
+        return self.db.execute("SELECT count(*) FROM jobs WHERE status = ?",
+                               [status]).fetchone()[0]
+
     def list(self, status: str | None = None, limit: int = 100) -> list[Job]:
         sql, params = "SELECT * FROM jobs", []
         if status:

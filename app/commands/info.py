@@ -23,6 +23,8 @@ def run(args, ctx) -> int:
         "conversations": eng.conversations.count(),
         "messages": eng.db["messages"].count,
         "memories_active": eng.memories.count(),
+        "memory_jobs_pending": eng.jobs.pending(),
+        "memory_jobs_failed": eng.jobs.count("failed"),
         "vector_index": eng.settings.chroma.server_url or str(ctx.layout.chroma_dir),
         **_llama_build(),
     }

@@ -18,24 +18,32 @@ class ModelAnswerError(EngramError):
     """The model's answer could not be used (empty, or not the JSON that was asked for)."""
 
 
+# A sampled answer that is empty or unreadable gets one more draw (a new seed) before the job
+# is given up: small models fail this way now and then, not every time.
+DRAWS = 2
+
+
 def ask_text(llm: LLM, prompt_text: str, *, max_tokens: int = 160,
              one_sentence: bool = False) -> str:
-    text, _ = llm.chat([ChatMessage("user", prompt_text)],
-                       GenerationParams(max_tokens=max_tokens, temperature=0.3, top_p=0.9))
-    cleaned = clean_answer(text, one_sentence=one_sentence)
-    if not cleaned:
-        raise ModelAnswerError("The model gave an empty answer")
-    return cleaned
+    for _ in range(DRAWS):
+        text, _ = llm.chat([ChatMessage("user", prompt_text)],
+                           GenerationParams(max_tokens=max_tokens, temperature=0.3, top_p=0.9))
+        cleaned = clean_answer(text, one_sentence=one_sentence)
+        if cleaned:
+            return cleaned
+    raise ModelAnswerError(f"The model gave an empty answer ({DRAWS} tries)")
 
 
 def ask_json(llm: LLM, prompt_text: str, schema: dict[str, Any], *,
              max_tokens: int = 400) -> Any:
     """A JSON answer matching `schema` (grammar-constrained); ModelAnswerError if unusable."""
     params = GenerationParams(max_tokens=max_tokens, temperature=0.2)
-    try:
-        return generate_json(llm, [ChatMessage("user", prompt_text)], schema, params)
-    except StructuredAnswerError as exc:
-        raise ModelAnswerError(str(exc)) from exc
+    for _ in range(DRAWS):
+        try:
+            return generate_json(llm, [ChatMessage("user", prompt_text)], schema, params)
+        except StructuredAnswerError as exc:
+            error = exc
+    raise ModelAnswerError(f"{error} ({DRAWS} tries)") from error
 
 
 def clean_answer(text: str, *, one_sentence: bool = False) -> str:

@@ -22,6 +22,7 @@ def test_info_reports_the_data_folder_as_json(tmp_path: Path) -> None:
     assert info["data_dir"] == str((tmp_path / "h").resolve())
     assert info["schema_version"] >= 2
     assert info["llama_cpp"] == "0.3.36" and info["gpu_offload"] in (True, False)
+    assert info["memory_jobs_pending"] == 0 and info["memory_jobs_failed"] == 0
     assert (tmp_path / "h" / "engram.db").exists()
 
 

@@ -89,6 +89,7 @@ def test_a_broken_json_answer_fails_the_job_without_retry(engram) -> None:
     worker.run_until_idle()
     failed = engram.jobs.list(status="failed")
     assert [j.kind for j in failed] == ["post_think"] and "could not be read" in failed[0].error
+    assert sum(1 for _, p in llm.calls if p.json_schema) == 2    # one more draw, then give up
     assert engram.memories.count(kinds=["thought"]) == 0
     assert post_think(engram, ScriptedFakeLLM([{"thoughts": []}]), conv.id,
                       engram.conversations.thread(conv.id)[-1].id) == []
