@@ -1,7 +1,9 @@
 """`Engram`: the services of one data folder, opened together.
 
 This is what a script, the CLI and the desktop app hold. Heavy parts (the embedding model,
-the Chroma client) are created on first use so that opening is fast.
+the Chroma client) are created on first use so that opening is fast. With
+`index_process=True` (the desktop app) both live in a child process (`core.index_worker`) and
+this process never imports torch or chromadb.
 """
 from __future__ import annotations
 
@@ -23,7 +25,8 @@ log = logging.getLogger(__name__)
 
 
 class Engram:
-    def __init__(self, layout: DataLayout, settings: Settings | None = None) -> None:
+    def __init__(self, layout: DataLayout, settings: Settings | None = None, *,
+                 index_process: bool = False) -> None:
         self.layout = layout.ensure()
         self.settings = settings if settings is not None else load_settings(layout.settings_path)
         self.db = open_database(layout.db_path, backup_dir=layout.backups_dir)
@@ -33,6 +36,8 @@ class Engram:
         self._lock = threading.Lock()
         self._embedder: Embedder | None = None
         self._index: VectorIndex | None = None
+        self.index_process = index_process
+        self._index_worker = None           # core.index_worker.IndexWorker, when index_process
 
     @classmethod
     def open(cls, home: Path | str) -> Engram:
@@ -43,7 +48,12 @@ class Engram:
     def embedder(self) -> Embedder:
         with self._lock:
             if self._embedder is None:
-                self._embedder = Embedder(self.settings.memory.embedding_model)
+                if self.index_process:
+                    from core.index_proxies import EmbedderProxy
+
+                    self._embedder = EmbedderProxy(self._worker())  # type: ignore[assignment]
+                else:
+                    self._embedder = Embedder(self.settings.memory.embedding_model)
             return self._embedder
 
     @property
@@ -51,11 +61,23 @@ class Engram:
         with self._lock:
             if self._index is None:
                 chroma = self.settings.chroma
-                if chroma.server_url:
+                if self.index_process:
+                    from core.index_proxies import VectorIndexProxy
+
+                    self._index = VectorIndexProxy(self._worker())  # type: ignore[assignment]
+                elif chroma.server_url:
                     self._index = VectorIndex.server(chroma.server_url, chroma.collection)
                 else:
                     self._index = VectorIndex.embedded(self.layout.chroma_dir, chroma.collection)
             return self._index
+
+    def _worker(self):
+        """The index worker process handle (lock held); the child starts on first request."""
+        if self._index_worker is None:
+            from core.index_proxies import index_worker_for
+
+            self._index_worker = index_worker_for(self.settings, self.layout.chroma_dir)
+        return self._index_worker
 
     @property
     def index_sync(self) -> IndexSync:
@@ -65,6 +87,8 @@ class Engram:
         save_settings(self.layout.settings_path, self.settings)
 
     def close(self) -> None:
+        if self._index_worker is not None:
+            self._index_worker.close()
         try:
             self.db.conn.close()
         except Exception:  # already closed

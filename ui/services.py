@@ -32,39 +32,6 @@ class AppEvents(QObject):
     background_progress = Signal(str, int, int)   # task name, done, total (total 0 = finished)
 
 
-UPSERT_CHUNK = 8
-
-
-class _GilFriendlyIndex:
-    """The shared VectorIndex, with writes cut into small pieces for the GUI's sake.
-
-    Chroma's embedded client holds Python's GIL for each call (measured here: about 30 ms plus
-    1.5 ms per vector), so one upsert of 128 vectors froze the window for 120+ ms. Chunks of
-    8, with a yield between them, keep every stall near 30-45 ms."""
-
-    def __init__(self, index: Any) -> None:
-        self._index = index
-
-    def __getattr__(self, name: str) -> Any:
-        return getattr(self._index, name)
-
-    def upsert(self, entries, embeddings) -> None:
-        import time
-
-        for start in range(0, len(entries), UPSERT_CHUNK):
-            self._index.upsert(entries[start:start + UPSERT_CHUNK],
-                               embeddings[start:start + UPSERT_CHUNK])
-            time.sleep(0.002)     # let the GUI thread take the GIL
-
-    def delete(self, memory_ids) -> None:
-        import time
-
-        ids = list(memory_ids)
-        for start in range(0, len(ids), UPSERT_CHUNK * 4):
-            self._index.delete(ids[start:start + UPSERT_CHUNK * 4])
-            time.sleep(0.002)
-
-
 class _WorkerEngram(Engram):
     """A second connection for a background op; shares the heavy embedder and index."""
 
@@ -78,13 +45,15 @@ class _WorkerEngram(Engram):
 
     @property
     def index(self):  # type: ignore[override]
-        return _GilFriendlyIndex(self._main.index)
+        return self._main.index
 
 
 class Services:
     def __init__(self, layout: DataLayout, engram: Engram | None = None) -> None:
         self.layout = layout
-        self.engram = engram if engram is not None else Engram(layout)
+        # The embedder and Chroma run in the index worker process: torch's import and Chroma's
+        # long C calls hold the GIL, which would freeze the window from any thread here.
+        self.engram = engram if engram is not None else Engram(layout, index_process=True)
         self.events = AppEvents()
         self.runner = Runner(self.engram, lambda: _WorkerEngram(self.engram))
         self.llm: Any = None                # a core.llm.LLM when a model is loaded
@@ -99,8 +68,8 @@ class Services:
     def warm_up(self) -> None:
         """Load the embedding model and open the vector index in the background, soon after
         the window shows, so the first search or import does not wait for them; make the
-        day's backup and repair what a crash may have left. (Importing
-        torch holds the GIL in places for up to about 0.5 s: better now than mid-action.)"""
+        day's backup and repair what a crash may have left. (In the app both load in the index
+        worker process, so this costs the window nothing.)"""
         def work(ctx):
             from core.backup import maybe_backup
             from core.startup import recover

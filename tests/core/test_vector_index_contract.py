@@ -1,21 +1,34 @@
-"""One contract for the vector index, run against the embedded client and a real server."""
+"""One contract for the vector index, run against the embedded client and a real server, in
+this process and through the index worker process (the desktop app's configuration)."""
 from __future__ import annotations
 
 import numpy as np
 import pytest
 
+from core.index_proxies import VectorIndexProxy
+from core.index_worker import IndexWorker, IndexWorkerSpec
 from core.vector_index import IndexEntry, VectorIndex
 
 
-@pytest.fixture(params=["embedded", "server"])
+@pytest.fixture(params=["embedded", "server", "worker-embedded", "worker-server"])
 def index(request, tmp_path):
+    collection = f"contract{abs(hash(request.node.name)) % 10**8}"
     if request.param == "embedded":
         yield VectorIndex.embedded(tmp_path / "chroma", "contract")
-    else:
+    elif request.param == "server":
         url = request.getfixturevalue("chroma_server")
-        idx = VectorIndex.server(url, f"contract{abs(hash(request.node.name)) % 10**8}")
+        idx = VectorIndex.server(url, collection)
         yield idx
         idx.reset()
+    else:
+        url = request.getfixturevalue("chroma_server") if request.param == "worker-server" else ""
+        worker = IndexWorker(IndexWorkerSpec(chroma_path=str(tmp_path / "chroma"),
+                                             server_url=url, collection=collection))
+        proxy = VectorIndexProxy(worker)
+        yield proxy
+        if url:
+            proxy.reset()
+        worker.close()
 
 
 def _entry(i: str, status: str = "active", kind: str = "episodic") -> IndexEntry:

@@ -1,0 +1,117 @@
+"""Stand-ins for `Embedder` and `VectorIndex` whose work runs in the index worker process.
+
+Same public interface and semantics as `core.embedder.Embedder` and
+`core.vector_index.VectorIndex` (scores are cosine similarities in [-1, 1], higher is closer;
+vectors are L2-normalised float32), so `IndexSync`, retrieval, purge and the memory worker use
+them unchanged. Thread-safe: `IndexWorker` sends one request at a time. Importing this module
+imports neither torch nor chromadb.
+"""
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from core.embedder import DEFAULT_MODEL_NAME
+from core.index_worker import IndexWorker
+from core.vector_index import IndexEntry
+
+
+class EmbedderProxy:
+    """`Embedder` over the index worker. The model loads in the child on first use."""
+
+    def __init__(self, worker: IndexWorker, *, batch_size: int = 64) -> None:
+        self._worker = worker
+        self._model_spec = worker.spec.embedding_model
+        self.batch_size = batch_size
+        self._dimension: int | None = None
+
+    @property
+    def name(self) -> str:
+        return Path(self._model_spec).name if self._model_spec else DEFAULT_MODEL_NAME
+
+    @property
+    def dimension(self) -> int:
+        if self._dimension is None:
+            self._dimension = int(self._worker.call("dimension"))
+        return self._dimension
+
+    def max_tokens(self) -> int:
+        return int(self._worker.call("max_tokens"))
+
+    def encode(self, texts: list[str]) -> np.ndarray:
+        texts = list(texts)
+        if not texts:
+            return np.zeros((0, self.dimension), dtype=np.float32)
+        return np.asarray(self._worker.call("encode", texts), dtype=np.float32)
+
+    def encode_one(self, text: str) -> np.ndarray:
+        return self.encode([text])[0]
+
+
+class VectorIndexProxy:
+    """`VectorIndex` over the index worker. The collection opens in the child on first use."""
+
+    def __init__(self, worker: IndexWorker) -> None:
+        self._worker = worker
+        self.collection_name = worker.spec.collection
+        self.location = worker.spec.server_url or worker.spec.chroma_path
+
+    def _call(self, method: str, *args: Any, **kwargs: Any) -> Any:
+        return self._worker.call(f"index.{method}", *args, **kwargs)
+
+    # -- writes -------------------------------------------------------------------------
+    def upsert(self, entries: Sequence[IndexEntry], embeddings: np.ndarray) -> None:
+        if not entries:
+            return
+        if len(entries) != len(embeddings):
+            raise ValueError("one embedding per entry")
+        self._call("upsert", list(entries), np.asarray(embeddings, dtype=np.float32))
+
+    def update_metadata(self, entries: Sequence[IndexEntry]) -> None:
+        """Change status/scope without re-embedding. Ids not in the index are skipped."""
+        if entries:
+            self._call("update_metadata", list(entries))
+
+    def delete(self, memory_ids: Iterable[str]) -> None:
+        ids = list(memory_ids)
+        if ids:
+            self._call("delete", ids)
+
+    def reset(self) -> None:
+        """Drop and recreate the collection (used by a full reindex)."""
+        self._call("reset")
+
+    # -- reads --------------------------------------------------------------------------
+    def query(self, embedding: np.ndarray, k: int, *,
+              where: dict[str, Any] | None = None) -> list[tuple[str, float]]:
+        """Top-k memory ids with cosine similarity, best first."""
+        if k <= 0:
+            return []
+        return self._call("query", np.asarray(embedding, dtype=np.float32), k, where=where)
+
+    def count(self) -> int:
+        return int(self._call("count"))
+
+    def existing_ids(self, memory_ids: Sequence[str]) -> list[str]:
+        return self._call("existing_ids", list(memory_ids))
+
+    def all_ids(self, batch: int = 5000) -> list[str]:
+        return self._call("all_ids", batch)
+
+    def get_metadata(self, memory_ids: Sequence[str]) -> dict[str, dict[str, Any]]:
+        return self._call("get_metadata", list(memory_ids))
+
+
+def index_worker_for(settings: Any, chroma_dir: Path) -> IndexWorker:
+    """The worker for a data folder's settings: its embedding model and its Chroma (the
+    server when `chroma.server_url` is set, else the embedded folder)."""
+    from core.index_worker import IndexWorkerSpec
+
+    chroma = settings.chroma
+    return IndexWorker(IndexWorkerSpec(
+        embedding_model=str(settings.memory.embedding_model or ""),
+        chroma_path=str(chroma_dir), server_url=chroma.server_url or "",
+        collection=chroma.collection))

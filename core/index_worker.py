@@ -1,0 +1,265 @@
+"""The index worker: a child process (multiprocessing, spawn) that owns the embedding model
+and the Chroma client.
+
+Why a process: sentence-transformers (torch) and Chroma's embedded client hold Python's GIL in
+long C calls (importing torch, each Chroma upsert: about 30 ms plus 1.5 ms per vector). On a
+thread of the desktop app that freezes the window; in another process it costs nothing there.
+The desktop app therefore never imports torch, sentence_transformers or chromadb itself; the
+CLI, the benchmarks and the tests keep both in-process (see `Engram(index_process=...)`).
+
+Protocol: one request at a time on a Pipe, `(op, args, kwargs)` answered by `("ok", value)`
+or `("error", module, class name, message)`; numpy arrays travel pickled. `IndexWorker` is the
+parent's side: it starts the child on first use, serialises requests with one lock (several
+GUI worker threads share it), turns a dead child into a clear `IndexWorkerError` on that call
+and starts a fresh child on the next one. The child exits when the parent closes the pipe or
+dies.
+"""
+from __future__ import annotations
+
+import importlib
+import logging
+import multiprocessing as mp
+import os
+import signal
+import sys
+import threading
+import time
+from dataclasses import dataclass
+from typing import Any
+
+from core.errors import EngramError
+
+log = logging.getLogger(__name__)
+
+# VectorIndex methods the child serves; anything else is refused.
+INDEX_METHODS = frozenset({"upsert", "update_metadata", "delete", "reset", "query", "count",
+                           "existing_ids", "all_ids", "get_metadata"})
+# Exceptions rebuilt as themselves in the parent; others become IndexWorkerError.
+_BUILTIN_ERRORS = {"ValueError": ValueError, "KeyError": KeyError, "TypeError": TypeError,
+                   "IndexError": IndexError}
+
+
+class IndexWorkerError(EngramError):
+    """The index worker died, did not start, or failed in a way the parent cannot rebuild."""
+
+
+@dataclass(frozen=True)
+class IndexWorkerSpec:
+    """What the child opens: the embedding model folder ("" = the bundled MiniLM) and either
+    an embedded Chroma folder or a server URL."""
+
+    embedding_model: str = ""
+    chroma_path: str = ""
+    server_url: str = ""
+    collection: str = "memories"
+
+
+# -- the child -------------------------------------------------------------------------------
+class _Server:
+    def __init__(self, spec: IndexWorkerSpec) -> None:
+        self.spec = spec
+        self._embedder: Any = None
+        self._index: Any = None
+
+    @property
+    def embedder(self) -> Any:
+        if self._embedder is None:
+            from core.embedder import Embedder
+
+            self._embedder = Embedder(self.spec.embedding_model)
+        return self._embedder
+
+    @property
+    def index(self) -> Any:
+        if self._index is None:
+            from pathlib import Path
+
+            from core.vector_index import VectorIndex
+
+            if self.spec.server_url:
+                self._index = VectorIndex.server(self.spec.server_url, self.spec.collection)
+            else:
+                self._index = VectorIndex.embedded(Path(self.spec.chroma_path),
+                                                   self.spec.collection)
+        return self._index
+
+    def handle(self, op: str, args: tuple, kwargs: dict) -> Any:
+        if op == "encode":
+            return self.embedder.encode(*args)
+        if op == "dimension":
+            return self.embedder.dimension
+        if op == "max_tokens":
+            return self.embedder.max_tokens()
+        if op == "ping":
+            return os.getpid()
+        if op.startswith("index.") and op[6:] in INDEX_METHODS:
+            return getattr(self.index, op[6:])(*args, **kwargs)
+        raise EngramError(f"unknown index worker request {op!r}")
+
+
+def _exit_with_parent(parent_pid: int) -> None:
+    """A busy child does not read the pipe; this notices a dead parent anyway."""
+    while True:
+        time.sleep(1.0)
+        if os.getppid() != parent_pid:
+            os._exit(0)
+
+
+def worker_main(conn: Any, spec: IndexWorkerSpec, parent_pid: int) -> None:
+    # Ctrl+C in a terminal reaches the whole process group; the parent decides what stops.
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    threading.Thread(target=_exit_with_parent, args=(parent_pid,), daemon=True).start()
+    server = _Server(spec)
+    while True:
+        try:
+            op, args, kwargs = conn.recv()
+        except (EOFError, OSError):
+            break                       # the parent closed the pipe or died
+        if op == "shutdown":
+            break
+        try:
+            reply: tuple = ("ok", server.handle(op, args, kwargs))
+        except Exception as exc:  # every failure goes back to the caller, the worker lives on
+            reply = ("error", type(exc).__module__, type(exc).__qualname__, str(exc))
+        try:
+            conn.send(reply)
+        except (OSError, ValueError):
+            break
+    conn.close()
+
+
+# -- the parent ------------------------------------------------------------------------------
+def _describe_exit(code: int | None) -> str:
+    if code is None:
+        return "stopped answering"
+    if code < 0:
+        try:
+            return f"was killed ({signal.Signals(-code).name})"
+        except ValueError:
+            return f"was killed (signal {-code})"
+    return f"exited with code {code}"
+
+
+def _rebuild_error(module: str, name: str, message: str) -> Exception:
+    if module == "builtins" and name in _BUILTIN_ERRORS:
+        return _BUILTIN_ERRORS[name](message)
+    if module.startswith("core.") and module in sys.modules:   # never import anything new
+        cls = getattr(importlib.import_module(module), name, None)
+        if isinstance(cls, type) and issubclass(cls, Exception):
+            try:
+                return cls(message)
+            except TypeError:
+                pass
+    return IndexWorkerError(f"The vector index failed ({name}): {message}")
+
+
+class IndexWorker:
+    """The parent's handle on the child. Thread-safe; starts the child on first use."""
+
+    def __init__(self, spec: IndexWorkerSpec) -> None:
+        self.spec = spec
+        self._ctx = mp.get_context("spawn")
+        self._lock = threading.Lock()
+        self._proc: Any = None
+        self._conn: Any = None
+        self._started = False
+        self._closed = False
+        self.restarts = 0       # children started again after one died
+
+    @property
+    def pid(self) -> int | None:
+        proc = self._proc
+        return proc.pid if proc is not None and proc.is_alive() else None
+
+    def start(self) -> None:
+        """Start the child now (e.g. in the background soon after start-up)."""
+        with self._lock:
+            self._ensure()
+
+    def call(self, op: str, *args: Any, **kwargs: Any) -> Any:
+        with self._lock:
+            self._ensure()
+            try:
+                self._conn.send((op, args, kwargs))
+            except (OSError, ValueError) as exc:
+                raise self._died() from exc
+            reply = self._recv()
+        if reply[0] == "ok":
+            return reply[1]
+        raise _rebuild_error(*reply[1:])
+
+    def close(self, timeout: float = 5.0) -> None:
+        """Stop the child (waits for a request under way up to `timeout`, then kills)."""
+        got = self._lock.acquire(timeout=timeout)
+        try:
+            self._closed = True
+            proc, conn = self._proc, self._conn
+            self._proc = self._conn = None
+            if proc is None:
+                return
+            if got:
+                try:
+                    conn.send(("shutdown", (), {}))
+                except (OSError, ValueError):
+                    pass
+                proc.join(timeout)
+            if proc.is_alive():
+                proc.kill()
+                proc.join(timeout)
+            conn.close()
+        finally:
+            if got:
+                self._lock.release()
+
+    # -- plumbing (lock held) ---------------------------------------------------------------
+    def _ensure(self) -> None:
+        if self._closed:
+            raise IndexWorkerError("The index worker was closed with its data folder.")
+        if self._proc is not None and self._proc.is_alive():
+            return
+        if self._proc is not None:
+            self._discard()
+        if self._started:
+            self.restarts += 1
+        self._started = True
+        parent, child = self._ctx.Pipe()
+        proc = self._ctx.Process(target=worker_main, name="engram-index-worker", daemon=True,
+                                 args=(child, self.spec, os.getpid()))
+        try:
+            proc.start()
+        except OSError as exc:
+            parent.close()
+            raise IndexWorkerError(f"Could not start the index worker: {exc}") from exc
+        finally:
+            child.close()
+        self._proc, self._conn = proc, parent
+        log.debug("index worker started (pid %s)", proc.pid)
+
+    def _recv(self) -> tuple:
+        while True:
+            try:
+                if self._conn.poll(0.1):
+                    return self._conn.recv()
+            except (EOFError, OSError) as exc:
+                raise self._died() from exc
+            if not self._proc.is_alive():
+                raise self._died()
+
+    def _died(self) -> IndexWorkerError:
+        proc = self._proc
+        if proc is not None:
+            proc.join(1.0)
+        code = proc.exitcode if proc is not None else None
+        self._discard()
+        log.warning("index worker %s", _describe_exit(code))
+        return IndexWorkerError(f"The index worker (embeddings and vector index) "
+                                f"{_describe_exit(code)}. The next request starts it again.")
+
+    def _discard(self) -> None:
+        if self._proc is not None:
+            if self._proc.is_alive():
+                self._proc.kill()
+            self._proc.join(5)
+        if self._conn is not None:
+            self._conn.close()
+        self._proc = self._conn = None

@@ -1,0 +1,25 @@
+"""The purge byte-scan of tests/reliability, run in the desktop app's configuration: the
+embedder and Chroma in the index worker process (which writes Chroma's files itself)."""
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from tests.reliability.test_purge import (  # noqa: F401 - collected here with this engram
+    test_purged_conversation_takes_its_memories_and_kv_states,
+    test_purged_memory_text_is_gone_from_every_file,
+    test_purging_an_episodic_memory_blanks_its_source_message,
+)
+
+
+@pytest.fixture
+def engram(home: Path):
+    from core.engine import Engram
+    from core.index_proxies import VectorIndexProxy
+    from core.paths import DataLayout
+
+    eng = Engram(DataLayout.single(home), index_process=True)
+    assert isinstance(eng.index, VectorIndexProxy)
+    yield eng
+    eng.close()
