@@ -15,7 +15,7 @@ from typing import Any
 import sqlite_utils
 
 from core import clock
-from core.db import insert_rows, transaction
+from core.db import insert_rows, insert_values, transaction
 from core.errors import EngramError, NotFoundError
 from core.ids import new_id
 
@@ -60,6 +60,25 @@ class SourceRef:
     conversation_id: str | None = None
     import_id: str | None = None
     source_ref: str | None = None
+
+
+@dataclass(frozen=True)
+class NewMemory:
+    """One memory for `MemoryStore.create_many`: the arguments of `create()` but the actor."""
+    kind: str
+    text: str
+    scope: str = "global"
+    conversation_id: str | None = None
+    sources: Sequence[SourceRef] = ()
+    pinned: bool = False
+    strength: float = 1.0
+    occurred_at: float | None = None
+    subject: str | None = None
+    granularity: str | None = None
+    meta: dict[str, Any] | None = None
+    id: str | None = None
+    created_at: float | None = None
+    note: str | None = None
 
 
 @dataclass
@@ -190,19 +209,11 @@ class MemoryStore:
                created_at: float | None = None, note: str | None = None) -> Memory:
         _check(kind, KINDS, "kind")
         _check(actor, ACTORS, "actor")
-        if scope not in ("global", "conversation"):
-            raise EngramError(f"Unknown scope {scope!r}")
-        if scope == "conversation" and not conversation_id:
-            raise EngramError("A conversation-scoped memory needs a conversation id")
-        ts = clock.now() if created_at is None else created_at
-        row = {
-            "id": id or new_id(), "kind": kind, "text": text, "scope": scope,
-            "conversation_id": conversation_id, "status": "active", "pinned": int(pinned),
-            "strength": strength, "last_recalled_at": None, "created_at": ts, "updated_at": ts,
-            "occurred_at": occurred_at, "version": 1, "indexed_version": None,
-            "superseded_by": None, "subject": subject, "granularity": granularity,
-            "meta": json.dumps(meta or {}),
-        }
+        row = _memory_row(NewMemory(
+            kind, text, scope=scope, conversation_id=conversation_id, pinned=pinned,
+            strength=strength, occurred_at=occurred_at, subject=subject,
+            granularity=granularity, meta=meta, id=id, created_at=created_at))
+        ts = row["created_at"]
         with transaction(self.db):
             insert_rows(self.db, "memories", [row])
             self._add_sources(row["id"], sources, ts)
@@ -210,6 +221,36 @@ class MemoryStore:
             # every memory); it is the old value of the first edit, or the current text
             self._event(row["id"], "created", actor, None, {"kind": kind}, note, ts)
         return Memory.from_row(row)
+
+    def create_many(self, items: Iterable[NewMemory], *, actor: str) -> list[str]:
+        """Create several memories in one transaction; returns their ids in order.
+
+        Writes exactly the rows that one `create()` per item would (memory, sources, the
+        'created' audit event; each item's time taken from the clock in turn), with one
+        executemany per table instead of three statements per memory: imports create two
+        memories per message. Every item is checked before anything is written.
+        """
+        _check(actor, ACTORS, "actor")
+        items = list(items)
+        rows = [_memory_row(item) for item in items]
+        if not rows:
+            return []
+        created_values: dict[str, str] = {}
+        sources: list[tuple] = []
+        events: list[tuple] = []
+        for item, row in zip(items, rows):
+            mid, ts = row["id"], row["created_at"]
+            sources += [(mid, s.message_id, s.conversation_id, s.import_id, s.source_ref, ts)
+                        for s in item.sources]
+            value = created_values.get(item.kind)
+            if value is None:
+                value = created_values[item.kind] = json.dumps({"kind": item.kind})
+            events.append((mid, "created", actor, ts, None, value, item.note))
+        with transaction(self.db):
+            insert_rows(self.db, "memories", rows)
+            insert_values(self.db, "INSERT INTO memory_sources", _SOURCE_COLUMNS, sources)
+            insert_values(self.db, "INSERT INTO memory_events", _EVENT_COLUMNS, events)
+        return [row["id"] for row in rows]
 
     def add_sources(self, memory_id: str, sources: Iterable[SourceRef]) -> None:
         with transaction(self.db):
@@ -347,6 +388,29 @@ class MemoryStore:
             " VALUES (?, ?, ?, ?, ?, ?, ?)",
             [memory_id, event, actor, ts, json.dumps(old) if old is not None else None,
              json.dumps(new) if new is not None else None, note])
+
+
+_SOURCE_COLUMNS = ("memory_id", "message_id", "conversation_id", "import_id", "source_ref",
+                   "created_at")
+_EVENT_COLUMNS = ("memory_id", "event", "actor", "at", "old_value", "new_value", "note")
+
+
+def _memory_row(item: NewMemory) -> dict[str, Any]:
+    """The `memories` row of a new memory (checked), with its id and time filled in."""
+    _check(item.kind, KINDS, "kind")
+    if item.scope not in ("global", "conversation"):
+        raise EngramError(f"Unknown scope {item.scope!r}")
+    if item.scope == "conversation" and not item.conversation_id:
+        raise EngramError("A conversation-scoped memory needs a conversation id")
+    ts = clock.now() if item.created_at is None else item.created_at
+    return {
+        "id": item.id or new_id(), "kind": item.kind, "text": item.text, "scope": item.scope,
+        "conversation_id": item.conversation_id, "status": "active",
+        "pinned": int(item.pinned), "strength": item.strength, "last_recalled_at": None,
+        "created_at": ts, "updated_at": ts, "occurred_at": item.occurred_at, "version": 1,
+        "indexed_version": None, "superseded_by": None, "subject": item.subject,
+        "granularity": item.granularity, "meta": json.dumps(item.meta or {}),
+    }
 
 
 def _plain(value: Any) -> Any:

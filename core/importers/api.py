@@ -5,12 +5,13 @@ import hashlib
 import json
 import logging
 import time
+from contextlib import nullcontext
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 from core import clock
-from core.db import transaction
+from core.db import bulk_writes, transaction
 from core.ids import new_id
 from core.importers.containers import Container, open_container
 from core.importers.detect import LABELS, PARSERS, DetectedFormat, detect_container
@@ -112,31 +113,32 @@ def _run(path: Path | str, engram: Engram | None, progress: ProgressFn | None,
         total = sum(e.size for e in container.entries if e.name in detected.files)
         counter = ByteCounter()
         writer = _begin(engram, container, detected, report) if engram is not None else None
-        try:
-            for conv in _conversations(container, detected, counter, report):
-                report.count(conv)
-                if writer is not None:
-                    written = writer.write(conv)
-                    report.new_conversations += written.new_conversation
-                    report.new_messages += written.new_messages
-                    report.memories_created += written.memories
-                    report.jobs_queued += written.job_queued
-                if progress:
-                    progress(ImportProgress("reading", counter.value, total,
-                                            report.conversations, report.messages))
-                if cancelled and cancelled():
-                    report.status = "cancelled"
-                    break
-            else:
-                report.status = "failed" if report.errors else "completed"
-        except BaseException as exc:
-            report.status = "failed"
-            report.errors.append(f"{type(exc).__name__}: {exc}"[:300])
-            raise
-        finally:
-            report.seconds = round(time.monotonic() - started, 3)
-            if engram is not None:
-                _finish(engram, report)
+        with bulk_writes(engram.db) if engram is not None else nullcontext():
+            try:
+                for conv in _conversations(container, detected, counter, report):
+                    report.count(conv)
+                    if writer is not None:
+                        written = writer.write(conv)
+                        report.new_conversations += written.new_conversation
+                        report.new_messages += written.new_messages
+                        report.memories_created += written.memories
+                        report.jobs_queued += written.job_queued
+                    if progress:
+                        progress(ImportProgress("reading", counter.value, total,
+                                                report.conversations, report.messages))
+                    if cancelled and cancelled():
+                        report.status = "cancelled"
+                        break
+                else:
+                    report.status = "failed" if report.errors else "completed"
+            except BaseException as exc:
+                report.status = "failed"
+                report.errors.append(f"{type(exc).__name__}: {exc}"[:300])
+                raise
+            finally:
+                report.seconds = round(time.monotonic() - started, 3)
+                if engram is not None:
+                    _finish(engram, report)
     if report.status == "failed":
         done = (f"; {report.new_conversations} conversations before it were imported"
                 if engram is not None and report.new_conversations else "")

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 
 from core import clock
 from core.conversations import ConversationStore, Message
-from core.db import transaction
+from core.db import insert_values, transaction
 from core.ids import stable_id
 from core.importers.model import ParsedConversation
 from core.importers.text import clean, memory_text
@@ -21,9 +21,8 @@ from core.memory.episodic import remember_messages
 from core.memory_store import MemoryStore
 
 SUMMARY_JOB = "summarize_conversation"
-_INSERT = ("INSERT OR IGNORE INTO messages (id, conversation_id, parent_id, branch, role, text,"
-           " created_at, model, hidden, source_id, import_id, meta)"
-           " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)")
+_MESSAGE_COLUMNS = ("id", "conversation_id", "parent_id", "branch", "role", "text", "created_at",
+                    "model", "hidden", "source_id", "import_id", "meta")
 
 
 @dataclass
@@ -68,8 +67,7 @@ class ImportWriter:
                 existing = {r[0] for r in self.db.execute(
                     "SELECT id FROM messages WHERE conversation_id = ?", [cid])}
             rows, fresh = self._rows(conv, cid, existing)
-            if rows:
-                self.db.conn.executemany(_INSERT, rows)
+            insert_values(self.db, "INSERT OR IGNORE INTO messages", _MESSAGE_COLUMNS, rows)
             remembered = remember_messages(self.memories, fresh, actor="import",
                                            import_id=self.import_id) if fresh else []
             job = False

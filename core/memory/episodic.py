@@ -20,7 +20,8 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from core.conversations import Message
-from core.memory_store import MemoryStore, SourceRef
+from core.ids import new_id
+from core.memory_store import MemoryStore, NewMemory, SourceRef
 
 WINDOW_BEFORE = 2      # turns before the anchor in a window
 WINDOW_AFTER = 1       # turns after it (the window is written when the last one arrives)
@@ -51,12 +52,13 @@ def remember_messages(store: MemoryStore, messages: Sequence[Message], *, actor:
     Call inside the caller's transaction when the messages are written in one, so that the
     messages and their memories commit together. Messages of incognito conversations are
     skipped. A message's predecessors are looked up among `messages` first, then in the
-    database, so a whole imported conversation needs no extra queries.
+    database, so a whole imported conversation needs no extra queries. The memories are
+    written together (`MemoryStore.create_many`), in the order a turn-by-turn pass meets them.
     """
-    created: list[str] = []
     batch = {m.id: m for m in messages}
     incognito: dict[str, bool] = {}
     turn_of: dict[str, str] = {}           # message id -> its turn memory id (this batch)
+    items: list[NewMemory] = []
     for msg in messages:
         if msg.conversation_id not in incognito:
             row = store.db.execute("SELECT incognito FROM conversations WHERE id = ?",
@@ -64,13 +66,12 @@ def remember_messages(store: MemoryStore, messages: Sequence[Message], *, actor:
             incognito[msg.conversation_id] = bool(row and row[0])
         if incognito[msg.conversation_id] or not is_rememberable(msg):
             continue
-        source = _source(msg, import_id)
-        mem = store.create(
-            "episodic", turn_text(msg), actor=actor, scope="global",
-            conversation_id=msg.conversation_id, occurred_at=msg.created_at,
-            granularity="turn", sources=[source], meta={"message_id": msg.id})
-        created.append(mem.id)
-        turn_of[msg.id] = mem.id
+        turn = NewMemory(
+            "episodic", turn_text(msg), scope="global", conversation_id=msg.conversation_id,
+            occurred_at=msg.created_at, granularity="turn", sources=(_source(msg, import_id),),
+            meta={"message_id": msg.id}, id=new_id())
+        items.append(turn)
+        turn_of[msg.id] = turn.id
         window = _window_for(store, msg, batch)
         if window is None:
             continue
@@ -78,13 +79,12 @@ def remember_messages(store: MemoryStore, messages: Sequence[Message], *, actor:
         anchor_memory = turn_of.get(anchor.id) or turn_memory_of(store, anchor.id)
         if anchor_memory is None:
             continue
-        win = store.create(
-            "episodic", "\n".join(turn_text(m) for m in window), actor=actor, scope="global",
+        items.append(NewMemory(
+            "episodic", "\n".join(turn_text(m) for m in window), scope="global",
             conversation_id=msg.conversation_id, occurred_at=anchor.created_at,
-            granularity="window", sources=[_source(m, import_id) for m in window],
-            meta={"anchor": anchor_memory})
-        created.append(win.id)
-    return created
+            granularity="window", sources=tuple(_source(m, import_id) for m in window),
+            meta={"anchor": anchor_memory}, id=new_id()))
+    return store.create_many(items, actor=actor)
 
 
 def turn_memory_of(store: MemoryStore, message_id: str) -> str | None:
