@@ -1,0 +1,79 @@
+"""`remember_messages` writes its memories in one batch; the rows must be those that one
+`MemoryStore.create()` per memory writes, also when predecessors come from the database."""
+from __future__ import annotations
+
+import itertools
+from pathlib import Path
+
+import pytest
+
+import core.memory.episodic as episodic
+import core.memory_store as memory_store
+from core import clock
+from core.engine import Engram
+from core.memory.episodic import remember_messages
+from core.memory_store import MemoryStore
+
+ROWS = ("SELECT rowid, * FROM memories ORDER BY rowid",
+        "SELECT * FROM memory_sources ORDER BY id",
+        "SELECT * FROM memory_events ORDER BY id")
+
+
+def one_create_per_item(self: MemoryStore, items, *, actor: str) -> list[str]:
+    """The reference: what remember_messages wrote before it batched."""
+    return [self.create(i.kind, i.text, actor=actor, scope=i.scope,
+                        conversation_id=i.conversation_id, sources=i.sources, pinned=i.pinned,
+                        strength=i.strength, occurred_at=i.occurred_at, subject=i.subject,
+                        granularity=i.granularity, meta=i.meta, id=i.id,
+                        created_at=i.created_at, note=i.note).id for i in items]
+
+
+def conversation(eng: Engram) -> list[list]:
+    """A branched conversation stored in three calls, like an import then two chat turns."""
+    conv = eng.conversations.create("c", id="conv", created_at=1.0)
+    add = eng.conversations.add_message
+    t = itertools.count(10)
+    first = [add(conv.id, "user", "I adopted a cat", id="m0", created_at=next(t)),
+             add(conv.id, "assistant", "What is its name?", id="m1", created_at=next(t)),
+             add(conv.id, "system", "be brief", id="m2", created_at=next(t)),
+             add(conv.id, "user", "Miso, she is grey", id="m3", created_at=next(t),
+                 meta={"speaker": "Caroline"}),
+             add(conv.id, "assistant", "tool output", id="m4", hidden=True,
+                 created_at=next(t)),
+             add(conv.id, "assistant", "Lovely name", id="m5", created_at=next(t))]
+    regenerated = [add(conv.id, "assistant", "Cute!", id="m6", parent_id="m3",
+                       created_at=next(t))]
+    later = [add(conv.id, "user", "She likes tuna", id="m7", parent_id="m5",
+                 created_at=next(t))]
+    return [first, regenerated, later]
+
+
+def run(home: Path, monkeypatch: pytest.MonkeyPatch, batched: bool) -> tuple[list, list]:
+    ids = itertools.count(1)
+    times = itertools.count(1_700_000_000)
+    monkeypatch.setattr(episodic, "new_id", lambda: f"mem-{next(ids):03d}")
+    monkeypatch.setattr(memory_store, "new_id", lambda: f"mem-{next(ids):03d}")
+    monkeypatch.setattr(clock, "now", lambda: float(next(times)))
+    if not batched:
+        monkeypatch.setattr(MemoryStore, "create_many", one_create_per_item)
+    eng = Engram.open(home)
+    try:
+        returned = [remember_messages(eng.memories, part, actor="import", import_id=None)
+                    for part in conversation(eng)]
+        return returned, [eng.db.execute(sql).fetchall() for sql in ROWS]
+    finally:
+        eng.close()
+        monkeypatch.undo()
+
+
+def test_batched_memories_equal_one_create_per_memory(tmp_path: Path, monkeypatch) -> None:
+    want_ids, want_rows = run(tmp_path / "reference", monkeypatch, batched=False)
+    got_ids, got_rows = run(tmp_path / "batched", monkeypatch, batched=True)
+    assert got_ids == want_ids
+    assert got_rows == want_rows
+    memories = got_rows[0]
+    # 6 turns (m0, m1, m3, m5, m6, m7) and 5 windows; the later calls found their
+    # predecessors' turns in the database
+    assert [row[-2] for row in memories].count("turn") == 6
+    assert [row[-2] for row in memories].count("window") == 5
+    assert len(got_ids[1]) == 2 and len(got_ids[2]) == 2
