@@ -9,6 +9,7 @@ the same texts.
 from __future__ import annotations
 
 import json
+import os
 import random
 import resource
 import shutil
@@ -165,6 +166,7 @@ def _embedding(home: Path, sample: int) -> dict:
 
 def run(args, ctx) -> int:
     tmp = Path(tempfile.mkdtemp(prefix="engram-bench-import-"))
+    load_before = os.getloadavg()[0]
     try:
         export = tmp / "conversations.json"
         start = time.perf_counter()
@@ -177,6 +179,7 @@ def run(args, ctx) -> int:
         mode = "import-without-memories" if args.without_memories else "import"
         imp = _in_child(export, tmp / "home", mode)
         print(f"import {imp['seconds']:.1f} s", file=sys.stderr)
+        load_after = os.getloadavg()[0]      # other work on the machine skews every figure
         emb = (_embedding(tmp / "home", args.embed_sample) if not args.without_memories
                else {"skipped": "no memories were created"})
         result = {
@@ -193,6 +196,7 @@ def run(args, ctx) -> int:
             "import_peak_rss_mb": round(imp["peak_rss_mb"]),
             "dry_run_peak_rss_mb": round(dry["peak_rss_mb"]),
             "database_mb": round((tmp / "home" / "engram.db").stat().st_size / (1 << 20)),
+            "load_average_1min": [round(load_before, 2), round(load_after, 2)],
             "embedding": emb,
             "targets": {"import_messages_per_s": 5000, "import_peak_rss_mb": 400},
         }

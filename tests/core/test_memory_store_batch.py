@@ -135,17 +135,22 @@ def test_multi_row_inserts_match_one_statement_per_row(tmp_path: Path, monkeypat
         eng.close()
 
 
-def test_bulk_writes_puts_the_checkpoint_setting_back(tmp_path: Path) -> None:
+def test_bulk_writes_puts_the_connection_settings_back(tmp_path: Path) -> None:
     eng = Engram.open(tmp_path / "h")
+
+    def settings() -> tuple[int, int]:
+        return (eng.db.execute("PRAGMA wal_autocheckpoint").fetchone()[0],
+                eng.db.execute("PRAGMA cache_size").fetchone()[0])
+
     try:
-        before = eng.db.execute("PRAGMA wal_autocheckpoint").fetchone()[0]
-        with bulk_writes(eng.db, checkpoint_pages=5000):
-            assert eng.db.execute("PRAGMA wal_autocheckpoint").fetchone()[0] == 5000
+        before = settings()
+        with bulk_writes(eng.db, checkpoint_pages=5000, cache_kib=8192):
+            assert settings() == (5000, -8192)
             eng.memories.create("fact", "written during bulk writes", actor="user")
-        assert eng.db.execute("PRAGMA wal_autocheckpoint").fetchone()[0] == before
+        assert settings() == before
         with pytest.raises(RuntimeError), bulk_writes(eng.db):
             raise RuntimeError("boom")
-        assert eng.db.execute("PRAGMA wal_autocheckpoint").fetchone()[0] == before
+        assert settings() == before
         assert eng.memories.count() == 1
     finally:
         eng.close()
