@@ -59,6 +59,19 @@ def remember_messages(store: MemoryStore, messages: Sequence[Message], *, actor:
     incognito: dict[str, bool] = {}
     turn_of: dict[str, str] = {}           # message id -> its turn memory id (this batch)
     items: list[NewMemory] = []
+    texts: dict[str, str] = {}             # a turn appears in up to four windows: once each
+    sources: dict[str, SourceRef] = {}
+
+    def text_of(m: Message) -> str:
+        if m.id not in texts:
+            texts[m.id] = turn_text(m)
+        return texts[m.id]
+
+    def source_of(m: Message) -> SourceRef:
+        if m.id not in sources:
+            sources[m.id] = _source(m, import_id)
+        return sources[m.id]
+
     for msg in messages:
         if msg.conversation_id not in incognito:
             row = store.db.execute("SELECT incognito FROM conversations WHERE id = ?",
@@ -67,8 +80,8 @@ def remember_messages(store: MemoryStore, messages: Sequence[Message], *, actor:
         if incognito[msg.conversation_id] or not is_rememberable(msg):
             continue
         turn = NewMemory(
-            "episodic", turn_text(msg), scope="global", conversation_id=msg.conversation_id,
-            occurred_at=msg.created_at, granularity="turn", sources=(_source(msg, import_id),),
+            "episodic", text_of(msg), scope="global", conversation_id=msg.conversation_id,
+            occurred_at=msg.created_at, granularity="turn", sources=(source_of(msg),),
             meta={"message_id": msg.id}, id=new_id())
         items.append(turn)
         turn_of[msg.id] = turn.id
@@ -80,9 +93,9 @@ def remember_messages(store: MemoryStore, messages: Sequence[Message], *, actor:
         if anchor_memory is None:
             continue
         items.append(NewMemory(
-            "episodic", "\n".join(turn_text(m) for m in window), scope="global",
+            "episodic", "\n".join(text_of(m) for m in window), scope="global",
             conversation_id=msg.conversation_id, occurred_at=anchor.created_at,
-            granularity="window", sources=tuple(_source(m, import_id) for m in window),
+            granularity="window", sources=tuple(source_of(m) for m in window),
             meta={"anchor": anchor_memory}, id=new_id()))
     return store.create_many(items, actor=actor)
 
