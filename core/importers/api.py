@@ -5,8 +5,8 @@ import hashlib
 import json
 import logging
 import time
-from contextlib import nullcontext
 from collections.abc import Callable, Iterator
+from contextlib import nullcontext
 from pathlib import Path
 from typing import TYPE_CHECKING
 

@@ -7,8 +7,7 @@ from pathlib import Path
 
 import pytest
 
-import core.memory_store as memory_store
-from core import clock
+from core import clock, memory_store
 from core.db import bulk_writes, insert_values
 from core.engine import Engram
 from core.errors import EngramError

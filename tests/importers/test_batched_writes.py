@@ -9,13 +9,11 @@ from pathlib import Path
 import pytest
 
 import core.db as db_module
-import core.importers.api as api
 import core.importers.store as import_store
-import core.memory.episodic as episodic
-import core.memory_store as memory_store
-from core import clock
+from core import clock, memory_store
 from core.engine import Engram
-from core.importers import run_import
+from core.importers import api, run_import
+from core.memory import episodic
 from core.memory_store import MemoryStore
 
 from .conftest import FIXTURES

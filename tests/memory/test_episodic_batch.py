@@ -7,10 +7,9 @@ from pathlib import Path
 
 import pytest
 
-import core.memory.episodic as episodic
-import core.memory_store as memory_store
-from core import clock
+from core import clock, memory_store
 from core.engine import Engram
+from core.memory import episodic
 from core.memory.episodic import remember_messages
 from core.memory_store import MemoryStore
 
