@@ -112,21 +112,39 @@ def insert_values(db: sqlite_utils.Database, insert: str, columns: Sequence[str]
     Why not executemany: SQLite's FTS5 (3.40 here) writes its pending terms to disk at every
     statement savepoint, and a table whose full-text index a trigger keeps (messages,
     memories) opens one per statement, so one row per statement made a tiny FTS segment per
-    row to merge later: about 2.5 times the cost of the same rows 50 at a time.
+    row to merge later: about 2.5 times the cost of the same rows 50 at a time. A statement
+    stops at `_ROWS_PER_STATEMENT` rows or `_CHARS_PER_STATEMENT` characters of text (SQLite
+    copies every bound value: a few huge messages must not be copied all at once).
     """
     if not rows:
         return
-    one = f"({', '.join('?' * len(columns))})"
-    per_statement = max(1, min(_ROWS_PER_STATEMENT, _variable_limit(db.conn) // len(columns)))
+    limit = max(1, min(_ROWS_PER_STATEMENT, _variable_limit(db.conn) // len(columns)))
     head = f"{insert} ({', '.join(columns)}) VALUES "
-    full_sql = head + ", ".join([one] * per_statement)
-    for start in range(0, len(rows), per_statement):
-        chunk = rows[start:start + per_statement]
-        sql = full_sql if len(chunk) == per_statement else head + ", ".join([one] * len(chunk))
-        db.conn.execute(sql, [value for row in chunk for value in row])
+    one = f"({', '.join('?' * len(columns))})"
+    statements: dict[int, str] = {}
+    values: list[Any] = []
+    count = chars = 0
+    for row in rows:
+        values.extend(row)
+        count += 1
+        chars += sum(len(v) for v in row if isinstance(v, str))
+        if count == limit or chars >= _CHARS_PER_STATEMENT:
+            _run_values(db, statements, head, one, count, values)
+            values, count, chars = [], 0, 0
+    if count:
+        _run_values(db, statements, head, one, count, values)
 
 
 _ROWS_PER_STATEMENT = 200
+_CHARS_PER_STATEMENT = 1 << 20
+
+
+def _run_values(db: sqlite_utils.Database, statements: dict[int, str], head: str, one: str,
+                count: int, values: list[Any]) -> None:
+    sql = statements.get(count)
+    if sql is None:
+        sql = statements[count] = head + ", ".join([one] * count)
+    db.conn.execute(sql, values)
 
 
 def _variable_limit(conn: sqlite3.Connection) -> int:

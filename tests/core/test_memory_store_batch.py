@@ -109,11 +109,18 @@ def test_one_bad_item_writes_nothing(tmp_path: Path) -> None:
         eng.close()
 
 
-def test_multi_row_inserts_match_one_statement_per_row(tmp_path: Path, monkeypatch) -> None:
-    """More rows than one statement holds, and OR IGNORE skipping rows one by one."""
+@pytest.mark.parametrize(("rows_per_statement", "chars_per_statement", "statements"),
+                         [(7, 1 << 20, 2 + 5),      # 7 rows a statement
+                          (200, 40, 6 + 15)])       # rows of ~28 characters: 2 a statement
+def test_multi_row_inserts_match_one_statement_per_row(
+        tmp_path: Path, monkeypatch, rows_per_statement: int, chars_per_statement: int,
+        statements: int) -> None:
+    """More rows than one statement holds (by count, then by text size), and OR IGNORE
+    skipping rows one by one."""
     import core.db as db_module
 
-    monkeypatch.setattr(db_module, "_ROWS_PER_STATEMENT", 7)
+    monkeypatch.setattr(db_module, "_ROWS_PER_STATEMENT", rows_per_statement)
+    monkeypatch.setattr(db_module, "_CHARS_PER_STATEMENT", chars_per_statement)
     eng = Engram.open(tmp_path / "h")
     try:
         conv = eng.conversations.create("c", id="conv")
@@ -121,8 +128,17 @@ def test_multi_row_inserts_match_one_statement_per_row(tmp_path: Path, monkeypat
                  f"s{i}", None, "{}") for i in range(30)]
         cols = ("id", "conversation_id", "parent_id", "branch", "role", "text", "created_at",
                 "model", "hidden", "source_id", "import_id", "meta")
+        executed: list[int] = []
+        run = db_module._run_values
+
+        def counted(db, statements_, head, one, count, values):
+            executed.append(count)
+            run(db, statements_, head, one, count, values)
+
+        monkeypatch.setattr(db_module, "_run_values", counted)
         insert_values(eng.db, "INSERT OR IGNORE INTO messages", cols, rows[:12])
         insert_values(eng.db, "INSERT OR IGNORE INTO messages", cols, rows)   # 12 repeats
+        assert len(executed) == statements and sum(executed) == 42
         stored = eng.db.execute(
             f"SELECT rowid, {', '.join(cols)} FROM messages ORDER BY rowid").fetchall()
         assert stored == [(i + 1, *row) for i, row in enumerate(rows)]
