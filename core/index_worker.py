@@ -119,7 +119,7 @@ def worker_main(conn: Any, spec: IndexWorkerSpec, parent_pid: int) -> None:
             break
         try:
             reply: tuple = ("ok", server.handle(op, args, kwargs))
-        except Exception as exc:  # every failure goes back to the caller, the worker lives on
+        except Exception as exc:  # noqa: BLE001 - every failure goes back to the caller
             reply = ("error", type(exc).__module__, type(exc).__qualname__, str(exc))
         try:
             conn.send(reply)
