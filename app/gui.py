@@ -1,7 +1,8 @@
 """Desktop entry point (`engram-gui`, `engram gui`, ./run.sh).
 
-Only Qt and the SQLite side of core load before the window shows; torch, sentence-transformers,
-chromadb and llama.cpp load later, on worker threads (or in the model's worker process).
+Only Qt and the SQLite side of core load in this process. torch, sentence-transformers and
+chromadb live in the index worker process (core.index_worker), llama.cpp in the model's worker
+process; both start in the background after the window shows.
 """
 from __future__ import annotations
 

@@ -1,8 +1,8 @@
 """`engram --selftest`: prove, inside the built bundle, that every heavy part loads and works.
 
 The smoke test only sees a window; this runs the parts a window does not touch at start-up:
-SQLite + the offline MiniLM embeddings + Chroma's Rust bindings (a memory is stored, indexed and
-found again), llama.cpp in the spawned worker process (a generated tiny GGUF generates tokens,
+SQLite + the offline MiniLM embeddings + Chroma's Rust bindings in the spawned index worker (a
+memory is stored, indexed and found again), llama.cpp in the spawned worker process (a generated tiny GGUF generates tokens,
 which proves `freeze_support` and the bundled llama_cpp/lib), and the starter model (its
 chunks joined into a GGUF that llama.cpp loads and generates from, as on a first launch).
 Prints one line per check and exits non-zero if any fails. Everything happens in a temp folder.
@@ -20,16 +20,19 @@ from pathlib import Path
 
 
 def check_memory_roundtrip(tmp: Path) -> str:
+    """As the desktop app does it: embeddings and Chroma in the index worker process."""
     from core.engine import Engram
+    from core.paths import DataLayout
 
-    eng = Engram.open(tmp / "home")
+    eng = Engram(DataLayout.single(tmp / "home"), index_process=True)
     try:
         mem = eng.memories.create("fact", "The user's cat is called Miso.", actor="user")
         eng.index_sync.sync()
         hits = eng.index.query(eng.embedder.encode_one("What is my cat's name?"), 1)
         if not hits or hits[0][0] != mem.id:
             raise AssertionError(f"the stored memory was not found again: {hits}")
-        return f"stored, embedded ({eng.embedder.name}) and found (similarity {hits[0][1]:.2f})"
+        return (f"stored, embedded ({eng.embedder.name}) in the index worker and found "
+                f"(similarity {hits[0][1]:.2f})")
     finally:
         eng.close()
 
