@@ -2,13 +2,15 @@
 every network call: import an archive, embed, search, and chat through the real local runtime
 (a worker process) with memory retrieval.
 
-Usage: python privacy_scenario.py HOME ARCHIVE GGUF"""
+Usage: python privacy_scenario.py HOME ARCHIVE GGUF [app|cli]: "app" embeds and indexes in the
+index worker process as the desktop app does, "cli" in this process as the command line does."""
 from __future__ import annotations
 
 import sys
 
 from core.chat import ChatService
 from core.engine import Engram
+from core.paths import DataLayout
 from core.importers import run_import
 from core.llm import GenerationParams
 from core.runtime.local_llm import LocalLLM
@@ -16,7 +18,8 @@ from core.runtime.local_llm import LocalLLM
 
 def main() -> None:
     home, archive, gguf = sys.argv[1:4]
-    eng = Engram.open(home)
+    mode = sys.argv[4] if len(sys.argv) > 4 else "cli"
+    eng = Engram(DataLayout.single(home), index_process=mode == "app")
     report = run_import(eng, archive)
     assert report.messages > 0 and report.embedded > 0, report.to_dict()
     hits = eng.index.query(eng.embedder.encode_one("what did we talk about"), 3)

@@ -12,6 +12,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 ROOT = Path(__file__).resolve().parents[2]
 
 HOOK = '''
@@ -54,11 +56,12 @@ def test_the_hook_does_see_network_calls(tmp_path: Path) -> None:
     assert "connect ('127.0.0.1', 9)" in log
 
 
-def test_default_session_opens_no_network_connection(tmp_path: Path, tiny_gguf) -> None:
+@pytest.mark.parametrize("mode", ["app", "cli"])
+def test_default_session_opens_no_network_connection(tmp_path: Path, tiny_gguf, mode) -> None:
     scenario = Path(__file__).with_name("privacy_scenario.py")
     archive = ROOT / "tests" / "fixtures" / "archives" / "chatgpt_conversations.json"
     out, log = run_audited(tmp_path, [str(scenario), str(tmp_path / "home"), str(archive),
-                                      str(tiny_gguf)])
+                                      str(tiny_gguf), mode])
     assert out.returncode == 0 and out.stdout.strip().endswith("OK"), out.stderr[-3000:]
     assert log == ""
 
