@@ -1,12 +1,15 @@
 """Kill the process (SIGKILL) in the middle of work, reopen, and check nothing is damaged."""
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import signal
+import sqlite3
 import subprocess
 import sys
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -18,14 +21,21 @@ ROOT = Path(__file__).resolve().parents[2]
 CHILD = Path(__file__).with_name("crash_child.py")
 
 
-def run_and_kill(home: Path, action: str, after: float, *extra: str) -> None:
+def run_and_kill(home: Path, action: str, after: float | Callable[[], bool],
+                 *extra: str) -> None:
+    """Start the child, wait `after` seconds (or until `after()` is true), SIGKILL it."""
     env = {**os.environ, "PYTHONPATH": str(ROOT)}
     proc = subprocess.Popen([sys.executable, str(CHILD), str(home), action, *extra], cwd=ROOT,
                             env=env,
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     line = proc.stdout.readline()
     assert line.strip() in ("READY", "STREAMING"), proc.stderr.read()
-    time.sleep(after)
+    if callable(after):
+        deadline = time.monotonic() + 120
+        while not after() and proc.poll() is None and time.monotonic() < deadline:
+            time.sleep(0.005)
+    else:
+        time.sleep(after)
     assert proc.poll() is None, proc.stderr.read()
     proc.send_signal(signal.SIGKILL)
     proc.wait(30)
@@ -92,7 +102,16 @@ def test_kill_during_import_then_rerun_completes_without_duplicates(home: Path, 
 
     archive = tmp_path / "conversations.json"
     expected = write_export(archive, 6_000_000)
-    run_and_kill(home, "import", 2.0, str(archive))
+
+    def some_committed() -> bool:
+        # a speed-independent kill point: once the first conversations are committed
+        try:
+            with contextlib.closing(sqlite3.connect(home / "engram.db", timeout=0.1)) as db:
+                return db.execute("SELECT count(*) FROM conversations").fetchone()[0] >= 3
+        except sqlite3.Error:
+            return False
+
+    run_and_kill(home, "import", some_committed, str(archive))
 
     eng = Engram.open(home)
     assert eng.db.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
