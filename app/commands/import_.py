@@ -1,12 +1,15 @@
-"""`engram import PATH`: bring in conversation archives from other assistants.
+"""`engram import PATH [PATH ...]`: bring in conversation archives from other assistants.
 
-Progress goes to stderr, the summary to stdout (`--json` for a machine-readable one). A bad
-archive is one line on stderr and exit code 1; conversations committed before a problem stay.
+Several paths import one after another; a folder that holds only zips (an export delivered as
+several parts) stands for those zips. Progress goes to stderr, the summary to stdout (`--json`
+for a machine-readable one: a list when there are several). A bad archive is one line on
+stderr and exit code 1; conversations committed before a problem stay.
 """
 from __future__ import annotations
 
 import sys
 import time
+from pathlib import Path
 
 from app.cli import print_json
 from core import clock
@@ -14,7 +17,8 @@ from core import clock
 
 def register(sub) -> None:
     p = sub.add_parser("import", help="import ChatGPT, Claude and other conversation archives")
-    p.add_argument("path", help="an export file, zip or folder")
+    p.add_argument("paths", nargs="+", metavar="PATH",
+                   help="an export file, zip or folder (a folder of zips: each zip)")
     p.add_argument("--dry-run", action="store_true", help="count and check, write nothing")
     p.add_argument("--json", action="store_true", help="print the report as JSON")
     p.add_argument("--no-embed", action="store_true",
@@ -45,21 +49,49 @@ class _Progress:
             print(file=sys.stderr)
 
 
+def archives(paths: list[str]) -> list[Path]:
+    """The archives to import: each path, except that a folder holding zips and nothing
+    readable beside them stands for its zips, in name order."""
+    out: list[Path] = []
+    for raw in paths:
+        path = Path(raw)
+        if path.is_dir():
+            files = [p for p in path.iterdir() if p.is_file() and not p.name.startswith(".")]
+            zips = sorted(p for p in files if p.suffix.lower() == ".zip")
+            readable = [p for p in files if p.suffix.lower() in (".json", ".jsonl", ".md",
+                                                                  ".txt")]
+            if zips and not readable and not any(p.is_dir() for p in path.iterdir()):
+                out.extend(zips)
+                continue
+        out.append(path)
+    return out
+
+
 def run(args, ctx) -> int:
     from core.importers import dry_run, run_import
 
-    progress = _Progress() if sys.stderr.isatty() or args.verbose else None
-    try:
-        if args.dry_run:
-            report = dry_run(args.path, progress)
-        else:
-            report = run_import(ctx.engram, args.path, progress, embed=not args.no_embed)
-    finally:
-        if progress:
-            progress.done()
+    reports = []
+    for path in archives(args.paths):
+        progress = _Progress() if sys.stderr.isatty() or args.verbose else None
+        try:
+            if args.dry_run:
+                report = dry_run(path, progress)
+            else:
+                report = run_import(ctx.engram, path, progress, embed=not args.no_embed)
+        finally:
+            if progress:
+                progress.done()
+        reports.append(report)
     if args.json:
-        print_json(report.to_dict())
+        dicts = [r.to_dict() for r in reports]
+        print_json(dicts[0] if len(dicts) == 1 else dicts)
         return 0
+    for report in reports:
+        _print_report(report, args.no_embed)
+    return 0
+
+
+def _print_report(report, no_embed: bool) -> None:
     head = "Dry run (nothing written)" if report.dry_run else f"Imported ({report.status})"
     print(f"{head}: {report.path}")
     print(f"  format         {', '.join(report.formats)}")
@@ -74,10 +106,9 @@ def run(args, ctx) -> int:
         print(f"  new            {report.new_conversations} conversations,"
               f" {report.new_messages} messages, {report.memories_created} memories")
         print(f"  embedded       {report.embedded}"
-              + ("" if not args.no_embed else " (skipped: --no-embed)"))
+              + ("" if not no_embed else " (skipped: --no-embed)"))
     print(f"  skipped        {report.skipped_count}")
     for reason, count in sorted(report.skipped_by_reason.items(), key=lambda kv: -kv[1]):
         print(f"    {count:6}  {reason}")
     for name, what in list(report.unrecognised_files.items())[:10]:
         print(f"  not imported   {name}: {what}")
-    return 0

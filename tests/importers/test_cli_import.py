@@ -30,3 +30,24 @@ def test_bad_files_are_one_line_errors(tmp_path: Path) -> None:
         assert out.returncode == 1
         assert out.stderr.startswith("engram: error: ") and out.stderr.count("\n") == 1
         assert "Traceback" not in out.stderr
+
+
+def test_an_export_in_several_zips_imports_part_by_part(tmp_path: Path) -> None:
+    # as 2026 exports arrive: a folder of zips, each a part of the archive
+    import zipfile
+
+    parts = tmp_path / "export"
+    parts.mkdir()
+    with zipfile.ZipFile(parts / "part-1.zip", "w") as zf:
+        zf.write(FIXTURES / "chatgpt_conversations.json", "conversations.json")
+    with zipfile.ZipFile(parts / "part-2.zip", "w") as zf:
+        zf.write(FIXTURES / "claude_conversations.json", "conversations.json")
+    out = engram_cli(tmp_path / "h", "import", str(parts), "--no-embed", "--json")
+    assert out.returncode == 0, out.stderr
+    reports = json.loads(out.stdout)
+    assert [r["formats"] for r in reports] == [["ChatGPT"], ["Claude"]]
+    assert [r["new_conversations"] for r in reports] == [2, 2]
+    # the same parts named one by one add nothing the second time
+    again = engram_cli(tmp_path / "h", "import", str(parts / "part-1.zip"),
+                       str(parts / "part-2.zip"), "--no-embed", "--json")
+    assert [r["new_messages"] for r in json.loads(again.stdout)] == [0, 0]
