@@ -1,6 +1,6 @@
 """`engram import PATH [PATH ...]`: bring in conversation archives from other assistants.
 
-Several paths import one after another; a folder that holds only zips (an export delivered as
+Several paths import one after another; a folder that holds zips (an export delivered as
 several parts) stands for those zips. Progress goes to stderr, the summary to stdout (`--json`
 for a machine-readable one: a list when there are several). A bad archive is one line on
 stderr and exit code 1; conversations committed before a problem stay.
@@ -50,20 +50,27 @@ class _Progress:
 
 
 def archives(paths: list[str]) -> list[Path]:
-    """The archives to import: each path, except that a folder holding zips and nothing
-    readable beside them stands for its zips, in name order."""
+    """The archives to import: each path, except that a folder holding zips stands for its
+    zips, in name order, plus its other files when they form an archive Engram reads (a
+    manifest beside the parts does not, and is left out with a note)."""
+    from core.importers import detect
+    from core.importers.model import ArchiveError
+
     out: list[Path] = []
     for raw in paths:
         path = Path(raw)
-        if path.is_dir():
-            files = [p for p in path.iterdir() if p.is_file() and not p.name.startswith(".")]
-            zips = sorted(p for p in files if p.suffix.lower() == ".zip")
-            readable = [p for p in files if p.suffix.lower() in (".json", ".jsonl", ".md",
-                                                                  ".txt")]
-            if zips and not readable and not any(p.is_dir() for p in path.iterdir()):
-                out.extend(zips)
-                continue
-        out.append(path)
+        zips = sorted(p for p in path.iterdir() if p.is_file() and p.suffix.lower() == ".zip"
+                      ) if path.is_dir() else []
+        if not zips:
+            out.append(path)
+            continue
+        out.extend(zips)
+        try:
+            detect(path)
+        except ArchiveError as exc:
+            print(f"note: only the zips in {path} are imported ({exc})", file=sys.stderr)
+        else:
+            out.append(path)
     return out
 
 

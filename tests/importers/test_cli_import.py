@@ -42,8 +42,10 @@ def test_an_export_in_several_zips_imports_part_by_part(tmp_path: Path) -> None:
         zf.write(FIXTURES / "chatgpt_conversations.json", "conversations.json")
     with zipfile.ZipFile(parts / "part-2.zip", "w") as zf:
         zf.write(FIXTURES / "claude_conversations.json", "conversations.json")
+    (parts / "manifest.json").write_text('{"parts": ["part-1.zip", "part-2.zip"]}')
     out = engram_cli(tmp_path / "h", "import", str(parts), "--no-embed", "--json")
     assert out.returncode == 0, out.stderr
+    assert "only the zips" in out.stderr
     reports = json.loads(out.stdout)
     assert [r["formats"] for r in reports] == [["ChatGPT"], ["Claude"]]
     assert [r["new_conversations"] for r in reports] == [2, 2]
