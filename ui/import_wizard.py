@@ -167,9 +167,12 @@ class ImportWizard(QDialog):
         if not self.path:
             return
         self.detected.setText("Looking at the file…")
-        from core.importers import detect, dry_run
 
         def work(ctx):
+            # imported here, on the worker: loading the importers on the GUI thread the first
+            # time was the longest stall of an import (about 50 ms)
+            from core.importers import detect, dry_run
+
             found = detect(self.path)
             ctx.post(self._detected, found)
             return dry_run(self.path, progress=lambda p: ctx.progress(int(p.fraction * 1000), 1000),
