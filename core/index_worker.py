@@ -27,6 +27,7 @@ import time
 from dataclasses import dataclass
 from typing import Any
 
+from core.child_process import discard_child, start_child
 from core.errors import EngramError
 
 log = logging.getLogger(__name__)
@@ -222,18 +223,12 @@ class IndexWorker:
         if self._started:
             self.restarts += 1
         self._started = True
-        parent, child = self._ctx.Pipe()
-        proc = self._ctx.Process(target=worker_main, name="engram-index-worker", daemon=True,
-                                 args=(child, self.spec, os.getpid()))
         try:
-            proc.start()
+            self._proc, self._conn = start_child(self._ctx, worker_main, "engram-index-worker",
+                                                 self.spec, os.getpid())
         except OSError as exc:
-            parent.close()
             raise IndexWorkerError(f"Could not start the index worker: {exc}") from exc
-        finally:
-            child.close()
-        self._proc, self._conn = proc, parent
-        log.debug("index worker started (pid %s)", proc.pid)
+        log.debug("index worker started (pid %s)", self._proc.pid)
 
     def _recv(self) -> tuple:
         while True:
@@ -256,10 +251,5 @@ class IndexWorker:
                                 f"{_describe_exit(code)}. The next request starts it again.")
 
     def _discard(self) -> None:
-        if self._proc is not None:
-            if self._proc.is_alive():
-                self._proc.kill()
-            self._proc.join(5)
-        if self._conn is not None:
-            self._conn.close()
+        discard_child(self._proc, self._conn)
         self._proc = self._conn = None

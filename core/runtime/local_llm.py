@@ -18,6 +18,7 @@ from dataclasses import asdict, replace
 from pathlib import Path
 from typing import Any, Self
 
+from core.child_process import discard_child, start_child
 from core.llm import ChatMessage, GenerationParams, GenerationStats, StreamCallback
 from core.runtime import errors as rt_errors
 from core.runtime.chat_format import chat_format_for
@@ -165,13 +166,9 @@ class LocalLLM:
         self._started = True
         from core.runtime.worker import worker_main
 
-        parent, child = self._ctx.Pipe()
-        proc = self._ctx.Process(
-            target=worker_main, name="engram-model-worker", daemon=True,
-            args=(child, self._stop_flag, self.kv_state_dir, self.kv_budget_bytes))
-        proc.start()
-        child.close()
-        self._proc, self._conn = proc, parent
+        self._proc, self._conn = start_child(self._ctx, worker_main, "engram-model-worker",
+                                             self._stop_flag, self.kv_state_dir,
+                                             self.kv_budget_bytes)
         try:
             reply = self._wait({"op": "load", "config": asdict(self.config),
                                 "fingerprint": self._fingerprint}, timeout=self.load_timeout)
@@ -181,12 +178,7 @@ class LocalLLM:
         self._live = reply.get("live", {})
 
     def _discard_worker(self) -> None:
-        if self._proc is not None:
-            if self._proc.is_alive():
-                self._proc.kill()
-            self._proc.join(5)
-        if self._conn is not None:
-            self._conn.close()
+        discard_child(self._proc, self._conn)
         self._proc = self._conn = None
 
     def _recv(self, timeout: float | None = None) -> dict[str, Any]:
