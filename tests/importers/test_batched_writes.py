@@ -15,6 +15,7 @@ from core.engine import Engram
 from core.importers import api, run_import
 from core.memory import episodic
 from core.memory_store import MemoryStore
+from tests.memory.reference_writes import one_create_per_item
 
 from .conftest import FIXTURES
 
@@ -37,13 +38,6 @@ def one_row_per_statement(db, insert: str, columns, rows) -> None:
         marks = ", ".join("?" * len(columns))
         db.conn.executemany(f"{insert} ({', '.join(columns)}) VALUES ({marks})", rows)
 
-
-def one_create_per_item(self: MemoryStore, items, *, actor: str) -> list[str]:
-    return [self.create(i.kind, i.text, actor=actor, scope=i.scope,
-                        conversation_id=i.conversation_id, sources=i.sources, pinned=i.pinned,
-                        strength=i.strength, occurred_at=i.occurred_at, subject=i.subject,
-                        granularity=i.granularity, meta=i.meta, id=i.id,
-                        created_at=i.created_at, note=i.note).id for i in items]
 
 
 def import_all(home: Path, monkeypatch: pytest.MonkeyPatch, *, plain: bool) -> dict:

@@ -12,19 +12,12 @@ from core.engine import Engram
 from core.memory import episodic
 from core.memory.episodic import remember_messages
 from core.memory_store import MemoryStore
+from tests.memory.reference_writes import one_create_per_item
 
 ROWS = ("SELECT rowid, * FROM memories ORDER BY rowid",
         "SELECT * FROM memory_sources ORDER BY id",
         "SELECT * FROM memory_events ORDER BY id")
 
-
-def one_create_per_item(self: MemoryStore, items, *, actor: str) -> list[str]:
-    """The reference: what remember_messages wrote before it batched."""
-    return [self.create(i.kind, i.text, actor=actor, scope=i.scope,
-                        conversation_id=i.conversation_id, sources=i.sources, pinned=i.pinned,
-                        strength=i.strength, occurred_at=i.occurred_at, subject=i.subject,
-                        granularity=i.granularity, meta=i.meta, id=i.id,
-                        created_at=i.created_at, note=i.note).id for i in items]
 
 
 def conversation(eng: Engram) -> list[list]:
