@@ -202,11 +202,42 @@ def m0004_job_dedupe_index(conn: sqlite3.Connection) -> None:
     conn.executescript("CREATE INDEX jobs_kind_payload ON jobs(kind, payload);")
 
 
+def m0005_purge_journal(conn: sqlite3.Connection) -> None:
+    """Purge as a journalled operation (core.purge): what must be erased is written here
+    before anything is erased, so an interrupted purge is finished at the next start. Only
+    ids, never text. Tombstones name what was purged, so a restore or a re-import does not
+    bring it back."""
+    conn.executescript(
+        """
+        CREATE TABLE purge_journal (
+            id INTEGER PRIMARY KEY,
+            kind TEXT NOT NULL CHECK (kind IN ('memory', 'conversation')),
+            target_id TEXT NOT NULL,
+            actor TEXT NOT NULL,
+            requested_at REAL NOT NULL,
+            stage TEXT NOT NULL DEFAULT 'planned'
+                CHECK (stage IN ('planned', 'database', 'done')),
+            plan TEXT NOT NULL DEFAULT '{}',     -- JSON: the ids to erase and what was done
+            finished_at REAL,
+            error TEXT
+        );
+        CREATE INDEX purge_journal_stage ON purge_journal(stage);
+        CREATE TABLE tombstones (
+            id TEXT PRIMARY KEY,                 -- a conversation, message or memory id
+            kind TEXT NOT NULL CHECK (kind IN ('conversation', 'message', 'memory')),
+            purged_at REAL NOT NULL,
+            actor TEXT NOT NULL
+        );
+        """
+    )
+
+
 MIGRATIONS: list[tuple[int, str, Migration]] = [
     (1, "initial", m0001_initial),
     (2, "full_text_search", m0002_full_text_search),
     (3, "inspector_indexes", m0003_inspector_indexes),
     (4, "job_dedupe_index", m0004_job_dedupe_index),
+    (5, "purge_journal", m0005_purge_journal),
 ]
 LATEST = MIGRATIONS[-1][0]
 
