@@ -34,14 +34,35 @@ class IndexEntry:
     scope: str
     status: str
     conversation_id: str | None
+    # Set by the index sync: a hash of the embedded text (the cache key, see core.indexing)
+    # and the runtime that made the vector ("torch", "onnx", "onnx-int8", "derived").
+    content_hash: str = ""
+    runtime: str = ""
 
     def metadata(self) -> dict[str, str]:
-        return {
+        meta = {
             "kind": self.kind,
             "scope": self.scope,
             "status": self.status,
             "conversation_id": self.conversation_id or "",
         }
+        if self.content_hash:
+            meta["content_hash"] = self.content_hash
+        if self.runtime:
+            meta["runtime"] = self.runtime
+        return meta
+
+
+def collection_for(base: str, vector_family: str) -> str:
+    """The collection for vectors of one family (`core.embedder.family_of`). fp32 vectors
+    (torch, or ONNX checked equal to torch at export) keep the configured name, so existing
+    indexes stay valid; int8 vectors are not interchangeable with them and get
+    `<base>-onnx-int8`. Switching family therefore means a new collection filled by a reindex,
+    never a mix (see core.indexing's sync state)."""
+    if vector_family == "fp32":
+        return base
+    suffix = "-onnx-" + "".join(c if c.isalnum() else "-" for c in vector_family.lower())
+    return (base[: 63 - len(suffix)] + suffix).strip("-")
 
 
 class VectorIndex:
@@ -163,6 +184,29 @@ class VectorIndex:
                 return out
             out.extend(got["ids"])
             offset += len(got["ids"])
+
+    def get_embeddings(self, memory_ids: Sequence[str]) -> dict[str, np.ndarray]:
+        """Stored vectors by memory id (ids not in the index are left out)."""
+        out: dict[str, np.ndarray] = {}
+        for start in range(0, len(memory_ids), 1000):
+            got = self._collection.get(ids=list(memory_ids[start : start + 1000]),
+                                       include=["embeddings"])
+            for mid, vec in zip(got["ids"], got["embeddings"]):
+                out[mid] = np.asarray(vec, dtype=np.float32)
+        return out
+
+    def find_by_hash(self, content_hashes: Sequence[str]) -> dict[str, np.ndarray]:
+        """A stored vector for each content hash that has one (the embedding cache)."""
+        out: dict[str, np.ndarray] = {}
+        hashes = list(dict.fromkeys(content_hashes))
+        for start in range(0, len(hashes), 500):
+            chunk = hashes[start : start + 500]
+            got = self._collection.get(where={"content_hash": {"$in": chunk}},
+                                       include=["embeddings", "metadatas"])
+            for meta, vec in zip(got["metadatas"], got["embeddings"]):
+                out[(meta or {}).get("content_hash", "")] = np.asarray(vec, dtype=np.float32)
+        out.pop("", None)
+        return out
 
     def get_metadata(self, memory_ids: Sequence[str]) -> dict[str, dict[str, Any]]:
         out: dict[str, dict[str, Any]] = {}
