@@ -163,15 +163,42 @@ def measure_resume(model: str, n_tokens: int) -> dict[str, Any]:
 
 
 def measure_eviction_correctness(tmp: Path) -> dict[str, float]:
+    """Logits after an in-place eviction vs a fresh context fed the kept tokens, on 1-layer
+    models: head size 32 (f32/f16 K) and head size 64 (quantized K, flash attention on)."""
     import numpy as np
 
     from core.runtime.quality import eviction_logit_error
-    from core.runtime.synthetic_gguf import write_tiny_gguf
+    from core.runtime.synthetic_gguf import ModelShape, write_gguf, write_tiny_gguf
 
     one = str(write_tiny_gguf(tmp / "one-layer.gguf", n_layers=1))
+    hd64 = str(write_gguf(tmp / "one-layer-hd64.gguf", ModelShape(
+        n_layers=1, n_embd=128, n_head=2, n_head_kv=2, n_ff=128, n_vocab=512)))
     toks = [1] + np.random.default_rng(0).integers(5, 500, 400).tolist()
-    return {f"{pol}_{ct}": eviction_logit_error(one, toks, 120, pol, ct)
-            for pol in ("streaming", "sirllm") for ct in ("f32", "f16")}
+    out = {f"{pol}_{ct}": eviction_logit_error(one, toks, 120, pol, ct)
+           for pol in ("streaming", "sirllm") for ct in ("f32", "f16")}
+    for ct in ("q8_0", "q4_0"):
+        out[f"streaming_{ct}_flash_attn_hd64"] = eviction_logit_error(
+            hd64, toks, 120, "streaming", ct, flash_attn=True)
+    return out
+
+
+def measure_overflow_pause(model: str, tokens: list[int], n_ctx: int,
+                           rounds: int) -> dict[str, Any]:
+    """The pause when the context overflows with the default q8_0/q8_0 cache: evicting in place
+    vs re-processing the kept tokens, alternating in one run."""
+    from core.runtime.quality import overflow_pause
+
+    load_before = _loadavg()
+    res = overflow_pause(model, tokens, n_ctx, "q8_0", "q8_0", rounds=rounds).summary()
+    res["loadavg"] = f"{load_before} -> {_loadavg()}"
+    return res
+
+
+def _loadavg() -> str:
+    try:
+        return " ".join(Path("/proc/loadavg").read_text().split()[:3])
+    except OSError:
+        return "n/a"
 
 
 def run(args, ctx) -> int:
@@ -200,6 +227,13 @@ def run(args, ctx) -> int:
     res["resume"] = measure_resume(model, 300 if quick else 2000)
     with tempfile.TemporaryDirectory() as tmp:
         res["eviction_correctness_max_abs_logit_diff"] = measure_eviction_correctness(Path(tmp))
+    if info.head_dim % 64 == 0:
+        n_ctx = 512 if quick else 2048
+        res["overflow_pause_q8_0"] = measure_overflow_pause(
+            model, (text_tokens * 4)[:n_ctx], n_ctx, 1 if quick else 3)
+    else:
+        notes.append(f"overflow pause not measured: head size {info.head_dim} cannot be shifted "
+                     f"with a quantized K cache in this build")
     if real:
         n = 300 if quick else 1000
         res["kv_types_vs_f16"] = compare_kv_types(
@@ -235,6 +269,11 @@ def _print(r: dict[str, Any]) -> None:
           f"re-processing = {s['ratio']:.4f} (target <= 0.05)")
     for k, v in r["eviction_correctness_max_abs_logit_diff"].items():
         print(f"eviction correctness (1-layer, {k}): max |logit diff| {v:.2e}")
+    if "overflow_pause_q8_0" in r:
+        o = r["overflow_pause_q8_0"]
+        print(f"overflow pause, q8_0/q8_0, context {o['n_ctx']} full, {o['kept_tokens']} kept: "
+              f"in place {o['shift_s'] * 1000:.1f} ms / re-processing {o['reprocess_s']:.2f} s "
+              f"= {o['ratio']:.4f} (best of {o['rounds']}; load average {o['loadavg']})")
     for name, v in r.get("kv_types_vs_f16", {}).items():
         print(f"KV {name:10} ppl {v['perplexity']:.3f}  KL {v['kl']:.4f}  "
               f"top-1 {v['top1_agreement']:.1%}")

@@ -19,6 +19,21 @@ GGML_TYPES = {"f32": 0, "f16": 1, "q4_0": 2, "q8_0": 8}
 BYTES_PER_ELEMENT = {"f32": 4.0, "f16": 2.0, "q8_0": 34 / 32, "q4_0": 18 / 32}
 CACHE_TYPES = ("f16", "q8_0", "q4_0")
 POLICIES = ("streaming", "sirllm")
+AUTO_GPU_LAYERS = -2               # n_gpu_layers: fit as many layers as free VRAM allows
+
+
+def shift_is_safe(type_k: str, head_dim: int) -> bool:
+    """Whether removing cells and shifting positions in place is safe for this K cache."""
+    if type_k in ("f16", "f32"):
+        return True
+    return head_dim > 0 and head_dim % 64 == 0
+
+
+def kv_bytes_per_token(n_layers: int, n_head_kv: int, head_dim: int, type_k: str,
+                       type_v: str) -> float:
+    """The KV cache formula: layers x kv_heads x head_dim x (bytes/elem of K + of V)."""
+    return n_layers * n_head_kv * head_dim * (bytes_per_element(type_k)
+                                              + bytes_per_element(type_v))
 
 
 def bytes_per_element(type_name: str) -> float:
@@ -35,7 +50,7 @@ class RuntimeConfig:
 
     model_path: str
     n_ctx: int = 4096
-    n_gpu_layers: int = 0          # -1 = all
+    n_gpu_layers: int = 0          # -1 = all, AUTO_GPU_LAYERS = fit free VRAM
     n_threads: int = 0             # 0 = automatic
     n_batch: int = 512
     type_k: str = "f16"
@@ -49,6 +64,8 @@ class RuntimeConfig:
     prefill_chunk: int = 64        # tokens per decode while processing a prompt (stop checks)
     seed: int = 0
     memory_limit_mb: int = 0       # cap on what loading and running the model may add (0 = none)
+    head_dim: int = 0              # from the GGUF header; 0 = not known yet (no in-place shift)
+    reprocess_on_overflow: bool = False   # never shift, always re-process (for comparisons)
     notes: list[str] = field(default_factory=list)
 
     def to_dict(self) -> dict[str, Any]:
@@ -56,8 +73,8 @@ class RuntimeConfig:
 
     @property
     def evict_by_shift(self) -> bool:
-        """Evict in place (remove cells + shift positions) only with an f16/f32 K cache."""
-        return self.type_k in ("f16", "f32")
+        """Evict in place (remove cells + shift positions) where that is safe, else re-process."""
+        return not self.reprocess_on_overflow and shift_is_safe(self.type_k, self.head_dim)
 
     def settings_key(self) -> dict[str, Any]:
         """What a saved KV state depends on besides the model file."""
@@ -80,18 +97,32 @@ def resolve_config(cfg: RuntimeConfig) -> RuntimeConfig:
     if cfg.type_v not in ("f16", "f32") and not cfg.flash_attn:
         cfg.flash_attn = True
         notes.append(f"flash attention turned on: a {cfg.type_v} V cache requires it")
-    if not cfg.evict_by_shift:
-        notes.append(f"a {cfg.type_k} K cache cannot be shifted safely in this llama.cpp "
-                     "build: on overflow the kept tokens are re-processed")
+    note = overflow_note(cfg)
+    if note and note not in notes:
+        notes.append(note)
     cfg.notes = notes
     return cfg
 
 
+def overflow_note(cfg: RuntimeConfig) -> str:
+    """One sentence on what happens when the context overflows with this cache, or ""."""
+    if cfg.evict_by_shift or cfg.reprocess_on_overflow:
+        return ""
+    if cfg.head_dim <= 0:
+        return ""          # said once the model's head size is known (at load)
+    return (f"a {cfg.type_k} K cache with head size {cfg.head_dim} cannot be shifted safely in "
+            f"this llama.cpp build (only multiples of 64 can): on overflow the kept tokens are "
+            f"re-processed")
+
+
 def gpu_layers(value: str | int) -> int:
-    """Settings say "all", "none" or a number; llama.cpp wants -1, 0 or the number."""
+    """Settings say "auto", "all", "none" or a number; llama.cpp wants -1, 0 or the number
+    (AUTO_GPU_LAYERS is resolved from free VRAM when the model loads)."""
     if isinstance(value, int):
         return value
     v = str(value).strip().lower()
+    if v == "auto":
+        return AUTO_GPU_LAYERS
     if v in ("all", "-1"):
         return -1
     if v in ("none", "", "0"):
@@ -99,8 +130,8 @@ def gpu_layers(value: str | int) -> int:
     try:
         return max(0, int(v))
     except ValueError:
-        raise ModelLoadError(f"GPU layers must be 'all', 'none' or a number, not '{value}'.") \
-            from None
+        raise ModelLoadError(f"GPU layers must be 'auto', 'all', 'none' or a number, not "
+                             f"'{value}'.") from None
 
 
 def config_from_settings(model_path: str, ms) -> RuntimeConfig:

@@ -19,7 +19,7 @@ import numpy as np
 
 from core.runtime.errors import GenerationError, ModelLoadError
 from core.runtime.eviction import choose_kept, removal_runs, surprisal_rows
-from core.runtime.kv_config import GGML_TYPES, RuntimeConfig
+from core.runtime.kv_config import GGML_TYPES, RuntimeConfig, overflow_note
 
 
 class Cancelled(Exception):
@@ -47,6 +47,11 @@ class LlamaSession:
                                  f"{exc}. It may not fit in memory: try a smaller context, "
                                  f"a quantized KV cache or a smaller model.") from exc
         self.ctx = self.llm._ctx
+        if not cfg.head_dim:
+            cfg.head_dim = self._model_head_dim()
+        note = overflow_note(cfg)
+        if note and note not in cfg.notes:
+            cfg.notes.append(note)
         self.n_ctx = self.llm.n_ctx()
         self.n_vocab = self.llm.n_vocab()
         self.n_batch = n_batch
@@ -59,6 +64,18 @@ class LlamaSession:
         self.reset()
         self.last_decode_tps = 0.0
 
+    def _model_head_dim(self) -> int:
+        """The K head size as llama.cpp uses it: `<arch>.attention.key_length`, else
+        n_embd / n_head (Gemma's key length differs from that ratio)."""
+        meta = getattr(self.llm, "metadata", None) or {}
+        arch = meta.get("general.architecture", "")
+        try:
+            return int(meta[f"{arch}.attention.key_length"])
+        except (KeyError, ValueError):
+            model = self.llm._model.model
+            n_head = self._lc.llama_model_n_head(model)
+            return self._lc.llama_model_n_embd(model) // n_head if n_head else 0
+
     # -- bookkeeping ---------------------------------------------------------------------
     def reset(self) -> None:
         self.ctx.kv_cache_clear()
@@ -69,6 +86,7 @@ class LlamaSession:
         self.prev_logits: np.ndarray | None = None
         self.evicted_total = 0
         self.evictions = 0
+        self.reprocessed_tokens = 0   # kept tokens decoded again by evictions (0 when shifted)
 
     def tokenize(self, text: str, *, add_bos: bool = True, special: bool = True) -> list[int]:
         return self.llm.tokenize(text.encode("utf-8"), add_bos=add_bos, special=special)
@@ -158,7 +176,7 @@ class LlamaSession:
                 self.ctx.kv_cache_seq_rm(0, p0, p1)
                 self.ctx.kv_cache_seq_shift(0, p1, -1, -(p1 - p0))
         else:
-            # never shift a quantized K cache (segfaults in this build): re-process instead
+            # shifting this K cache is unsafe (see kv_config.shift_is_safe): re-process instead
             self.ctx.kv_cache_seq_rm(0, 0, -1)
             self.tokens = []
             try:
@@ -166,6 +184,7 @@ class LlamaSession:
                     part = kept_tokens[i : i + self.n_batch]
                     self._decode(part, all_logits=False)
                     self.tokens.extend(part)
+                self.reprocessed_tokens += len(kept_tokens)
             except Cancelled:
                 self.reset()
                 raise

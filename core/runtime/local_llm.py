@@ -54,7 +54,8 @@ class LocalLLM:
         self.info: GGUFInfo = read_gguf_info(model_path)
         self.path = Path(self.info.path)
         cfg = config or RuntimeConfig(model_path=str(self.path))
-        self.config = resolve_config(replace(cfg, model_path=str(self.path)))
+        self.config = resolve_config(replace(cfg, model_path=str(self.path),
+                                             head_dim=cfg.head_dim or self.info.head_dim))
         self.format = chat_format_for(self.info.architecture, self.info.chat_template)
         self.kv_state_dir = str(kv_state_dir) if kv_state_dir else None
         self.kv_budget_bytes = kv_budget_bytes

@@ -137,13 +137,17 @@ def compare_eviction(model: str, tokens: list[int], prefix: int, keep_fractions:
 
 
 def eviction_logit_error(model: str, tokens: list[int], keep: int, policy: str,
-                         cache_type: str = "f32") -> float:
+                         cache_type: str = "f32", *, type_v: str | None = None,
+                         flash_attn: bool = False) -> float:
     """Max |logit difference| after evicting to `keep` tokens vs a fresh context fed exactly the
-    kept tokens (exact on a 1-layer model, up to float rounding)."""
+    kept tokens with the same cache types (exact on a 1-layer model up to float rounding for
+    f32/f16; a quantized K cache is re-quantized after the shift, which adds its rounding)."""
     n_ctx = len(tokens) + 64
-    s = session(model, n_ctx=n_ctx, overflow_policy=policy, type_k=cache_type,
-                type_v=cache_type)
+    kw = {"type_k": cache_type, "type_v": type_v or cache_type, "flash_attn": flash_attn}
+    s = session(model, n_ctx=n_ctx, overflow_policy=policy, **kw)
     try:
+        if not s.cfg.evict_by_shift:
+            raise ValueError(f"a {cache_type} K cache is not shifted for this model")
         s.feed(tokens[:-1])
         slack = int(s.n_ctx * s.cfg.evict_fraction)
         s.evict(need=s.n_ctx - slack - keep)
@@ -152,9 +156,50 @@ def eviction_logit_error(model: str, tokens: list[int], keep: int, policy: str,
         after = s.last_logits()
     finally:
         s.close()
-    f = session(model, n_ctx=n_ctx, type_k=cache_type, type_v=cache_type)
+    f = session(model, n_ctx=n_ctx, **kw)
     try:
         f.feed(kept + tokens[-1:])
         return float(np.max(np.abs(after - f.last_logits())))
     finally:
         f.close()
+
+
+@dataclass
+class OverflowPause:
+    """Seconds one eviction at overflow took, in place (shift) and by re-processing."""
+    shift_s: list[float]
+    reprocess_s: list[float]
+    kept_tokens: int
+    n_ctx: int
+
+    def summary(self) -> dict[str, float]:
+        shift, rep = min(self.shift_s), min(self.reprocess_s)
+        return {"shift_s": shift, "reprocess_s": rep, "ratio": shift / rep if rep else 0.0,
+                "kept_tokens": self.kept_tokens, "n_ctx": self.n_ctx,
+                "rounds": len(self.shift_s)}
+
+
+def overflow_pause(model: str, tokens: list[int], n_ctx: int, type_k: str = "q8_0",
+                   type_v: str = "q8_0", rounds: int = 2) -> OverflowPause:
+    """Fill a context of `n_ctx` tokens, then time the eviction that the next token forces:
+    once shifting in place, once re-processing the kept tokens, alternating, same cache types."""
+    import time
+
+    shift: list[float] = []
+    rep: list[float] = []
+    kept = 0
+    for _ in range(rounds):
+        for reprocess, out in ((False, shift), (True, rep)):
+            s = session(model, n_ctx=n_ctx, type_k=type_k, type_v=type_v,
+                        reprocess_on_overflow=reprocess)
+            try:
+                if not reprocess and not s.cfg.evict_by_shift:
+                    raise ValueError(f"a {type_k} K cache is not shifted for this model")
+                s.feed(tokens[:n_ctx])
+                t = time.perf_counter()
+                s.evict(need=1)
+                out.append(time.perf_counter() - t)
+                kept = len(s.tokens)
+            finally:
+                s.close()
+    return OverflowPause(shift, rep, kept, n_ctx)
