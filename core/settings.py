@@ -44,6 +44,9 @@ class ModelSettings:
 class MemorySettings:
     enabled: bool = True
     embedding_model: str = ""      # empty = the bundled all-MiniLM-L6-v2
+    # auto | torch | onnx | onnx-int8 (core.embedder): auto = ONNX Runtime for the bundled
+    # model when it loads, torch otherwise; onnx-int8 vectors get their own collection.
+    embedding_runtime: str = "auto"
     full_context_tokens: int = 3000
     retrieval_budget_tokens: int = 1000
     hema_enabled: bool = True
