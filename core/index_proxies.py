@@ -58,6 +58,7 @@ class VectorIndexProxy:
         self._worker = worker
         self.collection_name = worker.spec.collection
         self.location = worker.spec.server_url or worker.spec.chroma_path
+        self.chroma_dir = None if worker.spec.server_url else Path(worker.spec.chroma_path)
 
     def _call(self, method: str, *args: Any, **kwargs: Any) -> Any:
         return self._worker.call(f"index.{method}", *args, **kwargs)
@@ -83,6 +84,11 @@ class VectorIndexProxy:
     def reset(self) -> None:
         """Drop and recreate the collection (used by a full reindex)."""
         self._call("reset")
+
+    def erase(self, memory_ids: Iterable[str], *, force: bool = False) -> dict[str, Any]:
+        """Delete and leave no copy of the vectors in the index's files (see
+        core.vector_erasure)."""
+        return self._call("erase", sorted(set(memory_ids)), force=force)
 
     # -- reads --------------------------------------------------------------------------
     def query(self, embedding: np.ndarray, k: int, *,

@@ -33,8 +33,8 @@ from core.errors import EngramError
 log = logging.getLogger(__name__)
 
 # VectorIndex methods the child serves; anything else is refused.
-INDEX_METHODS = frozenset({"upsert", "update_metadata", "delete", "reset", "query", "count",
-                           "existing_ids", "all_ids", "get_metadata"})
+INDEX_METHODS = frozenset({"upsert", "update_metadata", "delete", "erase", "reset", "query",
+                           "count", "existing_ids", "all_ids", "get_metadata"})
 # Exceptions rebuilt as themselves in the parent; others become IndexWorkerError.
 _BUILTIN_ERRORS = {"ValueError": ValueError, "KeyError": KeyError, "TypeError": TypeError,
                    "IndexError": IndexError}

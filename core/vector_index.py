@@ -20,6 +20,7 @@ from urllib.parse import urlparse
 import numpy as np
 
 from core.errors import EngramError
+from core.vector_erasure import adopt_interrupted_rebuild, erase_everywhere, remove_stale_segments
 
 log = logging.getLogger(__name__)
 
@@ -68,10 +69,12 @@ def collection_for(base: str, vector_family: str) -> str:
 class VectorIndex:
     """One Chroma collection, embedded (PersistentClient) or on a server (HttpClient)."""
 
-    def __init__(self, client: Any, collection_name: str, *, location: str) -> None:
+    def __init__(self, client: Any, collection_name: str, *, location: str,
+                 chroma_dir: Path | None = None) -> None:
         self._client = client
         self.collection_name = collection_name
         self.location = location
+        self.chroma_dir = chroma_dir          # the embedded folder; None on a server
         self._collection = self._open_collection()
 
     # -- construction -------------------------------------------------------------------
@@ -79,9 +82,9 @@ class VectorIndex:
     def embedded(cls, path: Path, collection_name: str = "memories") -> VectorIndex:
         import chromadb
 
-        path.mkdir(parents=True, exist_ok=True)
+        path.mkdir(mode=0o700, parents=True, exist_ok=True)
         client = chromadb.PersistentClient(path=str(path), settings=_chroma_settings())
-        return cls(client, collection_name, location=str(path))
+        return cls(client, collection_name, location=str(path), chroma_dir=path)
 
     @classmethod
     def server(cls, url: str, collection_name: str = "memories") -> VectorIndex:
@@ -102,6 +105,7 @@ class VectorIndex:
         return cls(client, collection_name, location=url)
 
     def _open_collection(self) -> Any:
+        adopt_interrupted_rebuild(self._client, self.collection_name)
         return self._client.get_or_create_collection(
             name=self.collection_name,
             embedding_function=None,  # we always pass our own embeddings
@@ -137,12 +141,27 @@ class VectorIndex:
             self._collection.delete(ids=ids[start : start + 1000])
 
     def reset(self) -> None:
-        """Drop and recreate the collection (used by a full reindex)."""
+        """Drop and recreate the collection (used by a full reindex). The dropped segment's
+        folder, which Chroma leaves behind with every vector, is removed too."""
         try:
             self._client.delete_collection(self.collection_name)
         except Exception:  # absent already
             pass
         self._collection = self._open_collection()
+        if self.chroma_dir is not None:
+            remove_stale_segments(self.chroma_dir)
+
+    def erase(self, memory_ids: Iterable[str], *, force: bool = False) -> dict[str, Any]:
+        """Delete these ids and leave no copy of their vectors (or earlier versions of them)
+        in the index's files: see core.vector_erasure. `force` rebuilds even when none of
+        the ids is in the collection now (finishing an interrupted purge). Returns an
+        ErasureReport as a dict."""
+        ids = sorted(set(memory_ids))
+        self._collection, report = erase_everywhere(self._client, self._collection, ids,
+                                                    force=force, chroma_dir=self.chroma_dir)
+        log.info("erased %d vectors (%d present; rebuilt: %s, %d kept)", report.requested,
+                 report.present, report.rebuilt, report.kept)
+        return report.to_dict()
 
     # -- reads --------------------------------------------------------------------------
     def query(
