@@ -30,6 +30,9 @@ class LlamaSession:
     def __init__(self, cfg: RuntimeConfig, should_stop: Callable[[], bool] | None = None) -> None:
         import llama_cpp
 
+        from core.runtime.llama_log import route_llama_logs
+
+        route_llama_logs(llama_cpp)
         self._lc = llama_cpp
         self.cfg = cfg
         self._should_stop = should_stop or (lambda: False)

@@ -50,7 +50,7 @@ def describe_exit(code: int | None) -> str:
 class LocalLLM:
     def __init__(self, model_path: Path | str, config: RuntimeConfig | None = None, *,
                  kv_state_dir: Path | str | None = None, kv_budget_bytes: int = 2 << 30,
-                 load_timeout: float = 300.0) -> None:
+                 load_timeout: float = 300.0, log_path: Path | str | None = None) -> None:
         self.info: GGUFInfo = read_gguf_info(model_path)
         self.path = Path(self.info.path)
         cfg = config or RuntimeConfig(model_path=str(self.path))
@@ -60,6 +60,7 @@ class LocalLLM:
         self.kv_state_dir = str(kv_state_dir) if kv_state_dir else None
         self.kv_budget_bytes = kv_budget_bytes
         self.load_timeout = load_timeout
+        self.log_path = str(log_path) if log_path else None   # the worker's log file
         self._fingerprint = hashlib.sha256(
             (file_fingerprint(self.path) + json.dumps(self.config.settings_key(), sort_keys=True)
              ).encode()).hexdigest()[:32]
@@ -76,7 +77,8 @@ class LocalLLM:
     def from_settings(cls, model_path: Path | str, model_settings, layout=None) -> LocalLLM:
         cfg = config_from_settings(str(model_path), model_settings)
         return cls(model_path, cfg, kv_state_dir=layout.kv_state_dir if layout else None,
-                   kv_budget_bytes=int(model_settings.kv_state_budget_mb) << 20)
+                   kv_budget_bytes=int(model_settings.kv_state_budget_mb) << 20,
+                   log_path=layout.logs_dir / "model-worker.log" if layout else None)
 
     # -- the LLM protocol ----------------------------------------------------------------
     @property
@@ -169,7 +171,7 @@ class LocalLLM:
 
         self._proc, self._conn = start_child(self._ctx, worker_main, "engram-model-worker",
                                              self._stop_flag, self.kv_state_dir,
-                                             self.kv_budget_bytes)
+                                             self.kv_budget_bytes, self.log_path)
         try:
             reply = self._wait({"op": "load", "config": asdict(self.config),
                                 "fingerprint": self._fingerprint}, timeout=self.load_timeout)

@@ -155,8 +155,29 @@ def limit_memory(limit_mb: int) -> None:
         log.warning("could not limit the worker's memory: %s", exc)
 
 
-def worker_main(conn, stop_flag, kv_dir: str | None, kv_budget: int) -> None:
-    logging.basicConfig(level=logging.WARNING)
+def configure_worker_logging(log_path: str | None) -> None:
+    """The worker's log (and llama.cpp's own lines) go to `log_path`; with none, only errors
+    reach stderr. Either way nothing of llama.cpp's chatter reaches the user's terminal."""
+    root = logging.getLogger()
+    if log_path:
+        from logging.handlers import RotatingFileHandler
+        from pathlib import Path
+
+        Path(log_path).parent.mkdir(parents=True, exist_ok=True)
+        handler = RotatingFileHandler(log_path, maxBytes=2_000_000, backupCount=2,
+                                      encoding="utf-8")
+        handler.setFormatter(logging.Formatter(
+            "%(asctime)s %(levelname)s %(name)s[worker]: %(message)s"))
+        root.addHandler(handler)
+        root.setLevel(logging.INFO)
+    else:
+        logging.basicConfig(level=logging.WARNING)
+        logging.getLogger("llama.cpp").setLevel(logging.ERROR)
+
+
+def worker_main(conn, stop_flag, kv_dir: str | None, kv_budget: int,
+                log_path: str | None = None) -> None:
+    configure_worker_logging(log_path)
     worker = _Worker(conn, stop_flag, kv_dir, kv_budget)
     while True:
         try:
