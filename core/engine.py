@@ -19,7 +19,7 @@ from core.jobs import JobQueue
 from core.memory_store import MemoryStore
 from core.paths import DataLayout
 from core.settings import Settings, load_settings, save_settings
-from core.vector_index import VectorIndex
+from core.vector_index import VectorIndex, collection_for
 
 log = logging.getLogger(__name__)
 
@@ -53,11 +53,17 @@ class Engram:
 
                     self._embedder = EmbedderProxy(self._worker())  # type: ignore[assignment]
                 else:
-                    self._embedder = Embedder(self.settings.memory.embedding_model)
+                    memory = self.settings.memory
+                    self._embedder = Embedder(memory.embedding_model,
+                                              runtime=memory.embedding_runtime)
             return self._embedder
 
     @property
     def index(self) -> VectorIndex:
+        # The collection depends on the embedder's vector family (core.vector_index.
+        # collection_for); the index worker resolves it in its own process.
+        family = None if self.index_process or self._index is not None else \
+            self.embedder.vector_family
         with self._lock:
             if self._index is None:
                 chroma = self.settings.chroma
@@ -65,10 +71,11 @@ class Engram:
                     from core.index_proxies import VectorIndexProxy
 
                     self._index = VectorIndexProxy(self._worker())  # type: ignore[assignment]
-                elif chroma.server_url:
-                    self._index = VectorIndex.server(chroma.server_url, chroma.collection)
                 else:
-                    self._index = VectorIndex.embedded(self.layout.chroma_dir, chroma.collection)
+                    name = collection_for(chroma.collection, family or "fp32")
+                    self._index = (VectorIndex.server(chroma.server_url, name)
+                                   if chroma.server_url
+                                   else VectorIndex.embedded(self.layout.chroma_dir, name))
             return self._index
 
     def _worker(self):
@@ -81,7 +88,8 @@ class Engram:
 
     @property
     def index_sync(self) -> IndexSync:
-        return IndexSync(self.memories, self.index, self.embedder)
+        return IndexSync(self.memories, self.index, self.embedder,
+                         state_path=self.layout.data_dir / "index-state.json")
 
     def save_settings(self) -> None:
         save_settings(self.layout.settings_path, self.settings)

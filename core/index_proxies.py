@@ -27,6 +27,7 @@ class EmbedderProxy:
         self._model_spec = worker.spec.embedding_model
         self.batch_size = batch_size
         self._dimension: int | None = None
+        self._runtime: str | None = None
 
     @property
     def name(self) -> str:
@@ -40,6 +41,24 @@ class EmbedderProxy:
 
     def max_tokens(self) -> int:
         return int(self._worker.call("max_tokens"))
+
+    @property
+    def runtime(self) -> str:
+        if self._runtime is None:
+            self._runtime = str(self._worker.call("runtime"))
+        return self._runtime
+
+    @property
+    def vector_family(self) -> str:
+        from core.embedder import family_of
+
+        return family_of(self.runtime)
+
+    def describe(self) -> dict[str, str]:
+        return dict(self._worker.call("describe"))
+
+    def token_counts(self, texts: list[str]) -> list[int]:
+        return list(self._worker.call("token_counts", list(texts)))
 
     def encode(self, texts: list[str]) -> np.ndarray:
         texts = list(texts)
@@ -56,9 +75,16 @@ class VectorIndexProxy:
 
     def __init__(self, worker: IndexWorker) -> None:
         self._worker = worker
-        self.collection_name = worker.spec.collection
+        self._collection_name: str | None = None
         self.location = worker.spec.server_url or worker.spec.chroma_path
         self.chroma_dir = None if worker.spec.server_url else Path(worker.spec.chroma_path)
+
+    @property
+    def collection_name(self) -> str:
+        """Chosen in the child from the embedder's vector family (collection_for)."""
+        if self._collection_name is None:
+            self._collection_name = str(self._worker.call("collection_name"))
+        return self._collection_name
 
     def _call(self, method: str, *args: Any, **kwargs: Any) -> Any:
         return self._worker.call(f"index.{method}", *args, **kwargs)
@@ -110,6 +136,12 @@ class VectorIndexProxy:
     def get_metadata(self, memory_ids: Sequence[str]) -> dict[str, dict[str, Any]]:
         return self._call("get_metadata", list(memory_ids))
 
+    def get_embeddings(self, memory_ids: Sequence[str]) -> dict[str, np.ndarray]:
+        return self._call("get_embeddings", list(memory_ids)) if memory_ids else {}
+
+    def find_by_hash(self, content_hashes: Sequence[str]) -> dict[str, np.ndarray]:
+        return self._call("find_by_hash", list(content_hashes)) if content_hashes else {}
+
 
 def index_worker_for(settings: Any, chroma_dir: Path) -> IndexWorker:
     """The worker for a data folder's settings: its embedding model and its Chroma (the
@@ -120,4 +152,5 @@ def index_worker_for(settings: Any, chroma_dir: Path) -> IndexWorker:
     return IndexWorker(IndexWorkerSpec(
         embedding_model=str(settings.memory.embedding_model or ""),
         chroma_path=str(chroma_dir), server_url=chroma.server_url or "",
-        collection=chroma.collection))
+        collection=chroma.collection,
+        embedding_runtime=str(getattr(settings.memory, "embedding_runtime", "auto"))))
