@@ -99,8 +99,9 @@ class SettingsDialog(QDialog):
         self.n_ctx.setSuffix(" tokens")
         self.gpu = QComboBox()
         self.gpu.setEditable(True)
-        self.gpu.addItems(["all", "none"])
-        self.gpu.setToolTip("Layers to offload to the GPU: all, none or a number")
+        self.gpu.addItems(["auto", "all", "none"])
+        self.gpu.setToolTip("Layers to offload to the GPU: auto (as many as free GPU memory "
+                            "holds), all, none or a number")
         self.threads = QSpinBox()
         self.threads.setRange(0, 256)
         self.threads.setSpecialValueText("automatic")
@@ -295,7 +296,7 @@ class SettingsDialog(QDialog):
         m, mem, ch = s.model, s.memory, s.chroma
         m.path = self.model_manager.current_path
         m.n_ctx = self.n_ctx.value()
-        m.n_gpu_layers = self.gpu.currentText().strip() or "all"
+        m.n_gpu_layers = self.gpu.currentText().strip() or "auto"
         m.n_threads = self.threads.value()
         m.type_k, m.type_v = self.type_k.currentText(), self.type_v.currentText()
         m.overflow_policy = self.overflow.currentData()
@@ -332,8 +333,9 @@ class SettingsDialog(QDialog):
         changed += [f"chroma.{k}" for k in vars(new.chroma) if getattr(new.chroma, k) != getattr(old.chroma, k)]
         changed += [f"generation.{k}" for k in vars(new.generation)
                     if getattr(new.generation, k) != getattr(old.generation, k)]
-        if new.model.n_gpu_layers not in ("all", "none") and not new.model.n_gpu_layers.isdigit():
-            self.note.setText("GPU layers must be all, none or a number.")
+        if (new.model.n_gpu_layers not in ("auto", "all", "none")
+                and not new.model.n_gpu_layers.isdigit()):
+            self.note.setText("GPU layers must be auto, all, none or a number.")
             return
         # Mutate in place: every service holds the same Settings object.
         for section in ("model", "memory", "chroma", "generation"):
