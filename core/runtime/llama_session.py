@@ -19,7 +19,7 @@ import numpy as np
 
 from core.runtime.errors import GenerationError, ModelLoadError
 from core.runtime.eviction import choose_kept, removal_runs, surprisal_rows
-from core.runtime.kv_config import GGML_TYPES, RuntimeConfig, overflow_note
+from core.runtime.kv_config import AUTO_GPU_LAYERS, GGML_TYPES, RuntimeConfig, overflow_note
 
 
 class Cancelled(Exception):
@@ -36,6 +36,8 @@ class LlamaSession:
         self._lc = llama_cpp
         self.cfg = cfg
         self._should_stop = should_stop or (lambda: False)
+        if cfg.n_gpu_layers == AUTO_GPU_LAYERS:
+            cfg.n_gpu_layers = self._auto_gpu_layers(cfg)
         n_batch = max(8, min(cfg.n_batch, cfg.n_ctx))
         try:
             self.llm = llama_cpp.Llama(
@@ -66,6 +68,19 @@ class LlamaSession:
         self.scoring = cfg.overflow_policy == "sirllm"
         self.reset()
         self.last_decode_tps = 0.0
+
+    def _auto_gpu_layers(self, cfg: RuntimeConfig) -> int:
+        """Layers to offload for "auto": none without a GPU, else what free VRAM holds."""
+        from core.runtime.gpu_fit import plan_for_model
+        from core.runtime.machine import gpu_devices
+
+        gpus = gpu_devices(self._lc)
+        if not gpus:
+            return 0
+        plan = plan_for_model(cfg.model_path, n_ctx=cfg.n_ctx, type_k=cfg.type_k,
+                              type_v=cfg.type_v, free_vram=max(g.free_bytes for g in gpus))
+        cfg.notes.append(f"GPU ({gpus[0].name}): {plan.reason}")
+        return plan.n_gpu_layers
 
     def _model_head_dim(self) -> int:
         """The K head size as llama.cpp uses it: `<arch>.attention.key_length`, else
