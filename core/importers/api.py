@@ -25,6 +25,7 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 ProgressFn = Callable[[ImportProgress], None]
+PURGED_EARLIER = "conversation purged earlier (not imported again)"
 CancelFn = Callable[[], bool]
 
 
@@ -119,6 +120,8 @@ def _run(path: Path | str, engram: Engram | None, progress: ProgressFn | None,
                     report.count(conv)
                     if writer is not None:
                         written = writer.write(conv)
+                        if written.purged:
+                            report.skip(Skipped(PURGED_EARLIER, item=written.conversation_id))
                         report.new_conversations += written.new_conversation
                         report.new_messages += written.new_messages
                         report.memories_created += written.memories

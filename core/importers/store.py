@@ -15,6 +15,7 @@ from core.conversations import ConversationStore, Message
 from core.db import insert_values, transaction
 from core.ids import stable_id
 from core.importers.model import ParsedConversation
+from core.importers.report import MAX_TITLE_CHARS
 from core.importers.text import clean, memory_text
 from core.jobs import JobQueue
 from core.memory.episodic import remember_messages
@@ -32,6 +33,7 @@ class Written:
     new_messages: int
     memories: int
     job_queued: bool
+    purged: bool = False          # purged earlier (a tombstone): not imported again
 
 
 def conversation_id(conv: ParsedConversation) -> str:
@@ -53,6 +55,8 @@ class ImportWriter:
 
     def write(self, conv: ParsedConversation) -> Written:
         cid = conversation_id(conv)
+        if self.db.execute("SELECT 1 FROM tombstones WHERE id = ?", [cid]).fetchone():
+            return Written(cid, False, 0, 0, False, purged=True)
         with transaction(self.db):
             row = self.db.execute(
                 "SELECT updated_at FROM conversations WHERE id = ?", [cid]).fetchone()
@@ -60,7 +64,7 @@ class ImportWriter:
             existing: set[str] = set()
             if new_conversation:
                 self.conversations.create(
-                    clean(conv.title)[:500] or "Untitled", id=cid,
+                    clean(conv.title)[:MAX_TITLE_CHARS] or "Untitled", id=cid,
                     created_at=_first_time(conv), source=conv.source,
                     source_id=conv.source_id, import_id=self.import_id, meta=conv.meta)
             else:
