@@ -7,24 +7,19 @@ HTTP Range request, checks the sha256 and only then moves the file into place.
 """
 from __future__ import annotations
 
-import hashlib
 import json
 import logging
-import os
-import urllib.error
-import urllib.request
-from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from urllib.parse import unquote, urlparse
 
 from core.atomic import write_text_atomic
-from core.runtime.errors import DownloadError, ModelFileError
+from core.runtime.downloads import Progress, download_file
+from core.runtime.errors import ModelFileError
 from core.runtime.gguf_info import GGUFInfo, read_gguf_info
 from core.starter_model import DISPLAY_NAME, starter_model_status, target_path
 
 log = logging.getLogger(__name__)
-Progress = Callable[[int, int | None], bool | None]   # (bytes done, total) -> True to cancel
+__all__ = ["ModelEntry", "ModelManager", "download_file"]
 
 
 @dataclass
@@ -111,66 +106,3 @@ class ModelManager:
                  timeout: float = 60.0) -> Path:
         return download_file(url, self.models_dir, sha256=sha256, filename=filename,
                              progress=progress, chunk=chunk, timeout=timeout)
-
-
-def download_file(url: str, dest_dir: Path, *, sha256: str | None = None,
-                  filename: str | None = None, progress: Progress | None = None,
-                  chunk: int = 1 << 20, timeout: float = 60.0) -> Path:
-    """Download `url` into `dest_dir`, resuming `<name>.partial` if present."""
-    parsed = urlparse(url)
-    if parsed.scheme not in ("http", "https"):
-        raise DownloadError(f"Only http:// and https:// downloads are supported: {url}")
-    name = filename or os.path.basename(unquote(parsed.path)) or "model.gguf"
-    if "/" in name or name.startswith("."):
-        raise DownloadError(f"Unusable file name: {name}")
-    dest_dir.mkdir(parents=True, exist_ok=True)
-    target = dest_dir / name
-    partial = dest_dir / (name + ".partial")
-    have = partial.stat().st_size if partial.exists() else 0
-    req = urllib.request.Request(url)
-    if have:
-        req.add_header("Range", f"bytes={have}-")
-    try:
-        resp = urllib.request.urlopen(req, timeout=timeout)
-    except urllib.error.HTTPError as exc:
-        if exc.code == 416 and have:     # nothing left to fetch
-            resp = None
-        else:
-            raise DownloadError(f"Download failed: the server answered {exc.code}.") from exc
-    except (urllib.error.URLError, OSError) as exc:
-        raise DownloadError(f"Download failed: {getattr(exc, 'reason', exc)}") from exc
-    if resp is not None:
-        with resp:
-            resumed = resp.status == 206
-            if not resumed:
-                have = 0
-            length = resp.headers.get("Content-Length")
-            total = have + int(length) if length and length.isdigit() else None
-            done = have
-            try:
-                with open(partial, "ab" if resumed else "wb") as f:
-                    while True:
-                        block = resp.read(chunk)
-                        if not block:
-                            break
-                        f.write(block)
-                        done += len(block)
-                        if progress is not None and progress(done, total):
-                            raise DownloadError("Download cancelled; run it again to resume.")
-            except OSError as exc:
-                raise DownloadError(f"Download interrupted ({exc}); run it again to "
-                                    f"resume.") from exc
-            if total is not None and done < total:
-                raise DownloadError(f"Download interrupted at {done} of {total} bytes; run it "
-                                    f"again to resume.")
-    if sha256:
-        h = hashlib.sha256()
-        with open(partial, "rb") as f:
-            for block in iter(lambda: f.read(1 << 20), b""):
-                h.update(block)
-        if h.hexdigest().lower() != sha256.lower():
-            partial.unlink(missing_ok=True)
-            raise DownloadError(f"Checksum mismatch for {name}: the file was deleted.")
-    os.replace(partial, target)
-    log.info("downloaded %s (%d bytes)", name, target.stat().st_size)
-    return target
