@@ -33,6 +33,14 @@ KS = (10, 50)
 def register(sub) -> None:
     p = sub.add_parser("retrieval", help="memory retrieval recall (LoCoMo) and latency")
     p.add_argument("--locomo", type=Path, help="a LoCoMo JSON file (list of samples)")
+    p.add_argument("--longmemeval", type=Path,
+                   help="a LongMemEval JSON file (list of questions with haystack sessions)")
+    p.add_argument("--limit", type=int, default=0, help="--longmemeval: first N questions only")
+    p.add_argument("--runtime", choices=("auto", "torch", "onnx", "onnx-int8"), default="auto",
+                   help="embedding runtime (default auto: ONNX Runtime when it loads)")
+    p.add_argument("--encode-windows", action="store_true",
+                   help="embed each window's own text instead of deriving its vector from its "
+                        "turns' vectors (the behaviour before the faster index sync)")
     p.add_argument("--synthetic", type=int, metavar="N", help="latency with N memories")
     p.add_argument("--queries", type=int, default=200, help="queries for --synthetic")
     p.add_argument("--home", type=Path,
@@ -46,17 +54,26 @@ def register(sub) -> None:
 
 
 def run(args, ctx) -> int:
-    if not args.locomo and not args.synthetic:
-        raise EngramError("Give --locomo FILE or --synthetic N")
-    import torch
-
+    if not args.locomo and not args.synthetic and not args.longmemeval:
+        raise EngramError("Give --locomo FILE, --longmemeval FILE or --synthetic N")
     from core.embedder import Embedder
 
-    torch.set_num_threads(max(1, args.threads))
-    embedder = Embedder()
-    out: dict[str, Any] = {}
+    if args.runtime == "torch":
+        import torch
+
+        torch.set_num_threads(max(1, args.threads))
+    embedder = Embedder(runtime=args.runtime, threads=max(1, args.threads))
+    derive = not args.encode_windows
+    out: dict[str, Any] = {"embedding": {**embedder.describe(), "threads": args.threads,
+                                         "window_vectors": "derived" if derive else "encoded"}}
     if args.locomo:
-        out["locomo"] = locomo(args.locomo, embedder, progress=not args.json)
+        out["locomo"] = locomo(args.locomo, embedder, progress=not args.json,
+                               derive_windows=derive)
+    if args.longmemeval:
+        from app.benchmarks.longmemeval import longmemeval
+
+        out["longmemeval"] = longmemeval(args.longmemeval, embedder, progress=not args.json,
+                                         derive_windows=derive, limit=args.limit)
     if args.synthetic:
         from app.benchmarks.retrieval_synthetic import synthetic
 
@@ -98,7 +115,7 @@ def evidence_ids(item: dict[str, Any]) -> set[str]:
     return out
 
 
-def ingest_sample(eng, sample: dict[str, Any]) -> None:
+def ingest_sample(eng, sample: dict[str, Any], *, derive_windows: bool = True) -> None:
     """The sessions of one sample as one conversation, stored the way the chat stores turns."""
     from core.memory.episodic import remember_messages
 
@@ -117,10 +134,13 @@ def ingest_sample(eng, sample: dict[str, Any]) -> None:
                 meta={"speaker": turn.get("speaker", "")})
             remember_messages(eng.memories, [msg], actor="import")
         n += 1
-    eng.index_sync.sync()
+    from core.indexing import IndexSync
+
+    IndexSync(eng.memories, eng.index, eng.embedder, derive_windows=derive_windows).sync()
 
 
-def locomo(path: Path, embedder, *, progress: bool = True) -> dict[str, Any]:
+def locomo(path: Path, embedder, *, progress: bool = True,
+           derive_windows: bool = True) -> dict[str, Any]:
     from core.engine import Engram
     from core.memory.retrieval import Retriever, select_under_budget
 
@@ -132,7 +152,7 @@ def locomo(path: Path, embedder, *, progress: bool = True) -> dict[str, Any]:
             eng = Engram.open(tmp)
             eng._embedder = embedder
             t0 = time.perf_counter()
-            ingest_sample(eng, sample)
+            ingest_sample(eng, sample, derive_windows=derive_windows)
             ingest_s = time.perf_counter() - t0
             multi: dict[str, set[str]] = {}
             for mid, dia in eng.db.execute(
@@ -196,6 +216,14 @@ def _pct(values: list[float], pct: float) -> float:
 
 
 def print_report(out: dict[str, Any]) -> None:
+    emb = out.get("embedding", {})
+    if emb:
+        print(f"embedding: {emb.get('model')} on {emb.get('runtime')} ({emb.get('vectors')} "
+              f"vectors, {emb.get('threads')} thread(s)), window vectors {emb.get('window_vectors')}")
+    if "longmemeval" in out:
+        from app.benchmarks.longmemeval import print_report as print_lme
+
+        print_lme(out["longmemeval"])
     if "locomo" in out:
         loc = out["locomo"]
         header = f"{'category':<12} {'n':>4} " + " ".join(

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 from app.cli import print_fields, print_json
+from core.indexing import waiting_report
 
 
 def register(sub) -> None:
@@ -26,6 +27,8 @@ def run(args, ctx) -> int:
         "memory_jobs_pending": eng.jobs.pending(),
         "memory_jobs_failed": eng.jobs.count("failed"),
         "vector_index": eng.settings.chroma.server_url or str(ctx.layout.chroma_dir),
+        **waiting_report(eng.memories, ctx.layout.data_dir / "index-state.json"),
+        "embedding_runtime": _embedding_runtime(eng.settings.memory),
         **_llama_build(),
     }
     if args.json:
@@ -44,3 +47,21 @@ def _llama_build() -> dict:
         return {"llama_cpp": f"unavailable ({exc.__class__.__name__})"}
     return {"llama_cpp": llama_cpp.__version__,
             "gpu_offload": bool(llama_cpp.llama_supports_gpu_offload())}
+
+
+def _embedding_runtime(memory) -> str:
+    """The configured runtime and whether the ONNX export is ready (nothing is loaded)."""
+    wanted = memory.embedding_runtime
+    if memory.embedding_model:
+        return f"{wanted}: torch (ONNX Runtime is used for the bundled model only)"
+    if wanted == "torch":
+        return "torch"
+    try:
+        from core.embedder import bundled_model_path
+        from core.onnx_embedder import find_export
+
+        ready = find_export(bundled_model_path()) is not None
+    except Exception as exc:  # noqa: BLE001 - a figure for info, never a failure
+        return f"{wanted} ({exc.__class__.__name__})"
+    return f"{wanted}: " + ("ONNX Runtime (export cached)" if ready
+                            else "ONNX Runtime after a one-time export on first use")
