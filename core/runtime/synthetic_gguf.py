@@ -91,8 +91,11 @@ def _vocab(n_vocab: int) -> tuple[list[str], list[float], list[int]]:
 
 def write_gguf(path: Path | str, shape: ModelShape = TINY, *, seed: int = 0,
                chat_template: str | None = CHATML_TEMPLATE, name: str = "engram-synthetic",
-               ) -> Path:
-    """Write a random-weight llama-architecture GGUF of `shape` to `path` and return it."""
+               split_max_tensors: int = 0) -> Path:
+    """Write a random-weight llama-architecture GGUF of `shape` to `path` and return it.
+
+    With `split_max_tensors`, write llama.cpp's split format instead (`<stem>-00001-of-0000N.gguf`
+    beside `path`) and return the first part."""
     import gguf
 
     path = Path(path)
@@ -102,8 +105,8 @@ def write_gguf(path: Path | str, shape: ModelShape = TINY, *, seed: int = 0,
              "q8_0": gguf.GGMLQuantizationType.Q8_0}[shape.weight_type]
     ftype = {"f32": gguf.LlamaFileType.ALL_F32, "f16": gguf.LlamaFileType.MOSTLY_F16,
              "q8_0": gguf.LlamaFileType.MOSTLY_Q8_0}[shape.weight_type]
-    tmp = path.with_name(path.name + ".partial")
-    w = gguf.GGUFWriter(str(tmp), "llama")
+    tmp = path if split_max_tensors else path.with_name(path.name + ".partial")
+    w = gguf.GGUFWriter(str(tmp), "llama", split_max_tensors=split_max_tensors)
     w.add_name(name)
     w.add_context_length(shape.n_ctx_train)
     w.add_embedding_length(shape.n_embd)
@@ -161,6 +164,8 @@ def write_gguf(path: Path | str, shape: ModelShape = TINY, *, seed: int = 0,
     w.write_kv_data_to_file()
     w.write_tensors_to_file()
     w.close()
+    if split_max_tensors:
+        return next(iter(sorted(path.parent.glob(f"{path.stem}-00001-of-*.gguf"))))
     tmp.replace(path)
     return path
 
