@@ -15,6 +15,17 @@ import sqlite_utils
 from core import clock
 from core.db import transaction
 
+# The kinds of job, in one place (the chat, the importers and the memory worker use these).
+INDEX_SYNC = "index_sync"
+HEMA_UPDATE = "hema_update"
+POST_THINK = "post_think"                    # facts from the latest exchange, after an answer
+SUMMARIZE_CONVERSATION = "summarize_conversation"
+EXTRACT_FACTS = "extract_facts"              # facts over a whole (imported) conversation
+DAILY_SUMMARY = "daily_summary"
+GLOBAL_SUMMARY = "global_summary"
+PORTRAIT = "portrait"
+MAINTENANCE = "maintenance"
+
 
 @dataclass
 class Job:
@@ -77,6 +88,27 @@ class JobQueue:
         status = "queued" if (error and retry) else ("failed" if error else "done")
         self.db.execute("UPDATE jobs SET status = ?, error = ?, updated_at = ? WHERE id = ?",
                         [status, error, clock.now(), job_id])
+
+    def release(self, job_id: int, payload: dict[str, Any]) -> None:
+        """Put a running job back in the queue with its progress in `payload` (it stopped at a
+        safe point and goes on from there); the attempt does not count."""
+        self.db.execute(
+            "UPDATE jobs SET status = 'queued', payload = ?, attempts = max(0, attempts - 1),"
+            " updated_at = ? WHERE id = ?",
+            [json.dumps(payload, sort_keys=True), clock.now(), job_id])
+
+    def save_progress(self, job_id: int, payload: dict[str, Any]) -> None:
+        """Record a running job's progress, so that a killed process resumes from there."""
+        self.db.execute("UPDATE jobs SET payload = ?, updated_at = ? WHERE id = ?",
+                        [json.dumps(payload, sort_keys=True), clock.now(), job_id])
+
+    def cancel(self, kinds: list[str] | None = None) -> int:
+        """Cancel queued jobs (of `kinds`, or all). Returns how many."""
+        sql, params = "UPDATE jobs SET status = 'cancelled', updated_at = ? WHERE status = 'queued'", [clock.now()]
+        if kinds:
+            sql += f" AND kind IN ({','.join('?' * len(kinds))})"
+            params += kinds
+        return self.db.execute(sql, params).rowcount
 
     def recover(self) -> int:
         """Requeue jobs a killed process left running. Returns how many."""

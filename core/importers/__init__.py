@@ -14,7 +14,7 @@ API (call it from a worker thread; every call is safe to cancel):
         parses everything and counts; writes nothing.
     run_import(engram, path, progress=None, cancelled=None, *, embed=True) -> ImportReport
         stores conversations, messages (tree, branches, hidden flags) and episodic memories,
-        one transaction per conversation; queues a "summarize_conversation" job
+        one transaction per conversation; queues "summarize_conversation" and "extract_facts" jobs
         ({"conversation_id": ...}, needs_model=True) per conversation that got new messages;
         then embeds the new memories (IndexSync.sync) unless embed=False.
     embed_pending(engram, report=None, progress=None, cancelled=None) -> int

@@ -1,8 +1,8 @@
 """The one path that stores parsed conversations, whatever format they came from.
 
 Each conversation commits in its own transaction: the conversation row, its new messages,
-their episodic memories (`remember_messages`) and a queued summary job, together or not at
-all. Ids are derived from the format and the archive's own ids (`stable_id`), so importing the
+their episodic memories (`remember_messages`) and its queued model jobs (summary, facts),
+together or not at all. Ids are derived from the format and the archive's own ids (`stable_id`), so importing the
 same archive again adds nothing, and a newer export adds only the messages that are new.
 """
 from __future__ import annotations
@@ -17,11 +17,11 @@ from core.ids import stable_id
 from core.importers.model import ParsedConversation
 from core.importers.report import MAX_TITLE_CHARS
 from core.importers.text import clean, memory_text
-from core.jobs import JobQueue
+from core.jobs import EXTRACT_FACTS, SUMMARIZE_CONVERSATION, JobQueue
 from core.memory.episodic import remember_messages
 from core.memory_store import MemoryStore
 
-SUMMARY_JOB = "summarize_conversation"
+SUMMARY_JOBS = (SUMMARIZE_CONVERSATION, EXTRACT_FACTS)   # model jobs per new conversation
 _MESSAGE_COLUMNS = ("id", "conversation_id", "parent_id", "branch", "role", "text", "created_at",
                     "model", "hidden", "source_id", "import_id", "meta")
 
@@ -76,8 +76,9 @@ class ImportWriter:
                                            import_id=self.import_id) if fresh else []
             job = False
             if any(not m.hidden and m.role in ("user", "assistant") for m in fresh):
-                job = self.jobs.enqueue(SUMMARY_JOB, {"conversation_id": cid},
-                                        needs_model=True) is not None
+                queued = [self.jobs.enqueue(kind, {"conversation_id": cid}, needs_model=True)
+                          for kind in SUMMARY_JOBS]
+                job = any(q is not None for q in queued)
             if rows or new_conversation:
                 current = (message_id(conv, conv.current_source_id) if conv.current_source_id
                            else message_id(conv, conv.messages[-1].source_id))

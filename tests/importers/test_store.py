@@ -8,7 +8,7 @@ import pytest
 
 from core.ids import stable_id
 from core.importers import run_import
-from core.importers.store import SUMMARY_JOB
+from core.importers.store import SUMMARY_JOBS
 
 from .conftest import FIXTURES
 
@@ -54,7 +54,7 @@ def test_chatgpt_import_stores_tree_thread_and_memories(store_only) -> None:
     assert row[0] == "completed" and row[1] == "chatgpt"
     assert json.loads(row[2])["messages"] == 18
     jobs = eng.jobs.list()
-    assert {j.kind for j in jobs} == {SUMMARY_JOB} and all(j.needs_model for j in jobs)
+    assert {j.kind for j in jobs} == set(SUMMARY_JOBS) and all(j.needs_model for j in jobs)
     assert {j.payload["conversation_id"] for j in jobs} == {
         cid, stable_id("chatgpt", "conv-c")}
 
