@@ -1,22 +1,31 @@
 """The `engram` command: the second face of core's services, usable with no display.
 
-Errors that core raises on purpose (EngramError) become one line on stderr and exit code 1;
-bad arguments exit with 2 (argparse). Never a traceback for a user's mistake.
+Every failure is one line on stderr and exit code 1: errors core raises on purpose
+(EngramError) with their own message, failures of the environment (a full disk, a read-only
+or unreadable folder, a missing folder) described by `app.failures`, anything else as
+"unexpected ...". The traceback goes to the log file, never to the terminal (`-v` prints it
+too). Bad arguments exit with 2 (argparse). Files the command creates are owner-only.
 """
 from __future__ import annotations
 
 import argparse
 import json
+import logging
+import os
 import sys
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
 from app.commands import register_all
-from app.logging_setup import setup_logging
+from app.failures import describe
+from app.logging_setup import LOG_NAME, current_log_file, private_fallback_dir, setup_logging
 from app.paths import resolve_layout
 from core.errors import EngramError
 from core.paths import DataLayout
+from core.private_files import use_private_umask
+
+log = logging.getLogger("engram.cli")
 
 
 class Context:
@@ -78,19 +87,74 @@ def main(argv: Sequence[str] | None = None) -> int:
     if not getattr(args, "func", None):
         parser.print_help()
         return 0
-    ctx = Context(args.home, args.verbose)
+    previous_umask = use_private_umask()
+    ctx: Context | None = None
     try:
+        ctx = Context(args.home, args.verbose)
         return int(args.func(args, ctx) or 0)
-    except EngramError as exc:
-        print(f"engram: error: {exc}", file=sys.stderr)
-        return 1
     except KeyboardInterrupt:
         print("engram: interrupted", file=sys.stderr)
         return 130
     except BrokenPipeError:
         return 0
+    except Exception as exc:  # noqa: BLE001 - every failure becomes one line and a log entry
+        return report_failure(exc, args, ctx)
     finally:
+        if ctx is not None:
+            _close_quietly(ctx)
+        os.umask(previous_umask)
+
+
+def report_failure(exc: BaseException, args: argparse.Namespace, ctx: Context | None) -> int:
+    """One line on stderr naming the failure (and where its detail went); the traceback in
+    the log file."""
+    data_dir = ctx.layout.data_dir if ctx is not None else None
+    line = describe(exc, data_dir=data_dir)
+    log_file = _log_failure(exc, args, ctx)
+    if not isinstance(exc, EngramError) or exc.__cause__ is not None:
+        line += f" (details in {log_file})" if log_file else " (no log file could be written)"
+    if getattr(args, "verbose", False):
+        import traceback
+
+        traceback.print_exception(exc, file=sys.stderr)
+    print(f"engram: error: {line}", file=sys.stderr)
+    return 1
+
+
+def _log_failure(exc: BaseException, args: argparse.Namespace,
+                 ctx: Context | None) -> Path | None:
+    """Append the failure and its traceback to the log file, or, when that cannot be written
+    (a full or read-only disk), to the fallback log folder. Returns where it went. Written
+    directly rather than through `logging`, whose handlers swallow a failed write."""
+    import time
+    import traceback
+
+    detail = "".join(traceback.format_exception(exc))
+    entry = (f"{time.strftime('%Y-%m-%d %H:%M:%S')} ERROR engram.cli: engram "
+             f"{getattr(args, 'command', '?')} failed: {type(exc).__name__}\n{detail}")
+    logs = ctx.layout.logs_dir if ctx is not None else None
+    fallback = private_fallback_dir()
+    candidates = [current_log_file(), logs / LOG_NAME if logs else None,
+                  fallback / LOG_NAME if fallback else None]
+    for path in dict.fromkeys(c for c in candidates if c is not None):
+        try:
+            path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
+            fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600)
+            with os.fdopen(fd, "a", encoding="utf-8") as f:
+                f.write(entry)
+                f.flush()
+                os.fsync(f.fileno())
+        except OSError:
+            continue
+        return path
+    return None
+
+
+def _close_quietly(ctx: Context) -> None:
+    try:
         ctx.close()
+    except Exception:  # closing after a failure must not add a second one
+        log.debug("closing the data folder failed", exc_info=True)
 
 
 def existing_path(text: str) -> Path:

@@ -1,17 +1,20 @@
 """What to do when a data folder is opened after the app may have been killed.
 
 SQLite's WAL makes every committed transaction durable and rolls back the rest by itself; what
-remains is Engram's own bookkeeping: jobs left 'running', imports left 'running', and a vector
-index that may lag behind SQLite. `recover` puts all three right. It is idempotent and cheap
+remains is Engram's own bookkeeping: jobs left 'running', imports left 'running', purges left
+unfinished (core.purge_journal), and a vector index that may lag behind SQLite. `recover` puts
+all four right. It is idempotent and cheap
 when nothing is wrong, and is run at start-up off the GUI thread (and by `engram doctor`).
 """
 from __future__ import annotations
 
 import logging
+import sqlite3
 from dataclasses import dataclass
 
 from core import clock
 from core.engine import Engram
+from core.errors import EngramError
 
 log = logging.getLogger(__name__)
 
@@ -24,6 +27,8 @@ class RecoveryReport:
     index_orphans: int = 0
     index_stale: int = 0
     index_synced: int = 0
+    purges_finished: int = 0
+    purges_unfinished: int = 0        # still journalled: the next start (or doctor) retries
 
     @property
     def anything(self) -> bool:
@@ -39,6 +44,7 @@ def recover(eng: Engram, *, check_index: bool = True, jobs: bool = True) -> Reco
         "UPDATE imports SET status = 'cancelled', finished_at = ?,"
         " report = json_set(report, '$.interrupted', 1) WHERE status = 'running'",
         [clock.now()]).rowcount
+    _finish_purges(eng, report)
     if check_index and _index_may_have_drifted(eng):
         sync = eng.index_sync
         doctor = sync.doctor(repair=True)
@@ -49,6 +55,22 @@ def recover(eng: Engram, *, check_index: bool = True, jobs: bool = True) -> Reco
     if report.anything:
         log.info("start-up recovery: %s", report)
     return report
+
+
+def _finish_purges(eng: Engram, report: RecoveryReport) -> None:
+    """Purges an earlier run left unfinished are finished before anything else reads the
+    data folder. A failure (a full disk, an unreachable index) is logged and left journalled:
+    start-up goes on, and `engram doctor` reports it."""
+    from core import purge_journal
+    from core.purge import finish_pending
+
+    if not purge_journal.pending(eng.db):
+        return
+    try:
+        report.purges_finished = len(finish_pending(eng))
+    except (EngramError, OSError, sqlite3.Error) as exc:
+        log.warning("start-up could not finish a purge: %s", exc)
+    report.purges_unfinished = len(purge_journal.pending(eng.db))
 
 
 def _index_may_have_drifted(eng: Engram) -> bool:

@@ -37,13 +37,20 @@ def run_export(args, ctx) -> int:
 
 
 def run_restore(args, ctx) -> int:
-    from core.export import restore_json
+    from core.export import restore
 
-    added = restore_json(ctx.engram, args.path)
+    report = restore(ctx.engram, args.path)
     if args.json:
-        print_json(added)
-    else:
-        print("restored: " + ", ".join(f"{v} {k}" for k, v in added.items()))
+        print_json({**report.added, "left_out_purged": report.left_out_purged,
+                    "purged_by_tombstones": report.purged_after})
+        return 0
+    print("restored: " + ", ".join(f"{v} {k}" for k, v in report.added.items()))
+    if report.left_out_purged:
+        print(f"left out: {report.left_out_purged} row(s) of things purged since the export "
+              "(purges are never undone by a restore)")
+    if report.purged_after:
+        print(f"purged: {report.purged_after} row(s) an earlier restore had brought back, which "
+              "this export's tombstones name")
     return 0
 
 

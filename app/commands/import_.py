@@ -2,8 +2,10 @@
 
 Several paths import one after another; a folder that holds zips (an export delivered as
 several parts) stands for those zips. Progress goes to stderr, the summary to stdout (`--json`
-for a machine-readable one: a list when there are several). A bad archive is one line on
-stderr and exit code 1; conversations committed before a problem stay.
+for a machine-readable one: a list when there are several). A bad archive, an unreadable file
+or a full disk is one line on stderr and exit code 1; conversations committed before a problem
+stay whole (each commits with its messages and memories), and importing the same file again
+finishes the job without duplicates.
 """
 from __future__ import annotations
 
@@ -12,7 +14,13 @@ import time
 from pathlib import Path
 
 from app.cli import print_json
+from app.failures import describe, is_environment_failure
 from core import clock
+from core.errors import EngramError
+
+
+class ImportStoppedError(EngramError):
+    """The environment stopped an import midway (a full disk, a permission)."""
 
 
 def register(sub) -> None:
@@ -80,11 +88,16 @@ def run(args, ctx) -> int:
     reports = []
     for path in archives(args.paths):
         progress = _Progress() if sys.stderr.isatty() or args.verbose else None
+        before = None if args.dry_run else ctx.engram.conversations.count()
         try:
             if args.dry_run:
                 report = dry_run(path, progress)
             else:
                 report = run_import(ctx.engram, path, progress, embed=not args.no_embed)
+        except Exception as exc:
+            if before is None or not is_environment_failure(exc):
+                raise
+            raise ImportStoppedError(_stopped(ctx, path, exc, before)) from exc
         finally:
             if progress:
                 progress.done()
@@ -96,6 +109,17 @@ def run(args, ctx) -> int:
     for report in reports:
         _print_report(report, args.no_embed)
     return 0
+
+
+def _stopped(ctx, path: Path, exc: BaseException, before: int) -> str:
+    """The one line for an import the environment stopped: why, and what was kept."""
+    reason = describe(exc, data_dir=ctx.layout.data_dir)
+    try:
+        kept = ctx.engram.conversations.count() - before
+    except Exception:  # noqa: BLE001 - the count is a courtesy; the reason is what matters
+        return f"{reason}; the import of {path.name} stopped (run it again to finish it)"
+    return (f"{reason}; the import of {path.name} stopped after {kept} new conversation"
+            f"{'' if kept == 1 else 's'} (each one whole): run it again to finish it")
 
 
 def _print_report(report, no_embed: bool) -> None:
@@ -116,6 +140,9 @@ def _print_report(report, no_embed: bool) -> None:
               + ("" if not no_embed else " (skipped: --no-embed)"))
     print(f"  skipped        {report.skipped_count}")
     for reason, count in sorted(report.skipped_by_reason.items(), key=lambda kv: -kv[1]):
+        print(f"    {count:6}  {reason}")
+    print(f"  shortened      {report.lossy_count}")
+    for reason, count in sorted(report.lossy.items(), key=lambda kv: -kv[1]):
         print(f"    {count:6}  {reason}")
     for name, what in list(report.unrecognised_files.items())[:10]:
         print(f"  not imported   {name}: {what}")
