@@ -19,7 +19,9 @@ def build_window(home: str | None = None, argv: list[str] | None = None, *,
 
     from app.logging_setup import setup_logging
     from app.paths import resolve_layout
+    from core.private_files import use_private_umask
 
+    use_private_umask()      # everything the app writes is owner-only
     layout = resolve_layout(home).ensure()
     setup_logging(layout.logs_dir)
     app = QApplication.instance() or QApplication(list(argv or sys.argv))

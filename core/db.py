@@ -14,6 +14,7 @@ from typing import Any
 import sqlite_utils
 
 from core.migrations import migrate
+from core.private_files import create_private_file
 
 DB_FILENAME = "engram.db"
 
@@ -36,7 +37,8 @@ def open_database(path: Path | str, *, backup_dir: Path | None = None) -> sqlite
     Raises DatabaseTooNewError if the file was written by a newer Engram.
     """
     path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
+    path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
+    create_private_file(path)   # owner-only; SQLite gives its -wal and -shm the same mode
     conn = connect(path)
     migrate(conn, db_path=path, backup_dir=backup_dir or path.parent / "backups")
     return sqlite_utils.Database(conn)

@@ -252,15 +252,10 @@ def applied_version(conn: sqlite3.Connection) -> int:
 
 
 def backup_copy(conn: sqlite3.Connection, dest: Path) -> None:
-    """A consistent copy of a live database (SQLite's online backup API; WAL included)."""
-    dest.parent.mkdir(parents=True, exist_ok=True)
-    tmp = dest.with_suffix(dest.suffix + ".tmp")
-    target = sqlite3.connect(str(tmp))
-    try:
-        conn.backup(target)
-    finally:
-        target.close()
-    tmp.replace(dest)
+    """A consistent, owner-only copy of a live database (see core.backup.backup_copy)."""
+    from core.backup import backup_copy as private_copy
+
+    private_copy(conn, dest)
 
 
 def migrate(

@@ -49,6 +49,7 @@ class DataLayout:
         return self.config_dir / "settings.json"
 
     def ensure(self) -> DataLayout:
+        """Create the folders, owner-only (0700): they hold a person's conversations."""
         for d in (self.data_dir, self.config_dir, self.cache_dir, self.models_dir, self.logs_dir):
-            d.mkdir(parents=True, exist_ok=True)
+            d.mkdir(mode=0o700, parents=True, exist_ok=True)
         return self
