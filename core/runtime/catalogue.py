@@ -142,8 +142,12 @@ class Fit:
                 "memory_needed": self.memory_needed, "on_gpu": self.on_gpu}
 
 
-def _gb(n: float) -> str:
-    return f"{n / 1e9:.1f} GB"
+def human_size(n: float) -> str:
+    """Decimal units, as the download pages show sizes: 27 MB, 4.9 GB."""
+    return f"{n / 1e9:.1f} GB" if n >= 1e9 else f"{n / 1e6:.0f} MB"
+
+
+_gb = human_size
 
 
 def assess(entry: CatalogueEntry, machine: MachineMemory, *, n_ctx: int = 4096,

@@ -24,7 +24,7 @@ class GpuPlan:
 
 
 def _gb(n: float) -> str:
-    return f"{n / 1e9:.1f} GB"
+    return f"{n / 1e9:.1f} GB" if n >= 1e9 else f"{n / 1e6:.0f} MB"
 
 
 def fit_gpu_layers(*, n_layers: int, weights_bytes: int, kv_bytes_per_token: float,

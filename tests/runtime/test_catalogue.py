@@ -3,10 +3,8 @@ server on 127.0.0.1 (resume after a cut, a wrong checksum refused, size + header
 from __future__ import annotations
 
 import hashlib
-import http.server
 import json
 import socket
-import threading
 from pathlib import Path
 
 import pytest
@@ -27,6 +25,7 @@ from core.runtime.errors import DownloadError
 from core.runtime.gguf_info import read_gguf_info
 from core.runtime.machine import GIB, GpuDevice, MachineMemory
 from core.runtime.synthetic_gguf import ModelShape, write_gguf
+from tests.runtime.local_http import RangeHandler, serve_folder
 
 GB = 10**9
 
@@ -118,34 +117,6 @@ def test_catalogue_and_fitting_open_no_connection(monkeypatch):
 
 
 # -- downloads against a local server --------------------------------------------------------
-class _Handler(http.server.SimpleHTTPRequestHandler):
-    """Serves files with HTTP Range support; `cut_after` drops the connection part-way."""
-    cut_after: int | None = None
-
-    def log_message(self, *args) -> None:
-        pass
-
-    def do_GET(self) -> None:
-        path = Path(self.translate_path(self.path))
-        if not path.is_file():
-            self.send_error(404)
-            return
-        data = path.read_bytes()
-        start = 0
-        rng = self.headers.get("Range")
-        if rng:
-            start = int(rng.split("=")[1].split("-")[0])
-            self.send_response(206)
-            self.send_header("Content-Range", f"bytes {start}-{len(data) - 1}/{len(data)}")
-        else:
-            self.send_response(200)
-        body = data[start:]
-        self.send_header("Content-Length", str(len(body)))
-        self.end_headers()
-        cut = type(self).cut_after
-        self.wfile.write(body[:cut] if cut is not None else body)
-
-
 @pytest.fixture
 def served(tmp_path):
     """A generated GGUF served on 127.0.0.1, and a catalogue entry pointing at it."""
@@ -154,9 +125,7 @@ def served(tmp_path):
     model = write_gguf(root / "test-model-Q8_0.gguf",
                        ModelShape(n_layers=3, n_embd=128, n_head=2, n_head_kv=2, n_ff=256,
                                   n_vocab=600))
-    srv = http.server.ThreadingHTTPServer(
-        ("127.0.0.1", 0), lambda *a, **kw: _Handler(*a, directory=str(root), **kw))
-    threading.Thread(target=srv.serve_forever, daemon=True).start()
+    srv = serve_folder(root)
     data = model.read_bytes()
 
     def make_catalogue(**over) -> Path:
@@ -182,18 +151,18 @@ def served(tmp_path):
     yield entry, data
     srv.shutdown()
     srv.server_close()
-    _Handler.cut_after = None
+    RangeHandler.cut_after = None
 
 
 def test_download_resumes_after_a_cut_and_verifies(served, tmp_path):
     entry, data = served
     e = entry()
     dest = tmp_path / "models"
-    _Handler.cut_after = 40_000
+    RangeHandler.cut_after = 40_000
     with pytest.raises(DownloadError, match="resume"):
         download_entry(e, dest, chunk=4096)
     assert partial_path(dest, e.file_name).stat().st_size == 40_000
-    _Handler.cut_after = None
+    RangeHandler.cut_after = None
     seen: list[int] = []
     path = download_entry(e, dest, progress=lambda d, t: seen.append(d), chunk=8192)
     assert path.read_bytes() == data and not partial_path(dest, e.file_name).exists()
