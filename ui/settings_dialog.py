@@ -57,6 +57,7 @@ class SettingsDialog(QDialog):
         self._page_names: list[str] = []
         self.model_manager = ModelManager(services)
         self.model_manager.use_file.connect(self._use_model_file)
+        self.model_manager.model_ready.connect(self.model_file_chosen.emit)   # load it now
         self._add_page("model", "Model", self._model_page())
         self._add_page("memory", "Memory", self._memory_page())
         self._add_page("storage", "Storage", self._storage_page())
