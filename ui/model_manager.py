@@ -1,5 +1,6 @@
-"""The model manager: pick a GGUF and read its header, or download one by URL (with progress,
-cancel and resume). Reading headers and downloading run on worker threads."""
+"""The model manager: the current model and its header; the models on this computer (other
+apps' too, used in place); the recommended downloads, what fits first, one click each; any
+GGUF by URL. Reading headers, looking at the machine and downloading run on worker threads."""
 from __future__ import annotations
 
 from pathlib import Path
@@ -13,14 +14,13 @@ from PySide6.QtWidgets import (
     QHBoxLayout,
     QLabel,
     QLineEdit,
-    QListWidget,
-    QListWidgetItem,
     QProgressBar,
     QPushButton,
     QVBoxLayout,
     QWidget,
 )
 
+from ui.model_lists import CatalogueList, FoundModelsList, load_model_lists
 from ui.ops import Op
 from ui.services import Services
 from ui.status_bar import human_bytes
@@ -41,6 +41,7 @@ def read_model_info(path: str) -> dict[str, Any]:
 
 class ModelManager(QWidget):
     use_file = Signal(str)
+    model_ready = Signal(str)        # a model to load now (found, or downloaded and verified)
 
     def __init__(self, services: Services, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -63,10 +64,6 @@ class ModelManager(QWidget):
         row.addWidget(self.starter_button)
         row.addWidget(self.choose_button)
         pl.addLayout(row)
-        self.local = QListWidget()
-        self.local.setMaximumHeight(72)
-        self.local.itemClicked.connect(lambda item: self.set_current(item.data(256)))
-        pl.addWidget(self.local)
         info = QFormLayout()
         self.info_labels: dict[str, QLabel] = {}
         summary = QLabel("—")
@@ -84,6 +81,26 @@ class ModelManager(QWidget):
             info.addRow(f"{title}:", label)
         pl.addLayout(info)
         box.addWidget(pick)
+
+        here = QGroupBox("On this computer (LM Studio, Ollama, GPT4All, Jan, Hugging Face and "
+                         "llama.cpp caches, your folders)")
+        hl = QVBoxLayout(here)
+        self.found = FoundModelsList(button_text="Use this model")
+        self.found.list.setMaximumHeight(110)
+        self.found.chosen.connect(self._use_found)
+        hl.addWidget(self.found)
+        add_folder = QPushButton("Add a folder…")
+        add_folder.clicked.connect(self.add_folder)
+        self.found.buttons.insertWidget(1, add_folder)
+        box.addWidget(here)
+
+        cat = QGroupBox("Download a recommended model")
+        cl = QVBoxLayout(cat)
+        self.catalogue = CatalogueList(services)
+        self.catalogue.list.setMaximumHeight(130)
+        self.catalogue.downloaded.connect(self._use_found)
+        cl.addWidget(self.catalogue)
+        box.addWidget(cat)
 
         dl = QGroupBox("Download a GGUF by URL")
         dlay = QVBoxLayout(dl)
@@ -149,13 +166,30 @@ class ModelManager(QWidget):
                                 "none (Engram uses the architecture's usual format)")
 
     def _list_local(self) -> None:
-        self.local.clear()
-        models = self.services.layout.models_dir
-        for p in sorted(models.glob("*.gguf")) if models.exists() else []:
-            item = QListWidgetItem(f"{p.name}  ({human_bytes(p.stat().st_size)})")
-            item.setData(256, str(p))
-            self.local.addItem(item)
-        self.local.setVisible(self.local.count() > 0)
+        """Refresh both lists on a worker (headers, machine, catalogue)."""
+        layout, ms = self.services.layout, self.services.settings.model
+        self.services.runner.background(lambda ctx: load_model_lists(layout, ms),
+                                        success=self._show_lists,
+                                        failure=lambda e: self.found.detail.setText(
+                                            f"Could not list the models: {e}"))
+
+    def _show_lists(self, data: dict) -> None:
+        self.found.show_entries(data["entries"])
+        self.catalogue.show_fits(data["fits"], data["machine"], data["partial"])
+
+    def _use_found(self, path: str) -> None:
+        self.set_current(path)
+        self.model_ready.emit(path)
+
+    def add_folder(self) -> None:
+        from core.runtime.model_manager import ModelManager as Core
+
+        folder = QFileDialog.getExistingDirectory(self, "A folder with GGUF models")
+        if folder:
+            core = Core(self.services.layout.models_dir, self.services.layout.config_dir)
+            self.services.runner.background(lambda ctx: core.add_folder(folder),
+                                            success=lambda _f: self._list_local(),
+                                            failure=lambda e: self.found.detail.setText(str(e)))
 
     def choose(self) -> None:
         path, _ = QFileDialog.getOpenFileName(self, "Choose a GGUF model",
