@@ -50,6 +50,12 @@ class LLM(Protocol):
     @property
     def name(self) -> str: ...
 
+    @property
+    def kind(self) -> str:
+        """"base" (continues text: talk to it through completion frames) or "instruct"
+        (follows instructions in its chat template); see core.runtime.model_kind."""
+        ...
+
     def count_tokens(self, text: str) -> int: ...
 
     def chat(self, messages: list[ChatMessage], params: GenerationParams | None = None, *,
@@ -62,8 +68,9 @@ class LLM(Protocol):
         ...
 
     def complete(self, prompt: str, params: GenerationParams | None = None, *,
-                 on_token: StreamCallback | None = None) -> tuple[str, GenerationStats]:
-        """Continue raw text (base models; summaries with a prompt template)."""
+                 on_token: StreamCallback | None = None,
+                 session: str | None = None) -> tuple[str, GenerationStats]:
+        """Continue raw text (base models). `session` as for `chat`."""
         ...
 
     def context_size(self) -> int: ...

@@ -22,6 +22,7 @@ log = logging.getLogger(__name__)
 @dataclass
 class ModelSettings:
     path: str = ""                 # GGUF file; empty = the starter model when installed
+    kind: str = "auto"             # auto / base / instruct (core.runtime.model_kind)
     n_ctx: int = 4096
     n_gpu_layers: str = "auto"     # "auto" (fit free VRAM), "all", "none" or a number
     n_threads: int = 0             # 0 = automatic

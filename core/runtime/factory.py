@@ -27,7 +27,8 @@ def open_llm(layout: DataLayout, settings):
     if ms.remote_url:
         from core.runtime.remote import RemoteLLM
 
-        return RemoteLLM(ms.remote_url, ms.remote_model, ms.remote_api_key, n_ctx=ms.n_ctx)
+        return RemoteLLM(ms.remote_url, ms.remote_model, ms.remote_api_key, n_ctx=ms.n_ctx,
+                         kind=ms.kind)
     from core.runtime.local_llm import LocalLLM
 
     return LocalLLM.from_settings(model_path_from_settings(layout, ms), ms, layout)

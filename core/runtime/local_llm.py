@@ -25,6 +25,7 @@ from core.runtime.chat_format import chat_format_for
 from core.runtime.errors import GenerationError, WorkerCrashedError
 from core.runtime.gguf_info import GGUFInfo, file_fingerprint, read_gguf_info
 from core.runtime.kv_config import RuntimeConfig, config_from_settings, resolve_config
+from core.runtime.model_kind import KindDecision, kind_of_gguf
 from core.runtime.stats import RuntimeStats
 
 log = logging.getLogger(__name__)
@@ -50,8 +51,10 @@ def describe_exit(code: int | None) -> str:
 class LocalLLM:
     def __init__(self, model_path: Path | str, config: RuntimeConfig | None = None, *,
                  kv_state_dir: Path | str | None = None, kv_budget_bytes: int = 2 << 30,
-                 load_timeout: float = 300.0, log_path: Path | str | None = None) -> None:
+                 load_timeout: float = 300.0, log_path: Path | str | None = None,
+                 kind: str = "auto") -> None:
         self.info: GGUFInfo = read_gguf_info(model_path)
+        self.kind_decision: KindDecision = kind_of_gguf(self.info, kind)
         self.path = Path(self.info.path)
         cfg = config or RuntimeConfig(model_path=str(self.path))
         self.config = resolve_config(replace(cfg, model_path=str(self.path),
@@ -78,12 +81,17 @@ class LocalLLM:
         cfg = config_from_settings(str(model_path), model_settings)
         return cls(model_path, cfg, kv_state_dir=layout.kv_state_dir if layout else None,
                    kv_budget_bytes=int(model_settings.kv_state_budget_mb) << 20,
-                   log_path=layout.logs_dir / "model-worker.log" if layout else None)
+                   log_path=layout.logs_dir / "model-worker.log" if layout else None,
+                   kind=getattr(model_settings, "kind", "auto"))
 
     # -- the LLM protocol ----------------------------------------------------------------
     @property
     def name(self) -> str:
         return self.info.name or self.path.stem
+
+    @property
+    def kind(self) -> str:
+        return self.kind_decision.kind
 
     def context_size(self) -> int:
         return self.config.n_ctx
@@ -104,8 +112,9 @@ class LocalLLM:
                               session)
 
     def complete(self, prompt: str, params: GenerationParams | None = None, *,
-                 on_token: StreamCallback | None = None) -> tuple[str, GenerationStats]:
-        return self._generate(prompt, params or GenerationParams(), on_token, None)
+                 on_token: StreamCallback | None = None,
+                 session: str | None = None) -> tuple[str, GenerationStats]:
+        return self._generate(prompt, params or GenerationParams(), on_token, session)
 
     # -- control -------------------------------------------------------------------------
     def stop(self) -> None:

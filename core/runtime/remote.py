@@ -24,7 +24,7 @@ log = logging.getLogger(__name__)
 
 class RemoteLLM:
     def __init__(self, base_url: str, model: str = "", api_key: str = "", *,
-                 n_ctx: int = 4096, timeout: float = 120.0) -> None:
+                 n_ctx: int = 4096, timeout: float = 120.0, kind: str = "auto") -> None:
         url = base_url.rstrip("/")
         if not url.startswith(("http://", "https://")):
             raise RemoteModelError(f"The server address must start with http:// or https://: "
@@ -34,6 +34,8 @@ class RemoteLLM:
         self.api_key = api_key
         self.n_ctx = n_ctx
         self.timeout = timeout
+        # a chat endpoint serves an instruct model unless the user says otherwise
+        self._kind = "base" if kind == "base" else "instruct"
         self._stop = threading.Event()
         self._tokenize_path: str | None = None
         self._last_tps = 0.0
@@ -41,6 +43,10 @@ class RemoteLLM:
     @property
     def name(self) -> str:
         return self.model or self.base
+
+    @property
+    def kind(self) -> str:
+        return self._kind
 
     def context_size(self) -> int:
         return self.n_ctx
@@ -115,7 +121,8 @@ class RemoteLLM:
         return self._stream("/chat/completions", body, on_token, chat=True)
 
     def complete(self, prompt: str, params: GenerationParams | None = None, *,
-                 on_token: StreamCallback | None = None) -> tuple[str, GenerationStats]:
+                 on_token: StreamCallback | None = None,
+                 session: str | None = None) -> tuple[str, GenerationStats]:
         body = self._body(params or GenerationParams())
         body["prompt"] = prompt
         return self._stream("/completions", body, on_token, chat=False)

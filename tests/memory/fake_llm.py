@@ -14,8 +14,9 @@ class ScriptedFakeLLM:
     in order (the last one repeats). JSON answers may be given as dicts."""
 
     def __init__(self, script: Callable[[list[ChatMessage], GenerationParams], Any] | list[Any]
-                 | None = None, *, n_ctx: int = 4096) -> None:
+                 | None = None, *, n_ctx: int = 4096, kind: str = "instruct") -> None:
         self.script = script if script is not None else ["Fine."]
+        self.kind = kind
         self.calls: list[tuple[list[ChatMessage], GenerationParams]] = []
         self.n_ctx = n_ctx
 
@@ -55,7 +56,8 @@ class ScriptedFakeLLM:
                                       finish_reason="cancelled" if stopped else "stop")
 
     def complete(self, prompt: str, params: GenerationParams | None = None, *,
-                 on_token: StreamCallback | None = None) -> tuple[str, GenerationStats]:
+                 on_token: StreamCallback | None = None,
+                 session: str | None = None) -> tuple[str, GenerationStats]:
         return self.chat([ChatMessage("user", prompt)], params, on_token=on_token)
 
     def last_prompt(self) -> str:
