@@ -46,7 +46,7 @@ from core.purge_plan import PurgePlan, plan_conversation, plan_memory, texts_to_
 log = logging.getLogger(__name__)
 
 __all__ = ["PurgeIncompleteError", "PurgeReport", "finish_pending", "kv_state_files",
-           "purge_conversation", "purge_memories", "purge_memory"]
+           "purge_conversation", "purge_memories", "purge_memory", "scrub_import_reports"]
 
 _LOCK = threading.Lock()      # one purge at a time in a process (the app's threads, start-up)
 
@@ -218,14 +218,23 @@ def _scrub_import_reports(eng: Engram, plan: PurgePlan) -> None:
     labels |= {r[0] for r in eng.db.execute(
         f"SELECT title FROM conversations WHERE id IN ({','.join('?' * len(plan.conversation_ids))})",
         plan.conversation_ids) if r[0]}
+    scrub_import_reports(eng, labels)
+
+
+def scrub_import_reports(eng: Engram, labels: set[str]) -> int:
+    """Remove these conversation labels (titles, archive ids) from every import report.
+    Returns how many reports changed."""
     if not labels:
-        return
+        return 0
+    changed = 0
     for import_id, raw in list(eng.db.execute("SELECT id, report FROM imports")):
         report = json.loads(raw or "{}")
         cleaned = _without_labels(report, labels)
         if cleaned != report:
             eng.db.execute("UPDATE imports SET report = ? WHERE id = ?",
                            [json.dumps(cleaned, ensure_ascii=False), import_id])
+            changed += 1
+    return changed
 
 
 def _without_labels(report: dict[str, Any], labels: set[str]) -> dict[str, Any]:

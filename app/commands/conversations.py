@@ -72,8 +72,10 @@ def run_purge(args, ctx) -> int:
     report = purge_conversation(ctx.engram, conv.id)
     if args.json:
         print_json({"conversation": conv.id, "memories_purged": len(report.memories),
-                    "kv_states_deleted": report.kv_states_deleted})
+                    "kv_states_deleted": report.kv_states_deleted, "vectors": report.vectors,
+                    "backups_removed": report.backups_removed, "warnings": report.warnings})
     else:
-        print(f"purged conversation {conv.id}: {len(report.memories)} memories, "
-              f"{report.kv_states_deleted} saved model states")
+        from app.commands.memories import purge_summary
+
+        print(f"purged conversation {conv.id}: {purge_summary(report)}")
     return 0

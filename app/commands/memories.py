@@ -184,6 +184,24 @@ def run_purge(args, ctx) -> int:
         print("nothing purged")
         return 1
     report = purge_memory(eng, args.id)
-    print(f"purged {len(report.memories)} memory, blanked {report.messages_blanked} message(s), "
-          f"deleted {report.kv_states_deleted} saved model state(s)")
+    print(purge_summary(report))
     return 0
+
+
+def purge_summary(report) -> str:
+    """What a purge did, in words (the plural forms right)."""
+    def n(count: int, one: str, many: str) -> str:
+        return f"{count} {one if count == 1 else many}"
+
+    vectors = report.vectors or {}
+    line = (f"purged {n(len(report.memories), 'memory', 'memories')}, blanked "
+            f"{n(report.messages_blanked, 'message', 'messages')}, deleted "
+            f"{n(report.kv_states_deleted, 'saved model state', 'saved model states')}; "
+            f"vectors erased: {vectors.get('present', 0)}"
+            + (" (index rebuilt)" if vectors.get("rebuilt") else "")
+            + (f"; backups replaced: {report.backups_removed}" if report.backups_removed else ""))
+    if report.resumed:
+        line += " (finished a purge an earlier run had left unfinished)"
+    for warning in report.warnings:
+        line += f"; warning: {warning}"
+    return line
