@@ -408,9 +408,9 @@ class MemoryInspector(QWidget):
 
     def purge(self, ids: list[str]) -> None:
         def fn(eng):
-            from core.purge import purge_memory
+            from core.purge import purge_memories
 
-            return [purge_memory(eng, i) for i in ids]
+            return purge_memories(eng, ids)   # one journalled purge, one index rebuild
 
         self.undo_stack.clear()
         self._change("purge", fn, None, ids)
