@@ -10,6 +10,7 @@ from pathlib import Path
 class RangeHandler(http.server.SimpleHTTPRequestHandler):
     """Serves files with HTTP Range support; `cut_after` drops the connection part-way."""
     cut_after: int | None = None
+    delay: float = 0.0          # seconds between 16 KB blocks
 
     def log_message(self, *args) -> None:
         pass
@@ -32,7 +33,19 @@ class RangeHandler(http.server.SimpleHTTPRequestHandler):
         self.send_header("Content-Length", str(len(body)))
         self.end_headers()
         cut = type(self).cut_after
-        self.wfile.write(body[:cut] if cut is not None else body)
+        body = body[:cut] if cut is not None else body
+        delay = type(self).delay
+        if not delay:
+            self.wfile.write(body)
+            return
+        import time
+
+        try:
+            for i in range(0, len(body), 16384):     # slowly, so a test can pause mid-way
+                self.wfile.write(body[i:i + 16384])
+                time.sleep(delay)
+        except (BrokenPipeError, ConnectionResetError):
+            pass
 
 
 def serve_folder(root: Path) -> http.server.ThreadingHTTPServer:
