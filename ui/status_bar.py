@@ -1,7 +1,10 @@
 """The status bar: model, context used / size, KV cache type and bytes, tokens/s, and the
-progress of background work (indexing, model loading)."""
+progress of background work (indexing, model loading). While memories wait for their vectors
+it says how many, how long the rest should take (from the rate seen so far) and that word
+search already finds them."""
 from __future__ import annotations
 
+import time
 from typing import Any
 
 from PySide6.QtCore import QTimer
@@ -10,6 +13,30 @@ from PySide6.QtWidgets import QLabel, QProgressBar, QStatusBar
 from ui.services import Services
 
 POLL_MS = 500
+# Background tasks that give memories their vectors (ui/import_wizard.py, memory_inspector.py,
+# main_window.py): for these the bar shows what waits and for how long.
+VECTOR_TASKS = frozenset({"Embedding imported memories", "Indexing memories",
+                          "Rebuilding the index"})
+MEANWHILE = "word search works meanwhile"
+
+
+def time_left(seconds: float) -> str:
+    if seconds < 60:
+        return "under a minute left"
+    if seconds < 5400:
+        return f"about {round(seconds / 60)} min left"
+    return f"about {seconds / 3600:.1f} h left"
+
+
+def vector_task_text(name: str, done: int, total: int, rate: float | None) -> str:
+    """"Embedding imported memories… 12,345 waiting · about 8 min left · word search works
+    meanwhile" (no estimate until a rate is known)."""
+    waiting = max(total - done, 0)
+    parts = [f"{name}… {waiting:,} waiting"]
+    if rate and waiting:
+        parts.append(time_left(waiting / rate))
+    parts.append(MEANWHILE)
+    return " · ".join(parts)
 
 
 def human_bytes(n: float) -> str:
@@ -40,6 +67,7 @@ class EngramStatusBar(QStatusBar):
             w.setObjectName("statusField")
             self.addPermanentWidget(w)
         self._tasks: dict[str, tuple[int, int]] = {}
+        self._first_seen: dict[str, tuple[float, int]] = {}   # task -> (time, done) at start
         self.stats: dict[str, Any] = {}
         services.events.model_changed.connect(self.refresh)
         services.events.runtime_stats.connect(self.update_stats)
@@ -88,16 +116,32 @@ class EngramStatusBar(QStatusBar):
     def task_progress(self, name: str, done: int, total: int) -> None:
         if total <= 0:
             self._tasks.pop(name, None)
+            self._first_seen.pop(name, None)
         else:
             self._tasks[name] = (done, total)
+            if total > 1 and name not in self._first_seen:
+                self._first_seen[name] = (time.monotonic(), done)
         if not self._tasks:
             self.task_label.hide()
             self.task_bar.hide()
             return
         name, (done, total) = next(iter(self._tasks.items()))
-        self.task_label.setText(f"{name}…" + (f" {done:,}/{total:,}" if total > 1 else ""))
+        if name in VECTOR_TASKS and total > 1:
+            self.task_label.setText(vector_task_text(name, done, total, self._rate(name, done)))
+        else:
+            self.task_label.setText(f"{name}…" + (f" {done:,}/{total:,}" if total > 1 else ""))
         self.task_bar.setRange(0, total if total > 1 else 0)
         if total > 1:
             self.task_bar.setValue(done)
         self.task_label.show()
         self.task_bar.show()
+
+    def _rate(self, name: str, done: int) -> float | None:
+        """Items per second since the task's first report (None before 3 s of data)."""
+        start = self._first_seen.get(name)
+        if start is None:
+            return None
+        seconds = time.monotonic() - start[0]
+        if seconds < 3 or done <= start[1]:
+            return None
+        return (done - start[1]) / seconds
