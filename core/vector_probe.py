@@ -77,7 +77,8 @@ def _matches(arr: np.ndarray, needle: np.ndarray, tol: float,
         mask &= np.abs(arr[1 : span + 1] - arr.dtype.type(needle[1])) < tol
     out = []
     for pos in np.flatnonzero(mask):
-        window = arr[pos : pos + dim].astype(np.float64)
+        with np.errstate(invalid="ignore", over="ignore"):
+            window = arr[pos : pos + dim].astype(np.float64)
         if not np.isfinite(window).all():
             continue
         norm = float(np.linalg.norm(window))

@@ -1,5 +1,6 @@
-"""The purge byte-scan of tests/reliability, run in the desktop app's configuration: the
-embedder and Chroma in the index worker process (which writes Chroma's files itself)."""
+"""The purge byte-scans (text and vectors) of tests/reliability, run in the desktop app's
+configuration: the embedder and Chroma in the index worker process (which writes Chroma's
+files itself, and erases vectors there)."""
 from __future__ import annotations
 
 from pathlib import Path
@@ -7,6 +8,8 @@ from pathlib import Path
 import pytest
 
 from tests.reliability.test_purge import (  # noqa: F401 - collected here with this engram
+    test_purge_erases_the_vectors_of_the_memory_and_of_its_earlier_versions,
+    test_purged_conversation_leaves_no_vector_title_or_report_line,
     test_purged_conversation_takes_its_memories_and_kv_states,
     test_purged_memory_text_is_gone_from_every_file,
     test_purging_an_episodic_memory_blanks_its_source_message,

@@ -7,8 +7,9 @@ import json
 import random
 from pathlib import Path
 
-WORDS = ("river garden lantern quartz harbour violin meadow copper falcon ember willow "
-         "basalt orchard thimble cobalt saffron glacier tundra walrus okapi heron").split()
+WORDS = ["river", "garden", "lantern", "quartz", "harbour", "violin", "meadow", "copper",
+         "falcon", "ember", "willow", "basalt", "orchard", "thimble", "cobalt", "saffron",
+         "glacier", "tundra", "walrus", "okapi", "heron"]
 
 
 def chatgpt_export(path: Path, *, conversations: int, messages: int = 6,

@@ -10,9 +10,9 @@ import sys
 
 from core.chat import ChatService
 from core.engine import Engram
-from core.paths import DataLayout
 from core.importers import run_import
 from core.llm import GenerationParams
+from core.paths import DataLayout
 from core.runtime.local_llm import LocalLLM
 
 

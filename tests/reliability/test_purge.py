@@ -1,21 +1,15 @@
-"""Purge must leave no copy of the text in any file under the data folder."""
+"""Purge must leave no copy of the text, and no copy of any vector made from it, in any file
+under the data folder (two probes: tests/reliability/probes.py)."""
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
+from core.backup import backup_now
+from core.export import export_json
 from core.memory.episodic import remember_messages
 from core.purge import purge_conversation, purge_memory
-
-
-def files_containing(root: Path, marker: str) -> list[str]:
-    needles = [marker.encode("utf-8"), marker.encode("utf-16-le")]
-    hits = []
-    for path in root.rglob("*"):
-        if path.is_file():
-            data = path.read_bytes()
-            if any(n in data for n in needles):
-                hits.append(str(path.relative_to(root)))
-    return hits
+from tests.reliability.probes import files_containing, fill_index, in_segment_files, vector_hits
 
 
 def test_purged_memory_text_is_gone_from_every_file(engram, home: Path) -> None:
@@ -72,3 +66,90 @@ def test_purged_conversation_takes_its_memories_and_kv_states(engram, home: Path
     assert report.kv_states_deleted == 1 and other.exists()
     assert files_containing(home, marker) == []
     assert engram.conversations.count() == 0
+
+
+def test_purge_erases_the_vectors_of_the_memory_and_of_its_earlier_versions(
+        engram, home: Path) -> None:
+    first = "The vault phrase is zebra-quartz-4417 and it opens the north door"
+    second = "The vault phrase is still zebra-quartz-4417, and now it opens the cellar"
+    kept_text = "Keeps a blue notebook on the desk by the window"
+    keep = engram.memories.create("fact", kept_text, actor="user")
+    mem = engram.memories.create("fact", first, actor="user")
+    engram.index_sync.sync()
+    fill_index(engram, 1100)                 # the first version reaches the HNSW files
+    engram.memories.edit(mem.id, second)
+    engram.index_sync.sync()                 # the second waits in Chroma's queue
+    before = vector_hits(home, engram.embedder, [first, second, kept_text])
+    assert in_segment_files(before[first]), before      # the probe sees both forms
+    assert "chroma/chroma.sqlite3" in before[second], before
+
+    purge_memory(engram, mem.id)
+    after = vector_hits(home, engram.embedder, [first, second, kept_text])
+    assert after[first] == [] and after[second] == [], after
+    assert after[kept_text], "the memory that stays is still in the index"
+    assert files_containing(home, "zebra-quartz-4417") == []
+    assert keep.id in engram.index.existing_ids([keep.id, mem.id])
+    assert engram.index.existing_ids([mem.id]) == []
+
+
+def test_purged_conversation_leaves_no_vector_title_or_report_line(
+        engram, home: Path, tmp_path: Path) -> None:
+    from core.importers import run_import
+    from tests.reliability.archive_maker import chatgpt_export
+
+    archive = chatgpt_export(tmp_path / "conversations.json", conversations=2, messages=4,
+                             words_per_message=12)
+    data = json.loads(archive.read_text())
+    marker = "Osprey-Lagoon-7731"
+    data[0]["title"] = f"Plans for {marker}"
+    archive.write_text(json.dumps(data))
+    run_import(engram, archive)
+    conv_id = next(c.id for c in engram.conversations.list() if marker in c.title)
+    texts = [m.text for m in engram.memories.list(conversation_id=conv_id, limit=None)]
+    assert texts
+    report = engram.db.execute("SELECT report FROM imports").fetchone()[0]
+    assert marker in report                  # its skipped root node is listed by title
+    backup_now(engram.db, engram.layout.backups_dir)
+    old_export = tmp_path / "before.json"
+    export_json(engram, old_export)
+    assert vector_hits(home, engram.embedder, texts[:3]) != {t: [] for t in texts[:3]}
+
+    purge_conversation(engram, conv_id)
+    assert files_containing(home, marker) == []          # title: db, report, backups, logs
+    assert vector_hits(home, engram.embedder, texts) == {t: [] for t in texts}
+    new_export = tmp_path / "after.json"
+    export_json(engram, new_export)
+    exported = json.loads(new_export.read_text())
+    assert marker not in new_export.read_text()
+    assert {"id": conv_id, "kind": "conversation"}.items() <= next(
+        t for t in exported["tombstones"] if t["id"] == conv_id).items()
+    assert marker in old_export.read_text()              # an export is the user's own file
+
+
+def test_purge_on_a_chroma_server_erases_what_the_server_shows(
+        engram, home: Path, tmp_path: Path) -> None:
+    """Server mode: the record is deleted and the collection rebuilt through the API, so the
+    server's live files no longer hold the vector. The folder of the collection the rebuild
+    dropped stays on the server's disk (Chroma does not remove it): Engram cannot reach the
+    server's files, as the README says."""
+    from core.vector_erasure import stale_segment_dirs
+    from core.vector_index import VectorIndex
+    from tests.reliability.chroma_server import running_chroma_server
+
+    with running_chroma_server(tmp_path / "server-data") as (url, server_dir):
+        engram._index = VectorIndex.server(url, "memories")
+        secret = "The safe behind the painting opens with heron-basalt-3312"
+        mem = engram.memories.create("fact", secret, actor="user")
+        engram.memories.create("fact", "Walks the dog every morning before work", actor="user")
+        engram.index_sync.sync()
+        fill_index(engram, 1100)             # the server persists the vector to its HNSW files
+        assert in_segment_files(["chroma/" + h for h in vector_hits(
+            server_dir, engram.embedder, [secret])[secret]])
+
+        report = purge_memory(engram, mem.id)
+        assert report.vectors["mode"] == "server" and report.vectors["rebuilt"]
+        assert engram.index.existing_ids([mem.id]) == []
+        hits = vector_hits(server_dir, engram.embedder, [secret])[secret]
+        stale = {p.name for p in stale_segment_dirs(server_dir)}
+        assert all(h.split("/")[0] in stale for h in hits), (hits, stale)
+        assert files_containing(home, "heron-basalt-3312") == []
