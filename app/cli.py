@@ -12,6 +12,7 @@ import argparse
 import json
 import logging
 import os
+import sqlite3
 import sys
 from collections.abc import Sequence
 from pathlib import Path
@@ -31,9 +32,11 @@ log = logging.getLogger("engram.cli")
 class Context:
     """What a command gets: the resolved folders and, on first use, the opened services."""
 
-    def __init__(self, home: str | None, verbose: bool = False) -> None:
+    def __init__(self, home: str | None, verbose: bool = False, *,
+                 finish_purges: bool = True) -> None:
         self.layout: DataLayout = resolve_layout(home)
         self.verbose = verbose
+        self.finish_purges = finish_purges
         self._engram = None
 
     @property
@@ -44,11 +47,31 @@ class Context:
             self.layout.ensure()
             setup_logging(self.layout.logs_dir, verbose=self.verbose)
             self._engram = Engram(self.layout)
+            if self.finish_purges:
+                _finish_interrupted_purges(self._engram)
         return self._engram
 
     def close(self) -> None:
         if self._engram is not None:
             self._engram.close()
+
+
+def _finish_interrupted_purges(eng) -> None:
+    """A purge an earlier run left unfinished is finished before the command reads anything
+    (as the app does at start-up). If it cannot be yet, the command goes on with a warning."""
+    from core import purge_journal
+    from core.purge import finish_pending
+
+    if not purge_journal.pending(eng.db):
+        return
+    try:
+        done = finish_pending(eng)
+    except (EngramError, OSError, sqlite3.Error) as exc:
+        print(f"engram: warning: an interrupted purge is not finished yet ({exc}); "
+              "see `engram doctor`", file=sys.stderr)
+        return
+    print(f"engram: finished {len(done)} purge(s) an earlier run had left unfinished",
+          file=sys.stderr)
 
 
 def print_json(data: Any) -> None:
@@ -90,7 +113,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     previous_umask = use_private_umask()
     ctx: Context | None = None
     try:
-        ctx = Context(args.home, args.verbose)
+        # doctor reports an unfinished purge (and finishes it with --repair) itself
+        ctx = Context(args.home, args.verbose, finish_purges=args.command != "doctor")
         return int(args.func(args, ctx) or 0)
     except KeyboardInterrupt:
         print("engram: interrupted", file=sys.stderr)

@@ -179,7 +179,12 @@ def run_purge(args, ctx) -> int:
     from core.purge import purge_memory
 
     eng = ctx.engram
-    eng.memories.get(args.id)
+    mem = eng.memories.get(args.id)
+    if mem.status == "purged":
+        when = next((e.at for e in reversed(eng.memories.events(mem.id)) if e.event == "purged"),
+                    mem.updated_at)
+        print(f"memory {mem.id} was purged already ({clock.to_iso(when)}); nothing of it is left")
+        return 0
     if not confirm(f"Erase memory {args.id} for good?", args.yes):
         print("nothing purged")
         return 1
