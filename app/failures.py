@@ -10,6 +10,7 @@ telling link, not by the last one. An EngramError is core's own message and is u
 from __future__ import annotations
 
 import errno
+import os
 import sqlite3
 from collections.abc import Iterator
 from pathlib import Path
@@ -54,6 +55,11 @@ def _environment(exc: BaseException, data_dir: Path | None) -> str | None:
         folder = data_dir or "the data folder"
         return (f"{folder} is read-only (Engram cannot write its database there): make it "
                 "writable, or choose another data folder with --home")
+    if "disk i/o error" in lowered and _no_room(data_dir):
+        # SQLite reports a write into its memory-mapped -shm file on a full disk as an I/O
+        # error, not as "disk is full": the free space tells which it was
+        return (f"{DISK_FULL} (writing the data folder {data_dir}): free some space and "
+                "try again")
     if isinstance(exc, sqlite3.OperationalError) and "unable to open database file" in lowered:
         folder = data_dir or "the data folder"
         return (f"cannot open the database in {folder} (the folder is not readable and "
@@ -88,6 +94,17 @@ def _os_error(exc: OSError, data_dir: Path | None) -> str | None:
     if code == errno.EIO:
         return f"input/output error reading or writing {name or 'a file'} (a failing disk?)"
     return None
+
+
+def _no_room(folder: Path | None, minimum: int = 1 << 20) -> bool:
+    """Whether the file system holding `folder` has less than `minimum` bytes free."""
+    if folder is None or not hasattr(os, "statvfs"):
+        return False
+    try:
+        st = os.statvfs(folder)
+    except OSError:
+        return False
+    return st.f_bavail * st.f_frsize < minimum
 
 
 def _where(exc: BaseException) -> str:
