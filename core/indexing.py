@@ -47,6 +47,11 @@ VectorMap = MutableMapping[str, np.ndarray]
 DERIVED_GRANULARITIES = ("window",)        # vectors made from their turns' vectors
 PIECE_GRANULARITIES = ("turn", "passage")  # the pieces a window's vector is made of
 WINDOW_WEIGHT_CAP = 1000                   # characters: MiniLM reads about 256 tokens of a turn
+# How windows get vectors: "encode" their own text (as before), "derive" every one from its
+# turns, or "derive-long": derive only those longer than the encoder's window (which it would
+# cut) and encode the others.
+WINDOW_MODES = ("encode", "derive", "derive-long")
+WINDOW_VECTORS = "derive"
 
 
 @dataclass
@@ -152,7 +157,8 @@ class _Writer:
 
 class IndexSync:
     def __init__(self, store: MemoryStore, index: VectorIndex, embedder: Embedder,
-                 batch_size: int = 256, *, chunk_size: int = 2048, derive_windows: bool = True,
+                 batch_size: int = 256, *, chunk_size: int = 2048,
+                 window_vectors: str = WINDOW_VECTORS,
                  state_path: Path | None = None,
                  vector_cache: VectorMap | None = None) -> None:
         self.store = store
@@ -160,7 +166,9 @@ class IndexSync:
         self.embedder = embedder
         self.batch_size = batch_size
         self.chunk_size = chunk_size
-        self.derive_windows = derive_windows
+        if window_vectors not in WINDOW_MODES:
+            raise ValueError(f"window_vectors must be one of {WINDOW_MODES}")
+        self.window_vectors = window_vectors
         self.state = IndexState(state_path) if state_path else None
         # content hash -> vector beyond one sync (benchmarks that rebuild many folders)
         self.vector_cache = vector_cache
@@ -248,8 +256,12 @@ class IndexSync:
             report.deleted += len(purged)
             writer.put([], np.zeros((0, 1), np.float32), {r["id"]: r["version"] for r in purged}, 0)
         live = [r for r in rows if r["status"] != "purged"]
-        windows = [r for r in live if self.derive_windows
+        windows = [r for r in live if self.window_vectors != "encode"
                    and r["granularity"] in DERIVED_GRANULARITIES]
+        if windows and self.window_vectors == "derive-long":
+            cap = self.embedder.max_tokens()           # a window the encoder reads whole ...
+            counts = self.embedder.token_counts([r["text"] for r in windows])
+            windows = [r for r, n in zip(windows, counts) if n >= cap]   # ... is encoded
         window_ids = {r["id"] for r in windows}
         self._embed([r for r in live if r["id"] not in window_ids], writer, report, seen, fresh,
                     runtime)

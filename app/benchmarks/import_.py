@@ -36,6 +36,9 @@ def register(sub) -> None:
                         "the sentence-transformers baseline encodes (default 3000)")
     p.add_argument("--runtime", choices=("auto", "torch", "onnx", "onnx-int8"), default="auto",
                    help="embedding runtime of the pipeline (default auto)")
+    p.add_argument("--window-vectors", choices=("encode", "derive", "derive-long"),
+                   default=None, help="how the pipeline gives windows vectors (default: the "
+                   "index sync's; see bench retrieval)")
     p.add_argument("--json", action="store_true")
     p.add_argument("--keep", action="store_true", help="keep the temp folder")
     p.add_argument("--without-memories", action="store_true",
@@ -142,7 +145,8 @@ def _in_child(path: Path, home: Path, mode: str) -> dict:
     return json.loads(out.stdout.strip().splitlines()[-1])
 
 
-def _embedding(home: Path, sample: int, raw_sample: int, runtime: str) -> dict:
+def _embedding(home: Path, sample: int, raw_sample: int, runtime: str,
+               window_vectors: str | None) -> dict:
     """Our pipeline (IndexSync: read, dedupe, embed or derive, upsert, mark) on `sample`
     memories (0 = all) against today's baseline measured in the same run: raw
     sentence-transformers (torch) encoding of the same texts, one by one, none skipped."""
@@ -174,7 +178,12 @@ def _embedding(home: Path, sample: int, raw_sample: int, runtime: str) -> dict:
         eng.embedder.encode(texts[:64])          # load (and export on first use) + warm-up
         load_s = time.perf_counter() - t0
         load_mid = os.getloadavg()[0]
-        report = eng.index_sync.sync()
+        from core.indexing import WINDOW_VECTORS, IndexSync
+
+        sync = IndexSync(eng.memories, eng.index, eng.embedder,
+                         window_vectors=window_vectors or WINDOW_VECTORS,
+                         state_path=eng.layout.data_dir / "index-state.json")
+        report = sync.sync()
         ours = report.embedded / report.seconds if report.seconds else 0.0
         return {"memories_in_export": total, "embedded": report.embedded,
                 "encoded": report.encoded, "reused": report.reused, "derived": report.derived,
@@ -184,6 +193,7 @@ def _embedding(home: Path, sample: int, raw_sample: int, runtime: str) -> dict:
                 "minutes_to_searchable": round(total / ours / 60, 1) if ours else None,
                 "raw_st_minutes_for_all": round(total / raw / 60, 1) if raw else None,
                 "runtime": eng.embedder.describe(), "embedder_load_seconds": round(load_s, 1),
+                "window_vectors": sync.window_vectors,
                 "load_average_1min_at_start": round(load_mid, 2),
                 "target_ratio": 3.0}
     finally:
@@ -206,7 +216,8 @@ def run(args, ctx) -> int:
         imp = _in_child(export, tmp / "home", mode)
         print(f"import {imp['seconds']:.1f} s", file=sys.stderr)
         load_after = os.getloadavg()[0]      # other work on the machine skews every figure
-        emb = (_embedding(tmp / "home", args.embed_sample, args.raw_sample, args.runtime)
+        emb = (_embedding(tmp / "home", args.embed_sample, args.raw_sample, args.runtime,
+                          args.window_vectors)
                if not args.without_memories else {"skipped": "no memories were created"})
         load_end = os.getloadavg()[0]
         result = {

@@ -155,8 +155,8 @@ def _score(ranked: list, gold: set[str], answer_sessions: set[str], sources: _So
     return row
 
 
-def longmemeval(path: Path, embedder, *, progress: bool = True, derive_windows: bool = True,
-                limit: int = 0) -> dict[str, Any]:
+def longmemeval(path: Path, embedder, *, progress: bool = True,
+                window_vectors: str = "derive", limit: int = 0) -> dict[str, Any]:
     from core.engine import Engram
     from core.indexing import IndexSync
     from core.memory.retrieval import Retriever
@@ -170,7 +170,7 @@ def longmemeval(path: Path, embedder, *, progress: bool = True, derive_windows: 
         with tempfile.TemporaryDirectory(prefix="engram-bench-lme-") as tmp:
             eng = Engram.open(tmp)
             eng._embedder = embedder
-            sync = IndexSync(eng.memories, eng.index, embedder, derive_windows=derive_windows,
+            sync = IndexSync(eng.memories, eng.index, embedder, window_vectors=window_vectors,
                              vector_cache=cache)
             t0 = time.perf_counter()
             gold = ingest(eng, q, sync.sync)

@@ -38,9 +38,10 @@ def register(sub) -> None:
     p.add_argument("--limit", type=int, default=0, help="--longmemeval: first N questions only")
     p.add_argument("--runtime", choices=("auto", "torch", "onnx", "onnx-int8"), default="auto",
                    help="embedding runtime (default auto: ONNX Runtime when it loads)")
-    p.add_argument("--encode-windows", action="store_true",
-                   help="embed each window's own text instead of deriving its vector from its "
-                        "turns' vectors (the behaviour before the faster index sync)")
+    p.add_argument("--window-vectors", choices=("encode", "derive", "derive-long"),
+                   default=None, help="how windows get vectors (default: the index sync's): "
+                   "encode their own text (as before the faster sync), derive them from their "
+                   "turns' vectors, or derive only the ones longer than the encoder's window")
     p.add_argument("--synthetic", type=int, metavar="N", help="latency with N memories")
     p.add_argument("--queries", type=int, default=200, help="queries for --synthetic")
     p.add_argument("--home", type=Path,
@@ -63,17 +64,19 @@ def run(args, ctx) -> int:
 
         torch.set_num_threads(max(1, args.threads))
     embedder = Embedder(runtime=args.runtime, threads=max(1, args.threads))
-    derive = not args.encode_windows
+    from core.indexing import WINDOW_VECTORS
+
+    derive = args.window_vectors or WINDOW_VECTORS
     out: dict[str, Any] = {"embedding": {**embedder.describe(), "threads": args.threads,
-                                         "window_vectors": "derived" if derive else "encoded"}}
+                                         "window_vectors": derive}}
     if args.locomo:
         out["locomo"] = locomo(args.locomo, embedder, progress=not args.json,
-                               derive_windows=derive)
+                               window_vectors=derive)
     if args.longmemeval:
         from app.benchmarks.longmemeval import longmemeval
 
         out["longmemeval"] = longmemeval(args.longmemeval, embedder, progress=not args.json,
-                                         derive_windows=derive, limit=args.limit)
+                                         window_vectors=derive, limit=args.limit)
     if args.synthetic:
         from app.benchmarks.retrieval_synthetic import synthetic
 
@@ -115,7 +118,7 @@ def evidence_ids(item: dict[str, Any]) -> set[str]:
     return out
 
 
-def ingest_sample(eng, sample: dict[str, Any], *, derive_windows: bool = True) -> None:
+def ingest_sample(eng, sample: dict[str, Any], *, window_vectors: str | None = None) -> None:
     """The sessions of one sample as one conversation, stored the way the chat stores turns."""
     from core.memory.episodic import remember_messages
 
@@ -136,11 +139,12 @@ def ingest_sample(eng, sample: dict[str, Any], *, derive_windows: bool = True) -
         n += 1
     from core.indexing import IndexSync
 
-    IndexSync(eng.memories, eng.index, eng.embedder, derive_windows=derive_windows).sync()
+    IndexSync(eng.memories, eng.index, eng.embedder,
+              **({"window_vectors": window_vectors} if window_vectors else {})).sync()
 
 
 def locomo(path: Path, embedder, *, progress: bool = True,
-           derive_windows: bool = True) -> dict[str, Any]:
+           window_vectors: str | None = None) -> dict[str, Any]:
     from core.engine import Engram
     from core.memory.retrieval import Retriever, select_under_budget
 
@@ -152,7 +156,7 @@ def locomo(path: Path, embedder, *, progress: bool = True,
             eng = Engram.open(tmp)
             eng._embedder = embedder
             t0 = time.perf_counter()
-            ingest_sample(eng, sample, derive_windows=derive_windows)
+            ingest_sample(eng, sample, window_vectors=window_vectors)
             ingest_s = time.perf_counter() - t0
             multi: dict[str, set[str]] = {}
             for mid, dia in eng.db.execute(

@@ -45,7 +45,7 @@ def test_longmemeval_metric_end_to_end(tmp_path: Path) -> None:
         assert overall["session_any@5"] == 1.0 and overall["all@10"] == 1.0
         assert set(lme[name]["types"]) == {"single-session-user", "knowledge-update"}
     assert 0 < lme["latency_ms"]["p50"] <= lme["latency_ms"]["p95"]
-    assert out["embedding"]["window_vectors"] == "derived"
+    assert out["embedding"]["window_vectors"] == "derive"
 
 
 class _Mem:

@@ -203,3 +203,21 @@ def test_waiting_report_says_how_many_and_how_long(engram) -> None:
     assert later["vectors_time_left"] == "under 2 minutes"
     _sync(engram, engram.embedder)
     assert waiting_report(engram.memories, state) == {"memories_waiting_for_vectors": 0}
+
+
+def test_derive_long_encodes_the_windows_the_encoder_reads_whole(engram) -> None:
+    long_answer = "Here is everything about sourdough starters, flour and timing. " * 60
+    _conversation(engram, [("user", "Tell me about sourdough."), ("assistant", long_answer),
+                           ("user", "Thanks, and rye?"), ("assistant", "Rye ferments faster."),
+                           ("user", "Good to know."), ("assistant", "Happy baking!")])
+    spy = CountingEmbedder(engram.embedder)
+    report = IndexSync(engram.memories, engram.index, spy, window_vectors="derive-long").sync()
+    rows = list(engram.db.query("SELECT id, text FROM memories WHERE granularity = 'window'"))
+    meta = engram.index.get_metadata([r["id"] for r in rows])
+    for r in rows:
+        whole = engram.embedder.token_counts([r["text"]])[0] < engram.embedder.max_tokens()
+        assert (meta[r["id"]]["runtime"] == "derived") == (not whole), r["text"][:60]
+        assert (r["text"] in spy.texts) == whole
+    assert 0 < report.derived < len(rows)
+    with pytest.raises(ValueError):
+        IndexSync(engram.memories, engram.index, spy, window_vectors="sometimes")
