@@ -18,12 +18,14 @@ from PySide6.QtWidgets import (
     QDialogButtonBox,
     QDoubleSpinBox,
     QFormLayout,
+    QFrame,
     QGroupBox,
     QHBoxLayout,
     QLabel,
     QLineEdit,
     QListWidget,
     QPushButton,
+    QScrollArea,
     QSpinBox,
     QStackedWidget,
     QVBoxLayout,
@@ -81,7 +83,11 @@ class SettingsDialog(QDialog):
     def _add_page(self, key: str, title: str, widget: QWidget) -> None:
         self._page_names.append(key)
         self.pages.addItem(title)
-        self.stack.addWidget(widget)
+        scroll = QScrollArea()          # a page taller than the dialog scrolls, never overlaps
+        scroll.setWidgetResizable(True)
+        scroll.setFrameShape(QFrame.Shape.NoFrame)
+        scroll.setWidget(widget)
+        self.stack.addWidget(scroll)
 
     def show_page(self, key: str) -> None:
         if key in self._page_names:
