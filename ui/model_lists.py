@@ -89,7 +89,9 @@ class FoundModelsList(QWidget):
             where = e.source if e.found_elsewhere else {"folder": "models folder",
                                                         "added": "added",
                                                         "starter": "starter"}[e.source]
-            item = QListWidgetItem(f"{e.display_name}\n    {where} · {size} · {kind}")
+            parts = f"{e.parts} parts" if e.parts > 1 else ""
+            line = " · ".join(x for x in (where, size, parts, kind) if x)
+            item = QListWidgetItem(f"{e.display_name}\n    {line}")
             item.setData(ROLE, str(e.path))
             item.setToolTip(str(e.path) + (" (used in place, not copied)"
                                            if e.found_elsewhere else ""))
@@ -207,8 +209,8 @@ class CatalogueList(QWidget):
             self.download_button.setEnabled(False)
             return
         e = f.entry
-        check = ("checked against its sha256 after download" if e.sha256 else
-                 "no checksum was published: checked by its size and GGUF header")
+        check = ("Checked against its sha256 after download" if e.sha256 else
+                 "No checksum was found for it: checked by its size and GGUF header")
         source = next(iter(e.sources.values()), "")
         link = source.split(" ")[0] if source.startswith("http") else ""
         src = f' · <a href="{html.escape(link)}">source</a>' if link else ""

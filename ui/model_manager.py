@@ -16,6 +16,7 @@ from PySide6.QtWidgets import (
     QLineEdit,
     QProgressBar,
     QPushButton,
+    QTabWidget,
     QVBoxLayout,
     QWidget,
 )
@@ -82,27 +83,34 @@ class ModelManager(QWidget):
         pl.addLayout(info)
         box.addWidget(pick)
 
-        here = QGroupBox("On this computer (LM Studio, Ollama, GPT4All, Jan, Hugging Face and "
-                         "llama.cpp caches, your folders)")
+        self.tabs = QTabWidget()
+        self.tabs.setObjectName("modelSources")
+        here = QWidget()
         hl = QVBoxLayout(here)
+        where = QLabel("GGUF files in the models folder, in folders you added, and those that "
+                       "LM Studio, Ollama, GPT4All, Jan, the Hugging Face and llama.cpp caches "
+                       "keep (used where they are, not copied).")
+        where.setObjectName("mutedLabel")
+        where.setWordWrap(True)
+        hl.addWidget(where)
         self.found = FoundModelsList(button_text="Use this model")
-        self.found.list.setMaximumHeight(110)
+        self.found.list.setMinimumHeight(80)
         self.found.chosen.connect(self._use_found)
         hl.addWidget(self.found)
         add_folder = QPushButton("Add a folder…")
         add_folder.clicked.connect(self.add_folder)
         self.found.buttons.insertWidget(1, add_folder)
-        box.addWidget(here)
+        self.tabs.addTab(here, "On this computer")
 
-        cat = QGroupBox("Download a recommended model")
+        cat = QWidget()
         cl = QVBoxLayout(cat)
         self.catalogue = CatalogueList(services)
-        self.catalogue.list.setMaximumHeight(130)
+        self.catalogue.list.setMinimumHeight(120)
         self.catalogue.downloaded.connect(self._use_found)
         cl.addWidget(self.catalogue)
-        box.addWidget(cat)
+        self.tabs.addTab(cat, "Recommended downloads")
 
-        dl = QGroupBox("Download a GGUF by URL")
+        dl = QWidget()
         dlay = QVBoxLayout(dl)
         drow = QHBoxLayout()
         self.url = QLineEdit()
@@ -124,7 +132,9 @@ class ModelManager(QWidget):
         self.download_note.setObjectName("mutedLabel")
         self.download_note.setWordWrap(True)
         dlay.addWidget(self.download_note)
-        box.addWidget(dl)
+        dlay.addStretch(1)
+        self.tabs.addTab(dl, "Download by URL")
+        box.addWidget(self.tabs)
 
     # -- current file ----------------------------------------------------------------------
     def set_current(self, path: str) -> None:
@@ -174,7 +184,7 @@ class ModelManager(QWidget):
                                             f"Could not list the models: {e}"))
 
     def _show_lists(self, data: dict) -> None:
-        self.found.show_entries(data["entries"])
+        self.found.show_entries(data["entries"], skip_starter=True)   # it has its own button
         self.catalogue.show_fits(data["fits"], data["machine"], data["partial"])
 
     def _use_found(self, path: str) -> None:
