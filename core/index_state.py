@@ -21,6 +21,7 @@ from typing import Any
 from core.atomic import write_text_atomic
 
 WRITE_EVERY_S = 3.0
+MIN_FOR_RATE = 200      # a handful of memories says little about speed
 
 
 class IndexState:
@@ -51,7 +52,8 @@ class IndexState:
 
     def record_rate(self, done: int, seconds: float, runtime: str) -> None:
         """Called after each written batch; writes at most every WRITE_EVERY_S."""
-        if time.monotonic() - self._last_write < WRITE_EVERY_S or seconds <= 0 or not done:
+        if time.monotonic() - self._last_write < WRITE_EVERY_S or seconds <= 0 \
+                or done < MIN_FOR_RATE:
             return
         self._write({**self.read(), "rate": {
             "per_second": round(done / seconds, 2), "runtime": runtime, "running": True,
@@ -60,7 +62,7 @@ class IndexState:
     def finish(self, done: int, seconds: float, runtime: str) -> None:
         data = self.read()
         rate = data.get("rate") if isinstance(data.get("rate"), dict) else {}
-        if done >= 200 and seconds > 0:     # a handful of memories says little about speed
+        if done >= MIN_FOR_RATE and seconds > 0:
             rate = {"per_second": round(done / seconds, 2), "runtime": runtime}
         if rate:
             rate = {**rate, "running": False, "updated_at": time.time()}

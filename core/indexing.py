@@ -199,9 +199,9 @@ class IndexSync:
         """Bring every out-of-date memory into the index."""
         self.check_target()
         report = SyncReport()
-        start = time.perf_counter()
         total = self.pending_count()
-        runtime = getattr(self.embedder, "runtime", "torch") if total else ""
+        runtime = getattr(self.embedder, "runtime", "torch") if total else ""  # loads the model
+        start = time.perf_counter()               # the rate is the pipeline's, not the load's
         seen = self.vector_cache if self.vector_cache is not None else _Bounded(50_000)
         fresh = _Bounded(20_000)                  # memory id -> vector, this sync
         writer = _Writer(self.index)
