@@ -246,12 +246,12 @@ def _apply_their_tombstones(eng: Engram, theirs: dict[str, dict[str, Any]]) -> i
 
     convs = [i for i, r in theirs.items() if r.get("kind") == "conversation"
              and eng.db.execute("SELECT 1 FROM conversations WHERE id = ?", [i]).fetchone()]
-    mems = [i for i, r in theirs.items() if r.get("kind") == "memory"
-            and eng.db.execute("SELECT 1 FROM memories WHERE id = ? AND status != 'purged'",
-                               [i]).fetchone()]
     n = 0
     for cid in convs:
         n += 1 + len(purge_conversation(eng, cid, actor="system").memories)
+    mems = [i for i, r in theirs.items() if r.get("kind") == "memory"
+            and eng.db.execute("SELECT 1 FROM memories WHERE id = ? AND status != 'purged'",
+                               [i]).fetchone()]        # what the conversations did not take
     if mems:
         n += len(purge_memories(eng, mems, actor="system").memories)
     return n

@@ -117,11 +117,13 @@ def _run(path: Path | str, engram: Engram | None, progress: ProgressFn | None,
         with bulk_writes(engram.db) if engram is not None else nullcontext():
             try:
                 for conv in _conversations(container, detected, counter, report):
+                    if writer is not None and writer.purged_earlier(conv):
+                        # named by its id only: its title is what the purge erased
+                        report.skip(Skipped(PURGED_EARLIER, item=writer.conversation_id(conv)))
+                        continue
                     report.count(conv)
                     if writer is not None:
                         written = writer.write(conv)
-                        if written.purged:
-                            report.skip(Skipped(PURGED_EARLIER, item=written.conversation_id))
                         report.new_conversations += written.new_conversation
                         report.new_messages += written.new_messages
                         report.memories_created += written.memories

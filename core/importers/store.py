@@ -53,9 +53,18 @@ class ImportWriter:
         self.db = conversations.db
         self.import_id = import_id
 
+    @staticmethod
+    def conversation_id(conv: ParsedConversation) -> str:
+        return conversation_id(conv)
+
+    def purged_earlier(self, conv: ParsedConversation) -> bool:
+        """A purge left a tombstone for this conversation: it is not imported again."""
+        return self.db.execute("SELECT 1 FROM tombstones WHERE id = ?",
+                               [conversation_id(conv)]).fetchone() is not None
+
     def write(self, conv: ParsedConversation) -> Written:
         cid = conversation_id(conv)
-        if self.db.execute("SELECT 1 FROM tombstones WHERE id = ?", [cid]).fetchone():
+        if self.purged_earlier(conv):
             return Written(cid, False, 0, 0, False, purged=True)
         with transaction(self.db):
             row = self.db.execute(
