@@ -143,8 +143,8 @@ class Fit:
 
 
 def human_size(n: float) -> str:
-    """Decimal units, as the download pages show sizes: 27 MB, 4.9 GB."""
-    return f"{n / 1e9:.1f} GB" if n >= 1e9 else f"{n / 1e6:.0f} MB"
+    """Decimal units, as the download pages show sizes: 27 MB, 4.92 GB."""
+    return f"{n / 1e9:.2f} GB" if n >= 1e9 else f"{n / 1e6:.0f} MB"
 
 
 _gb = human_size

@@ -81,7 +81,7 @@ def test_what_fits_a_small_laptop_and_why_not():
     ok, no = assess(small, m), assess(big, m)
     assert ok.status == FITS and "free" in ok.reason
     assert no.status == TOO_BIG
-    assert "too big" in no.reason and "4.3 GB of RAM" in no.reason and "KV cache" in no.reason
+    assert "too big" in no.reason and "4.29 GB of RAM" in no.reason and "KV cache" in no.reason
     ranked = assess_all(entries, m)
     statuses = [f.status for f in ranked]
     assert statuses == sorted(statuses, key=[FITS, TIGHT, TOO_BIG].index)   # what fits first
