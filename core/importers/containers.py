@@ -78,12 +78,22 @@ def open_container(path: Path | str, *, max_total: int = MAX_TOTAL_BYTES,
             raise ArchiveError(f"No such file: {path}")
         if zipfile.is_zipfile(path):
             return _zip(path, max_total, max_ratio)
+        if _starts_like_a_zip(path):
+            raise ArchiveError(f"{path.name} is a zip file that is truncated or damaged (its "
+                               "table of contents is missing): download or copy it again")
         size = path.stat().st_size
         return Container(path, [Entry(path.name, size, lambda: open(path, "rb"))], [], "file")
     except PermissionError as exc:
         raise ArchiveError(f"Cannot read {path}: permission denied") from exc
     except OSError as exc:
         raise ArchiveError(f"Cannot read {path}: {exc.strerror or exc}") from exc
+
+
+def _starts_like_a_zip(path: Path) -> bool:
+    """A zip's first bytes are a local file header; `is_zipfile` looks for the central
+    directory at the end, which a cut-off download lacks."""
+    with open(path, "rb") as f:
+        return f.read(4) == b"PK\x03\x04"
 
 
 def _safe_name(name: str) -> bool:

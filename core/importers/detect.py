@@ -149,5 +149,8 @@ def unrecognised_message(container: Container, found: DetectedFormat) -> str:
     if not container.entries:
         what = "no .json, .jsonl, .md or .txt files" if container.kind != "file" else "nothing"
         return f"Could not recognise {name}: it holds {what}. Engram reads {KNOWN}."
-    seen = "; ".join(f"{n}: {d}" for n, d in list(found.unrecognised.items())[:3])
+    described = {n: d.removeprefix(f"{n}: ") for n, d in found.unrecognised.items()}
+    if container.kind == "file" and len(described) == 1:   # the file is the entry: name it once
+        return f"Could not recognise {name}: {next(iter(described.values()))}. Engram reads {KNOWN}."
+    seen = "; ".join(f"{n}: {d}" for n, d in list(described.items())[:3])
     return f"Could not recognise {name} ({seen}). Engram reads {KNOWN}."

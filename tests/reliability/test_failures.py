@@ -170,3 +170,20 @@ def test_a_full_disk_during_a_purge_is_finished_when_there_is_room(tmp_path: Pat
             assert run_engram(home, "conversations", "purge", conv, "--yes").returncode == 0
         assert conv not in run_engram(home, "conversations", "list").stdout
         assert json.loads(run_engram(home, "doctor", "--json").stdout)["healthy"]
+
+
+def test_a_truncated_zip_and_a_too_deep_file_say_what_they_are(tmp_path: Path,
+                                                               archive: Path) -> None:
+    import zipfile
+
+    good = tmp_path / "export.zip"
+    with zipfile.ZipFile(good, "w") as z:
+        z.write(archive, "conversations.json")
+    cut = tmp_path / "cut.zip"
+    cut.write_bytes(good.read_bytes()[: good.stat().st_size // 2])
+    line = one_error_line(run_engram(tmp_path / "home", "import", str(cut)))
+    assert "cut.zip is a zip file that is truncated or damaged" in line, line
+    deep = tmp_path / "deep_plain.json"
+    deep.write_text("[" * 100_000 + "]" * 100_000)
+    line = one_error_line(run_engram(tmp_path / "home", "import", str(deep)))
+    assert line.count("deep_plain.json") == 1 and "nested deeper" in line, line
