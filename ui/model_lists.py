@@ -36,6 +36,22 @@ def mb(n: float) -> str:
     return f"{n / 1e9:.2f} GB" if n >= 1e9 else f"{n / 1e6:.0f} MB"
 
 
+def download_work(fetch):
+    """An op's work function for `fetch(progress)` (a resumable download): progress goes to
+    the GUI, the op's cancel stops it and returns None (the partial file stays: "pause")."""
+    def work(ctx):
+        def progress(done: int, total: int | None) -> bool:
+            ctx.progress(done, total or 0)
+            return ctx.cancelled()
+        try:
+            return fetch(progress)
+        except Exception:
+            if ctx.cancelled():
+                return None          # paused or cancelled: the GUI decides what stays
+            raise
+    return work
+
+
 def load_model_lists(layout, model_settings) -> dict[str, Any]:
     """Runs on a worker: local and found models (headers read), the machine, the catalogue."""
     from core.runtime.catalogue import assess_all, load_catalogue
@@ -262,18 +278,7 @@ class CatalogueList(QWidget):
             self.status.setText("This model is already downloading in another window.")
             return None
         dest = self.services.layout.models_dir
-
-        def work(ctx):
-            def progress(done: int, total: int | None) -> bool:
-                ctx.progress(done, total or 0)
-                return ctx.cancelled()
-            try:
-                return download_entry(entry, dest, progress=progress)
-            except Exception:
-                if ctx.cancelled():
-                    return None      # paused (or cancelled): decided on the GUI thread
-                raise
-
+        work = download_work(lambda progress: download_entry(entry, dest, progress=progress))
         op = Op(work, lane="background", label=f"Downloading {entry.display_name}",
                 success=lambda path: self._finished(entry, path),
                 failure=lambda error: self._failed(entry, error))

@@ -21,7 +21,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from ui.model_lists import CatalogueList, FoundModelsList, load_model_lists
+from ui.model_lists import CatalogueList, FoundModelsList, download_work, load_model_lists
 from ui.ops import Op
 from ui.services import Services
 from ui.status_bar import human_bytes
@@ -216,18 +216,7 @@ class ModelManager(QWidget):
         from core.runtime.model_manager import download_file
 
         dest = self.services.layout.models_dir
-
-        def work(ctx):
-            def progress(done: int, total: int | None) -> bool:
-                ctx.progress(done, total or 0)
-                return ctx.cancelled()
-            try:
-                return download_file(url, dest, progress=progress)
-            except Exception:
-                if ctx.cancelled():
-                    return None     # paused: the .partial file stays for a resume
-                raise
-
+        work = download_work(lambda progress: download_file(url, dest, progress=progress))
         op = Op(work, lane="background", success=self._downloaded, failure=self._download_failed,
                 label="Downloading the model")
         op.progressed.connect(self._download_progress)

@@ -159,21 +159,17 @@ class WelcomePage(QWidget):
         self.catalogue.list.setMaximumHeight(210)
         self.catalogue.downloaded.connect(self.use_model.emit)
         box.addWidget(self.catalogue)
-        row = QHBoxLayout()
-        row.addStretch(1)
-        self.choose_button = QPushButton("Choose a GGUF file…")
-        self.choose_button.clicked.connect(self.choose_gguf.emit)
-        self.download_button = QPushButton("Download by URL…")
-        self.download_button.clicked.connect(self.download_model.emit)
-        row.addWidget(self.choose_button)
-        row.addWidget(self.download_button)
-        box.addLayout(row)
+        box.addLayout(self._file_buttons())
         return card
 
     def _better_card(self) -> QFrame:
         card, box = _card("Use a better model",
                           "Any instruction-tuned GGUF works (for example a 1–8B model at "
                           "Q4_K_M). Pick a file you have, or download one by its URL.")
+        box.addLayout(self._file_buttons())
+        return card
+
+    def _file_buttons(self) -> QHBoxLayout:
         row = QHBoxLayout()
         row.addStretch(1)
         self.choose_button = QPushButton("Choose a GGUF file…")
@@ -182,8 +178,7 @@ class WelcomePage(QWidget):
         self.download_button.clicked.connect(self.download_model.emit)
         row.addWidget(self.choose_button)
         row.addWidget(self.download_button)
-        box.addLayout(row)
-        return card
+        return row
 
     # -- filling the lists ---------------------------------------------------------------------
     def showEvent(self, event) -> None:

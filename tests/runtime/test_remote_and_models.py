@@ -8,7 +8,6 @@ import os
 import subprocess
 import sys
 import threading
-from pathlib import Path
 
 import pytest
 
@@ -19,6 +18,7 @@ from core.runtime.model_manager import ModelManager, download_file
 from core.runtime.remote import RemoteLLM
 from core.runtime.structured import generate_json
 from tests.conftest import free_port, wait_for_port
+from tests.runtime.local_http import RangeHandler
 
 
 @pytest.fixture(scope="module")
@@ -72,32 +72,7 @@ def test_remote_errors_are_clear():
         llm.chat([ChatMessage("user", "hi")])
 
 
-class _RangeHandler(http.server.SimpleHTTPRequestHandler):
-    """Serves files with HTTP Range support (the standard handler has none)."""
-    fail_after: int | None = None
-
-    def log_message(self, *args) -> None:
-        pass
-
-    def do_GET(self) -> None:
-        path = Path(self.translate_path(self.path))
-        if not path.is_file():
-            self.send_error(404)
-            return
-        data = path.read_bytes()
-        start = 0
-        rng = self.headers.get("Range")
-        if rng:
-            start = int(rng.split("=")[1].split("-")[0])
-            self.send_response(206)
-            self.send_header("Content-Range", f"bytes {start}-{len(data) - 1}/{len(data)}")
-        else:
-            self.send_response(200)
-        body = data[start:]
-        self.send_header("Content-Length", str(len(body)))
-        self.end_headers()
-        cut = type(self).fail_after
-        self.wfile.write(body[:cut] if cut is not None else body)
+_RangeHandler = RangeHandler        # serves files with Range support; cut_after drops part-way
 
 
 @pytest.fixture
@@ -114,7 +89,7 @@ def file_server(tmp_path):
     yield root, f"http://127.0.0.1:{srv.server_address[1]}"
     srv.shutdown()
     srv.server_close()
-    _RangeHandler.fail_after = None
+    _RangeHandler.cut_after = None
 
 
 def test_download_resumes_and_checks_sha256(file_server, tiny_gguf, tmp_path):
@@ -123,11 +98,11 @@ def test_download_resumes_and_checks_sha256(file_server, tiny_gguf, tmp_path):
     (root / "m.gguf").write_bytes(data)
     digest = hashlib.sha256(data).hexdigest()
     dest = tmp_path / "models"
-    _RangeHandler.fail_after = 100_000          # the connection drops part-way
+    _RangeHandler.cut_after = 100_000          # the connection drops part-way
     with pytest.raises(DownloadError, match="resume"):
         download_file(f"{url}/m.gguf", dest, sha256=digest, chunk=4096)
     assert (dest / "m.gguf.partial").stat().st_size == 100_000
-    _RangeHandler.fail_after = None
+    _RangeHandler.cut_after = None
     seen: list[tuple[int, int | None]] = []
     path = download_file(f"{url}/m.gguf", dest, sha256=digest,
                          progress=lambda d, t: seen.append((d, t)), chunk=65536)
