@@ -172,6 +172,7 @@ class IndexSync:
         self.state = IndexState(state_path) if state_path else None
         # content hash -> vector beyond one sync (benchmarks that rebuild many folders)
         self.vector_cache = vector_cache
+        self._tick: Callable[[], bool] = lambda: False     # set per sync (see sync)
 
     def pending_count(self) -> int:
         return self.store.db.execute(
@@ -220,6 +221,11 @@ class IndexSync:
                 if progress:
                     progress(marked, max(total, marked))
 
+        def tick() -> bool:                        # between two encoder batches
+            collect(writer.done())
+            return bool(cancelled and cancelled())
+
+        self._tick = tick
         try:
             while True:                            # passes: rows may change while we work
                 after, found = 0, False
@@ -238,6 +244,10 @@ class IndexSync:
                     after = rows[-1]["rowid"]
                     self._chunk(rows, writer, report, seen, fresh, runtime)
                     collect(writer.done())
+                    if cancelled and cancelled():
+                        report.cancelled = True
+                        collect(writer.finish())
+                        return report
                 collect(writer.finish())
                 if not found:
                     break
@@ -263,10 +273,12 @@ class IndexSync:
             counts = self.embedder.token_counts([r["text"] for r in windows])
             windows = [r for r, n in zip(windows, counts) if n >= cap]   # ... is encoded
         window_ids = {r["id"] for r in windows}
-        self._embed([r for r in live if r["id"] not in window_ids], writer, report, seen, fresh,
-                    runtime)
+        if not self._embed([r for r in live if r["id"] not in window_ids], writer, report, seen,
+                           fresh, runtime):
+            return                                         # cancelled: the rest stays pending
         derived, leftover = self._derive(windows, fresh)   # after their turns got vectors
-        self._embed(leftover, writer, report, seen, fresh, runtime)
+        if not self._embed(leftover, writer, report, seen, fresh, runtime):
+            return
         if derived:
             ids = [r["id"] for r in windows if r["id"] in derived]
             by_id = {r["id"]: r for r in windows}
@@ -276,11 +288,12 @@ class IndexSync:
             report.derived += len(ids)
 
     def _embed(self, rows: list[dict], writer: _Writer, report: SyncReport, seen: VectorMap,
-               fresh: _Bounded, runtime: str) -> None:
+               fresh: _Bounded, runtime: str) -> bool:
         """Vectors for `rows` by content hash: from this sync, from the collection, or from
-        the encoder (each distinct text once, in batches of texts of about one length)."""
+        the encoder (each distinct text once, in batches of texts of about one length).
+        False when cancelled between two batches."""
         if not rows:
-            return
+            return True
         hashes = {r["id"]: content_hash(r["text"]) for r in rows}
         unknown = [h for h in dict.fromkeys(hashes.values()) if h not in seen]
         if unknown:
@@ -307,6 +320,9 @@ class IndexSync:
             now = [r for r in waiting if hashes[r["id"]] in batch_set]
             self._hand_over(writer, now, [seen[hashes[r["id"]]] for r in now], hashes, runtime,
                             fresh)
+            if self._tick():
+                return False
+        return True
 
     def _hand_over(self, writer: _Writer, rows: list[dict], vectors: list[np.ndarray],
                    hashes: dict[str, str], runtime: str, fresh: _Bounded) -> None:

@@ -221,3 +221,18 @@ def test_derive_long_encodes_the_windows_the_encoder_reads_whole(engram) -> None
     assert 0 < report.derived < len(rows)
     with pytest.raises(ValueError):
         IndexSync(engram.memories, engram.index, spy, window_vectors="sometimes")
+
+
+def test_progress_comes_per_batch_and_a_cancel_stops_between_batches(engram) -> None:
+    for i in range(40):
+        engram.memories.create("fact", f"distinct fact {i}: the {i}th tram leaves at {i}:15",
+                               actor="user")
+    seen: list[tuple[int, int]] = []
+    sync = IndexSync(engram.memories, engram.index, engram.embedder, batch_size=8,
+                     chunk_size=2048)
+    report = sync.sync(progress=lambda d, t: seen.append((d, t)),
+                       cancelled=lambda: len(seen) >= 2)
+    assert report.cancelled and len(seen) >= 2 and seen[0][1] == 40
+    assert seen[0][0] < 40                          # before the whole chunk was done
+    assert sync.pending_count() == 40 - report.embedded > 0
+    assert sync.sync().embedded == 40 - report.embedded       # the rest, later
