@@ -44,18 +44,27 @@ def open_model(ctx, model: Path | None):
 
 def run(args, ctx) -> int:
     from core.chat import ChatService
-    from core.memory.worker import MemoryWorker
 
     eng = ctx.engram
     if args.conversation:
         conv = eng.conversations.get(args.conversation)
-    else:
+    llm = open_model(ctx, args.model)     # a model that fails to open leaves no empty chat
+    if not args.conversation:
         conv = eng.conversations.create(args.title or "Terminal chat", incognito=args.incognito)
-    llm = open_model(ctx, args.model)
     params = eng.settings.generation.params()
     if args.max_tokens is not None:
         params.max_tokens = args.max_tokens
     service = ChatService(eng, llm, params=params)
+    try:
+        return _chat(args, eng, service, llm, conv)
+    finally:
+        if not args.conversation and not eng.conversations.thread(conv.id):
+            eng.conversations.delete(conv.id)   # nothing was said (or the model failed first)
+
+
+def _chat(args, eng, service, llm, conv) -> int:
+    from core.memory.worker import MemoryWorker
+
     try:
         if args.message is not None:
             _turn(service, conv.id, args.message, args.show_memories, threading.Event())

@@ -187,3 +187,15 @@ def test_a_truncated_zip_and_a_too_deep_file_say_what_they_are(tmp_path: Path,
     deep.write_text("[" * 100_000 + "]" * 100_000)
     line = one_error_line(run_engram(tmp_path / "home", "import", str(deep)))
     assert line.count("deep_plain.json") == 1 and "nested deeper" in line, line
+
+
+@pytest.mark.parametrize("damage", ["not a gguf", "cut in half"])
+def test_a_chat_with_a_broken_model_leaves_no_empty_conversation(
+        tmp_path: Path, tiny_gguf: Path, damage: str) -> None:
+    bad = tmp_path / "bad.gguf"
+    data = tiny_gguf.read_bytes()
+    bad.write_bytes(b"\0" * 4096 if damage == "not a gguf" else data[: len(data) // 2])
+    home = tmp_path / "home"
+    one_error_line(run_engram(home, "chat", "--model", str(bad), "--message", "hello"))
+    out = run_engram(home, "conversations", "list", "--json")
+    assert json.loads(out.stdout) == []
