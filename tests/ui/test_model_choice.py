@@ -163,3 +163,23 @@ def test_a_model_too_big_for_the_machine_cannot_be_downloaded(qtbot, window):
     assert not cl.download_button.isEnabled()
     assert "too big" in cl.download_button.toolTip()
     assert "✗ too big" in cl.list.item(0).text()
+
+
+def test_a_model_picked_in_settings_loads_at_once(qtbot, window, fake_user_home):
+    window.show()
+    window.open_settings("model")
+    dlg = window._dialogs["settings"]
+    mm = dlg.model_manager
+    qtbot.waitUntil(lambda: mm.found.list.count() > 0 and mm.catalogue.list.count() > 0,
+                    timeout=60000)
+    assert [mm.tabs.tabText(i) for i in range(mm.tabs.count())] == [
+        "On this computer", "Recommended downloads", "Download by URL"]
+    names = _texts(mm.found.list)
+    assert not any("starter" in n.split("\n")[1] for n in names)   # it has its own button
+    row = next(i for i, n in enumerate(names) if "LM Studio" in n)
+    mm.found.list.setCurrentRow(row)
+    mm.found.use_button.click()
+    assert window.services.settings.model.path == str(fake_user_home)
+    assert mm.current_path == str(fake_user_home)
+    qtbot.waitUntil(lambda: window.services.llm is not None, timeout=60000)
+    dlg.close()
