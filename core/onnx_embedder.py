@@ -19,7 +19,7 @@ sentence-transformers 6.
 """
 from __future__ import annotations
 
-import fcntl
+import contextlib
 import hashlib
 import json
 import logging
@@ -111,8 +111,7 @@ def ensure_export(model_dir: Path, cache_dir: Path | None = None) -> Export:
         return found
     folder = export_folder(model_dir, cache_dir)
     folder.parent.mkdir(parents=True, exist_ok=True)
-    with open(folder.parent / ".export.lock", "w") as lock:
-        fcntl.flock(lock, fcntl.LOCK_EX)          # another process may be exporting it now
+    with _exclusive(folder.parent / ".export.lock"):   # another process may be exporting it
         found = find_export(model_dir, cache_dir)
         if found is not None:
             return found
@@ -128,12 +127,31 @@ def ensure_export(model_dir: Path, cache_dir: Path | None = None) -> Export:
     return Export(folder, meta)
 
 
+@contextlib.contextmanager
+def _exclusive(lock_path: Path):
+    """An inter-process lock (POSIX flock; elsewhere none: the rename keeps exports whole)."""
+    with open(lock_path, "w") as handle:
+        try:
+            import fcntl
+        except ImportError:
+            yield
+            return
+        fcntl.flock(handle, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(handle, fcntl.LOCK_UN)
+
+
 def _export_and_check(model_dir: Path, out: Path) -> dict[str, Any]:
     try:
         import onnx  # noqa: F401 - torch.onnx.export needs it
         import onnxruntime
     except ImportError as exc:
         raise OnnxUnavailable(f"ONNX export needs onnx and onnxruntime ({exc})") from exc
+    from core.embedder import offline_environment
+
+    offline_environment()
     import torch
     from sentence_transformers import SentenceTransformer
 
