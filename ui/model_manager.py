@@ -31,9 +31,9 @@ STARTER_LABEL = "Starter model (Gemma 3 270M base)"
 
 def read_model_info(path: str) -> dict[str, Any]:
     """Runs on a worker: the GGUF header as a dict plus KV bytes per token (f16)."""
-    from core.runtime.gguf_info import read_gguf_info
+    from core.runtime.gguf_quick import quick_gguf_info
 
-    info = read_gguf_info(path)
+    info = quick_gguf_info(path)
     out = info.to_dict()
     out["kv_bytes_per_token_f16"] = info.kv_bytes_per_token("f16", "f16")
     out["summary"] = info.describe()

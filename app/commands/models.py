@@ -141,7 +141,7 @@ def run_use(args, ctx) -> int:
     from pathlib import Path
 
     from core.runtime.catalogue import CatalogueError, find_entry, load_catalogue
-    from core.runtime.gguf_info import read_gguf_info
+    from core.runtime.gguf_quick import quick_gguf_info as read_gguf_info
 
     if args.model == "starter":
         _set_model(ctx, "")
@@ -180,7 +180,7 @@ def _progress_printer():
 
 
 def run_download(args, ctx) -> int:
-    from core.runtime.gguf_info import read_gguf_info
+    from core.runtime.gguf_quick import quick_gguf_info as read_gguf_info
 
     target = args.name_or_url
     progress = _progress_printer()

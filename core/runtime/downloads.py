@@ -118,7 +118,7 @@ def cancel_download(dest_dir: Path, name: str) -> bool:
 def verify_entry_file(entry, path: Path) -> None:
     """Size within what the catalogue's page showed, and a GGUF header that matches the entry
     (architecture and layer count). Raises DownloadError after deleting a wrong file."""
-    from core.runtime.gguf_info import read_gguf_info
+    from core.runtime.gguf_quick import quick_gguf_info as read_gguf_info
 
     lo, hi = entry.size_range
     size = path.stat().st_size
