@@ -1,6 +1,8 @@
 """The two probes of a purge test: the text (UTF-8 and UTF-16) and the vector (the purged
 text embedded again with the same model, looked for in every file in float32, float64 and
-float16 at every alignment: core.vector_probe)."""
+float16 at every alignment: core.vector_probe). Some vectors are not an embedding of their
+memory's text (a turn window's is the mean of its turns' vectors), so the vectors the index
+held before the purge are probed for as well (`stored_vector_hits`)."""
 from __future__ import annotations
 
 from pathlib import Path
@@ -44,3 +46,11 @@ def fill_index(eng, n: int, *, seed: int = 11) -> None:
 def in_segment_files(hits: list[str]) -> bool:
     """Whether any hit is in an HNSW segment folder (as opposed to chroma.sqlite3)."""
     return any("/" in h.removeprefix("chroma/") for h in hits if h.startswith("chroma/"))
+
+
+def stored_vector_hits(root: Path, vectors: dict[str, np.ndarray]) -> dict[str, list[str]]:
+    """For each memory id, the files holding a copy of the vector the index stored for it."""
+    ids = list(vectors)
+    found = find_vectors(files_under(root), [vectors[i] for i in ids])
+    return {mid: sorted({str(h.path.relative_to(root)) for h in found[n]})
+            for n, mid in enumerate(ids)}

@@ -9,7 +9,13 @@ from core.backup import backup_now
 from core.export import export_json
 from core.memory.episodic import remember_messages
 from core.purge import purge_conversation, purge_memory
-from tests.reliability.probes import files_containing, fill_index, in_segment_files, vector_hits
+from tests.reliability.probes import (
+    files_containing,
+    fill_index,
+    in_segment_files,
+    stored_vector_hits,
+    vector_hits,
+)
 
 
 def test_purged_memory_text_is_gone_from_every_file(engram, home: Path) -> None:
@@ -113,10 +119,15 @@ def test_purged_conversation_leaves_no_vector_title_or_report_line(
     old_export = tmp_path / "before.json"
     export_json(engram, old_export)
     assert vector_hits(home, engram.embedder, texts[:3]) != {t: [] for t in texts[:3]}
+    ids = [m.id for m in engram.memories.list(conversation_id=conv_id, limit=None)]
+    stored = engram.index.get_embeddings(ids)             # windows: derived, not re-embeddable
+    assert len(stored) == len(ids)
+    assert all(stored_vector_hits(home, stored).values())
 
     purge_conversation(engram, conv_id)
     assert files_containing(home, marker) == []          # title: db, report, backups, logs
     assert vector_hits(home, engram.embedder, texts) == {t: [] for t in texts}
+    assert stored_vector_hits(home, stored) == {i: [] for i in ids}
     new_export = tmp_path / "after.json"
     export_json(engram, new_export)
     exported = json.loads(new_export.read_text())
