@@ -1,7 +1,9 @@
 """The chat turn: one service that the desktop app and `engram chat` both call.
 
 `ChatService.send` stores the user's message (and its episodic memory), decides between full
-context and retrieval, assembles the prompt, streams the reply from an `LLM`, stores the reply
+context and retrieval, assembles the prompt (chat messages for an instruct model, a completion
+frame for a base model: core.memory.base_frame), streams the reply from an `LLM`, cuts it
+where it starts to loop or to copy its prompt (core.memory.gates.ReplyGuard), stores the reply
 with its retrieval trace (`retrievals` rows: memory, rank, score, why), strengthens the recalled
 memories (MemoryBank) and queues the model-dependent follow-ups (HEMA summary, TiM thoughts) for
 the background worker, so they never delay the answer. `regenerate` and `edit_and_resend` make
@@ -14,22 +16,28 @@ from __future__ import annotations
 import json
 import logging
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
+from core import jobs as job_kinds
 from core.conversations import Conversation, Message
 from core.db import transaction
 from core.errors import EngramError
 from core.llm import LLM, GenerationParams, GenerationStats, approx_tokens
+from core.memory import base_frame
 from core.memory.assembly import AssembledPrompt, PromptAssembler
 from core.memory.episodic import remember_messages
+from core.memory.gates import ECHO_RUN_WORDS, REPLY_ECHO_RUN_WORDS, ReplyGuard
+from core.memory.generation import model_kind
 from core.memory.retrieval import Retriever
+from core.prompts import frame_text
 
 log = logging.getLogger(__name__)
 
-JOB_INDEX_SYNC = "index_sync"
-JOB_HEMA_UPDATE = "hema_update"
-JOB_POST_THINK = "post_think"
+JOB_INDEX_SYNC = job_kinds.INDEX_SYNC
+JOB_HEMA_UPDATE = job_kinds.HEMA_UPDATE
+JOB_POST_THINK = job_kinds.POST_THINK
+MEMORY_ECHO_RUN_WORDS = 12   # a reply may quote a memory; pasting one back is an echo
 
 
 @dataclass
@@ -56,6 +64,7 @@ class TurnResult:
     stopped: bool = False
     queued_jobs: list[str] = field(default_factory=list)
     prompt_tokens: dict[str, int] = field(default_factory=dict)
+    cut: str = ""                   # why the reply was cut short ("loop", "echo ..."), or ""
 
 
 OnToken = Callable[[str], None]
@@ -139,8 +148,16 @@ class ChatService:
             retriever = Retriever(eng.memories, eng.index, eng.embedder)
         return PromptAssembler(
             eng.memories, retriever, eng.settings.memory, count_tokens=self._count,
-            context_size=self.llm.context_size(), reply_tokens=self.params.max_tokens,
-            system_prompt=self.system_prompt)
+            context_size=self.llm.context_size(), reply_tokens=self._reply_params().max_tokens,
+            system_prompt=self.system_prompt, kind=model_kind(self.llm))
+
+    def _reply_params(self) -> GenerationParams:
+        """A base model's reply stops at the next speaker label or a blank line, and is
+        bounded: past that it is running on into the next turn."""
+        if model_kind(self.llm) != "base":
+            return self.params
+        return replace(self.params, stop=[*self.params.stop, *base_frame.STOPS],
+                       max_tokens=min(self.params.max_tokens, base_frame.MAX_REPLY_TOKENS))
 
     def _count(self, text: str) -> int:
         """The model's token count, cached: the same history is counted at every turn, and
@@ -166,33 +183,69 @@ class ChatService:
                                                user_message_id=user.id,
                                                other_branches=off_path)
         stopped = False
+        guard = ReplyGuard(self._echo_frames(assembled))
+        streamed: list[str] = []
+        cut = ""
 
         def stream(piece: str) -> bool:
-            nonlocal stopped
+            nonlocal stopped, cut
+            streamed.append(piece)
             if on_token is not None:
                 on_token(piece)
             if should_stop is not None and should_stop():
                 stopped = True
-            return stopped
+            if not cut and ("\n" in piece or piece.rstrip()[-1:] in ".!?"):
+                cut = guard.cut("".join(streamed))[1]   # stop a loop as soon as it shows
+            return stopped or bool(cut)
 
-        text, stats = self.llm.chat(assembled.messages, self.params, on_token=stream,
-                                    session=conv.id)
-        stopped = stopped or stats.stopped
-        reply = self._store_reply(conv, user, text, assembled, stopped)
+        params = self._reply_params()
+        for draw in range(2):   # a reply that was nothing but an echo gets one more draw
+            streamed.clear()
+            cut = ""
+            if model_kind(self.llm) == "base":
+                text, stats = self.llm.complete(base_frame.render(assembled), params,
+                                                on_token=stream, session=conv.id)
+                text = text.strip()
+            else:
+                text, stats = self.llm.chat(assembled.messages, params, on_token=stream,
+                                            session=conv.id)
+            text, cut = guard.cut(text)
+            if text.strip() or stopped or not cut:
+                break
+            if params.seed is not None:
+                params = replace(params, seed=params.seed + 1)
+        stopped = stopped or (stats.stopped and not cut)
+        reply = self._store_reply(conv, user, text, assembled, stopped, cut)
         jobs = self._follow_up(conv, reply)
         trace = [TraceItem(c.memory.id, i + 1, c.score, c.reason, c.memory.kind, c.text,
                            c.detail) for i, c in enumerate(assembled.used)]
         return TurnResult(conv.id, user, reply, text, assembled.mode, trace, stats, stopped,
-                          jobs, assembled.sections)
+                          jobs, assembled.sections, cut)
+
+    def _echo_frames(self, assembled: AssembledPrompt) -> list[tuple[str, int]]:
+        """What a reply must not copy: the prompt's own words (the system prompt or the
+        frame's opening) and, at greater length, the memories it was shown."""
+        own = [(assembled.system, REPLY_ECHO_RUN_WORDS),
+               (frame_text("system", "instruct"), REPLY_ECHO_RUN_WORDS)]
+        if model_kind(self.llm) == "base":
+            own.append((frame_text("chat", "base"), ECHO_RUN_WORDS))
+            memories = base_frame.memory_block(assembled)
+        else:
+            memories = "\n".join(c.text for c in assembled.used)
+        context = "\n".join(m.text for m in assembled.context_memories)
+        return [*own, (memories, MEMORY_ECHO_RUN_WORDS), (context, MEMORY_ECHO_RUN_WORDS)]
 
     def _store_reply(self, conv: Conversation, user: Message, text: str,
-                     assembled: AssembledPrompt, stopped: bool) -> Message:
+                     assembled: AssembledPrompt, stopped: bool, cut: str = "") -> Message:
         eng = self.engram
         used = assembled.used
+        meta: dict[str, Any] = {"mode": assembled.mode, "stopped": stopped}
+        if cut:
+            meta["cut"] = cut
         with transaction(eng.db):
             reply = eng.conversations.add_message(
                 conv.id, "assistant", text, parent_id=user.id, model=self.llm.name,
-                meta={"mode": assembled.mode, "stopped": stopped})
+                meta=meta)
             for rank, cand in enumerate(used, start=1):
                 eng.db.execute(
                     "INSERT INTO retrievals (message_id, memory_id, rank, score, reason, detail)"

@@ -11,6 +11,10 @@ every memory in scope) fits `full_context_tokens`, it all goes in and retrieval 
 Past that, the newest turns that fit half that budget stay verbatim and retrieval brings back
 the rest.
 An incognito conversation reads no memory at all.
+
+For a base model (core.runtime.model_kind) the same parts are laid out as a completion frame
+instead (core.memory.base_frame): the frame's worked example replaces the system prompt, and
+the budgets are smaller, since a small base model uses a few memories well and many badly.
 """
 from __future__ import annotations
 
@@ -19,6 +23,7 @@ from dataclasses import dataclass, field
 
 from core.conversations import Conversation, Message
 from core.llm import ChatMessage, approx_tokens
+from core.memory.episodic import said_by_assistant
 from core.memory.render import TokenCounter, render_memory
 from core.memory.retrieval import RETRIEVABLE_KINDS, Candidate, RetrievalResult, Retriever
 from core.memory_store import Memory, MemoryStore
@@ -27,6 +32,10 @@ from core.settings import MemorySettings
 
 FULL_POOL_LIMIT = 400     # more memories than this never fit a prompt: go to retrieval
 MEMORY_HEADER = "Things you remember from earlier conversations (may be relevant):"
+# A base model reads a few memories well and many badly (measured on the starter model):
+# its prompt holds at most this much of them.
+BASE_FULL_CONTEXT_TOKENS = 600
+BASE_RETRIEVAL_TOKENS = 300
 
 
 @dataclass
@@ -37,6 +46,10 @@ class AssembledPrompt:
     retrieval: RetrievalResult | None = None
     context_memories: list[Memory] = field(default_factory=list)  # portrait, summaries
     sections: dict[str, int] = field(default_factory=dict)        # tokens per part
+    # the parts, for a layout other than chat messages (core.memory.base_frame)
+    system: str = ""                            # the opening, without portrait and summaries
+    history: list[Message] = field(default_factory=list)
+    user_text: str = ""
 
     @property
     def used(self) -> list[Candidate]:
@@ -46,14 +59,24 @@ class AssembledPrompt:
 class PromptAssembler:
     def __init__(self, store: MemoryStore, retriever: Retriever | None, settings: MemorySettings,
                  *, count_tokens: TokenCounter, context_size: int, reply_tokens: int = 512,
-                 system_prompt: str | None = None) -> None:
+                 system_prompt: str | None = None, kind: str = "instruct") -> None:
         self.store = store
         self.retriever = retriever
         self.settings = settings
         self.count = count_tokens
         self.context_size = context_size
         self.reply_tokens = reply_tokens
-        self.system_prompt = system_prompt if system_prompt is not None else prompt("system")
+        self.kind = kind
+        if kind == "base":   # the frame's own opening takes the system prompt's place
+            self.system_prompt = prompt("chat", "base")
+            self.full_context_tokens = min(settings.full_context_tokens,
+                                           BASE_FULL_CONTEXT_TOKENS)
+            self.retrieval_budget = min(settings.retrieval_budget_tokens, BASE_RETRIEVAL_TOKENS)
+        else:
+            self.system_prompt = (system_prompt if system_prompt is not None
+                                  else prompt("system", "instruct"))
+            self.full_context_tokens = settings.full_context_tokens
+            self.retrieval_budget = settings.retrieval_budget_tokens
 
     def assemble(self, conversation: Conversation, history: Sequence[Message],
                  user_text: str, *, user_message_id: str | None = None,
@@ -80,7 +103,7 @@ class PromptAssembler:
                      - sections["user"] - 16)
         history_tokens = [self.count(m.text) + 4 for m in history]
         total = sum(history_tokens)
-        full_limit = min(self.settings.full_context_tokens, max(0, available))
+        full_limit = min(self.full_context_tokens, max(0, available))
         in_prompt = ({m.id for m in history} | set(other_branches)
                      | ({user_message_id} if user_message_id else set()))
         pool = (self._everything(conversation.id, in_prompt, context)
@@ -99,18 +122,19 @@ class PromptAssembler:
                 system += f"\n\nThis conversation so far, in short:\n{compact.text}"
                 context.append(compact)
                 available -= self.count(compact.text) + 8
-            recent_budget = min(self.settings.full_context_tokens // 2,
-                                max(0, available - self.settings.retrieval_budget_tokens))
+            recent_budget = min(self.full_context_tokens // 2,
+                                max(0, available - self.retrieval_budget))
             kept = _newest_that_fit(history, history_tokens, recent_budget)
         sections["history"] = sum(self.count(m.text) + 4 for m in kept)
         available -= sections["history"]
         if mode == "retrieval" and self.retriever is not None:
-            budget = max(0, min(self.settings.retrieval_budget_tokens, available))
+            budget = max(0, min(self.retrieval_budget, available))
             retrieval = self.retriever.retrieve(
                 user_text, conversation_id=conversation.id, budget_tokens=budget,
                 exclude_message_ids={m.id for m in kept} | set(other_branches) | (
                     {user_message_id} if user_message_id else set()),
-                exclude_memory_ids={m.id for m in context}, count_tokens=self.count)
+                exclude_memory_ids={m.id for m in context}, count_tokens=self.count,
+                keep=self._usable if self.kind == "base" else None)
         final_user = user_text
         if retrieval and retrieval.selected:
             block = "\n".join(f"- {c.text}" for c in _chronological(retrieval.selected))
@@ -119,7 +143,8 @@ class PromptAssembler:
         messages = [ChatMessage("system", system)]
         messages += [ChatMessage(m.role, m.text) for m in kept]
         messages.append(ChatMessage("user", final_user))
-        return AssembledPrompt(messages, mode, [m.id for m in kept], retrieval, context, sections)
+        return AssembledPrompt(messages, mode, [m.id for m in kept], retrieval, context, sections,
+                               system=self.system_prompt, history=kept, user_text=user_text)
 
     def _everything(self, conversation_id: str, history_ids: set[str],
                     context: list[Memory]) -> list[Candidate] | None:
@@ -135,13 +160,18 @@ class PromptAssembler:
             own_summary = (mem.kind in ("compact", "summary")
                            and mem.conversation_id == conversation_id)
             if (mem.id in skip or own_summary or not Retriever.visible(mem, conversation_id)
-                    or mem.meta.get("message_id") in history_ids):
+                    or mem.meta.get("message_id") in history_ids or not self._usable(mem)):
                 continue
             text = render_memory(mem)   # estimated cost: up to 400 model counts is too slow
             out.append(Candidate(mem, 1.0, "pinned" if mem.pinned else "full context", {},
                                  text, approx_tokens(text)))
         out.sort(key=lambda c: not c.memory.pinned)
         return out
+
+    def _usable(self, mem: Memory) -> bool:
+        """A base model's own earlier replies are not shown to it as memories: it would repeat
+        its mistakes (measured: a wrong name it once said came back in the next chat)."""
+        return self.kind != "base" or not said_by_assistant(mem)
 
     def _latest(self, kind: str, granularity: str) -> Memory | None:
         found = [m for m in self.store.list(kinds=[kind], scope="global", limit=20)

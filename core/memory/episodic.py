@@ -1,7 +1,8 @@
 """Turning stored messages into episodic memories, at two granularities.
 
-- **turn**: one memory per visible user/assistant message ("Speaker: text"). Turns are what
-  retrieval puts into a prompt: they are small, so many fit in a budget.
+- **turn**: one memory per visible user/assistant message ("Speaker: text", its role in
+  `meta.role`). Turns are what retrieval puts into a prompt: they are small, so many fit in
+  a budget.
 - **window**: four consecutive turns (two before the anchor, the anchor, one after), written
   when the turn after the anchor arrives. Windows are indexed like any memory, but retrieval
   only uses them as a signal for their anchor turn: a question often matches the exchange
@@ -82,7 +83,7 @@ def remember_messages(store: MemoryStore, messages: Sequence[Message], *, actor:
         turn = NewMemory(
             "episodic", text_of(msg), scope="global", conversation_id=msg.conversation_id,
             occurred_at=msg.created_at, granularity="turn", sources=(source_of(msg),),
-            meta={"message_id": msg.id}, id=new_id())
+            meta={"message_id": msg.id, "role": msg.role}, id=new_id())
         items.append(turn)
         turn_of[msg.id] = turn.id
         window = _window_for(store, msg, batch)
@@ -98,6 +99,14 @@ def remember_messages(store: MemoryStore, messages: Sequence[Message], *, actor:
             granularity="window", sources=tuple(source_of(m) for m in window),
             meta={"anchor": anchor_memory}, id=new_id()))
     return store.create_many(items, actor=actor)
+
+
+def said_by_assistant(mem) -> bool:
+    """An episodic turn of the assistant's (older turns have no `meta.role`: their label)."""
+    if mem.kind != "episodic" or mem.granularity != "turn":
+        return False
+    role = mem.meta.get("role")
+    return role == "assistant" if role else mem.text.startswith("Assistant: ")
 
 
 def turn_memory_of(store: MemoryStore, message_id: str) -> str | None:

@@ -17,10 +17,16 @@ import re
 
 from core import clock
 from core.llm import LLM
-from core.memory.episodic import speaker_of
-from core.memory.generation import ask_text, truncate_words
+from core.memory.generation import (
+    HEMA_LEVEL2,
+    HEMA_UPDATE,
+    ModelAnswerError,
+    ask_step,
+    model_kind,
+    truncate_words,
+)
+from core.memory.person import label_of, person_label
 from core.memory_store import Memory, SourceRef
-from core.prompts import prompt
 
 DAY = 86400.0
 PRUNE_MIN_AGE_DAYS = 30.0
@@ -44,14 +50,17 @@ def update_running_summary(eng, llm: LLM, conversation_id: str, message_id: str)
     exchange_msgs = [reply]
     if reply.parent_id:
         exchange_msgs.insert(0, eng.conversations.get_message(reply.parent_id))
-    exchange = "\n".join(f"{speaker_of(m)}: {truncate_words(m.text, 300)}"
+    person = person_label(eng)
+    exchange = "\n".join(f"{label_of(m, person)}: {truncate_words(m.text, 300)}"
                          for m in exchange_msgs if m.text.strip())
     if not exchange:
         return None
     current = running_summary(eng, conversation_id)
-    sentence = ask_text(llm, prompt("hema_update",
-                                    summary=current.text if current else "(nothing yet)",
-                                    exchange=exchange), max_tokens=90, one_sentence=True)
+    earlier = current.text if current else "(nothing yet)"
+    sentence = ask_step(llm, HEMA_UPDATE,
+                        source=f"{earlier}\n{_grounds(llm, exchange_msgs, person, 300)}",
+                        values={"summary": earlier, "exchange": exchange},
+                        allowed_names=_labels(exchange_msgs, person), one_sentence=True)
     sources = [SourceRef(message_id=m.id, conversation_id=conversation_id) for m in exchange_msgs]
     if current is None:
         current = eng.memories.create(
@@ -82,8 +91,8 @@ def second_level(eng, llm: LLM, conversation_id: str) -> Memory | None:
                 if e.event == "edited" and e.old_value and e.at >= since
                 and e.old_value.get("text")] + [current.text]
     parts = ([level2.text] if level2 else []) + versions[-200:]
-    text = ask_text(llm, prompt("hema_level2", summaries="\n".join(f"- {p}" for p in parts)),
-                    max_tokens=160)
+    block = "\n".join(f"- {p}" for p in parts)
+    text = ask_step(llm, HEMA_LEVEL2, source=block, values={"summaries": block})
     if level2 is None:
         return eng.memories.create(
             "summary", text, actor="assistant", scope="conversation",
@@ -111,21 +120,33 @@ def summarize_conversation(eng, llm: LLM, conversation_id: str, *,
     if not thread:
         return None
     summary = "(nothing yet)"
+    person = person_label(eng)
     chunk: list[str] = []
     words = 0
-    chunks: list[str] = []
+    chunks: list[tuple[str, str]] = []       # (what the model reads, what grounds its answer)
+    part: list = []
     for m in thread:
-        line = f"{speaker_of(m)}: {truncate_words(m.text, chunk_words)}"
+        line = f"{label_of(m, person)}: {truncate_words(m.text, chunk_words)}"
         chunk.append(line)
+        part.append(m)
         words += len(line.split())
         if words >= chunk_words:
-            chunks.append("\n".join(chunk))
-            chunk, words = [], 0
+            chunks.append(("\n".join(chunk), _grounds(llm, part, person, chunk_words)))
+            chunk, part, words = [], [], 0
     if chunk:
-        chunks.append("\n".join(chunk))
-    for part in chunks:
-        summary = ask_text(llm, prompt("hema_update", summary=summary, exchange=part),
-                           max_tokens=90, one_sentence=True)
+        chunks.append(("\n".join(chunk), _grounds(llm, part, person, chunk_words)))
+    labels = _labels(thread, person)
+    refused = None
+    for text, grounds in chunks:
+        # a refused chunk leaves the summary as it was; the next chunk goes on from there
+        try:
+            summary = ask_step(llm, HEMA_UPDATE, source=f"{summary}\n{grounds}",
+                               values={"summary": summary, "exchange": text},
+                               allowed_names=labels, one_sentence=True)
+        except ModelAnswerError as exc:
+            refused = exc
+    if summary == "(nothing yet)":
+        raise refused or ModelAnswerError("The conversation gave nothing to summarise")
     current = running_summary(eng, conversation_id)
     sources = [SourceRef(conversation_id=conversation_id, import_id=conv.import_id)]
     if current is None:
@@ -137,6 +158,22 @@ def summarize_conversation(eng, llm: LLM, conversation_id: str, *,
         current = eng.memories.edit(current.id, summary, actor="assistant",
                                     note="HEMA summary of an imported conversation")
     return current
+
+
+def _grounds(llm: LLM, messages, person: str, max_words: int) -> str:
+    """What a summary's names, numbers and words may come from: the whole exchange for an
+    instruct model; for a base model only what the person said (its own earlier replies are
+    too often wrong: "My dog is called Pippi" would become the summary's dog)."""
+    if model_kind(llm) == "base":
+        messages = [m for m in messages if m.role == "user"]
+    return "\n".join(f"{label_of(m, person)}: {truncate_words(m.text, max_words)}"
+                     for m in messages if m.text.strip())
+
+
+def _labels(messages, person: str) -> list[str]:
+    """The speaker labels a summary may name (the person, "Assistant", an archive's names)."""
+    return sorted({label_of(m, person) for m in messages} | {person, "User", "Assistant",
+                                                               "Engram"})
 
 
 def prune_old_chunks(eng, *, now: float | None = None, limit: int = 5000) -> list[str]:

@@ -13,10 +13,17 @@ from datetime import UTC, datetime, timedelta
 
 from core import clock
 from core.llm import LLM
-from core.memory.generation import ask_text, truncate_words
+from core.memory.generation import (
+    DAILY_SUMMARY,
+    GLOBAL_SUMMARY,
+    PORTRAIT_DAILY,
+    PORTRAIT_OVERALL,
+    ask_step,
+    truncate_words,
+)
+from core.memory.person import person_label
 from core.memory.retrieval import retention
 from core.memory_store import Memory, SourceRef
-from core.prompts import prompt
 
 DAY = 86400.0
 SWEPT_KINDS = ("episodic", "thought")
@@ -93,9 +100,14 @@ def _upsert(eng, kind: str, granularity: str, text: str, *, key: dict, sources: 
                                sources=sources, occurred_at=occurred_at, meta=key, note=note)
 
 
-def _turn_block(turns: list[tuple[str, str, str]]) -> str:
-    text = "\n".join(t[0] for t in turns)
-    return truncate_words(text, MAX_DAY_WORDS)
+def _turn_block(turns: list[tuple[str, str, str]], person: str = "User") -> str:
+    """The turns' texts, the person's own label ("User: ...") replaced by their name."""
+    lines = [f"{person}: {t[0][len('User: '):]}" if t[0].startswith("User: ") else t[0]
+             for t in turns]
+    return truncate_words("\n".join(lines), MAX_DAY_WORDS)
+
+
+_LABELS = ("User", "Assistant", "Engram")
 
 
 def daily_summary(eng, llm: LLM, date: str) -> Memory | None:
@@ -103,8 +115,10 @@ def daily_summary(eng, llm: LLM, date: str) -> Memory | None:
     turns = _day_turns(eng, date)
     if not turns:
         return None
-    text = ask_text(llm, prompt("daily_summary", date=date, turns=_turn_block(turns)),
-                    max_tokens=160)
+    person = person_label(eng)
+    block = _turn_block(turns, person)
+    text = ask_step(llm, DAILY_SUMMARY, source=block, values={"date": date, "turns": block},
+                    allowed_names=(*_LABELS, person))
     sources = [SourceRef(message_id=t[1], conversation_id=t[2]) for t in turns[:500]]
     return _upsert(eng, "summary", "day", text, key={"date": date}, sources=sources,
                    occurred_at=day_bounds(date)[0], note="MemoryBank daily summary")
@@ -114,8 +128,11 @@ def daily_portrait(eng, llm: LLM, date: str) -> Memory | None:
     turns = _day_turns(eng, date, role="user")
     if not turns:
         return None
-    text = ask_text(llm, prompt("portrait_daily", date=date, turns=_turn_block(turns)),
-                    max_tokens=120)
+    person = person_label(eng)
+    block = _turn_block(turns, person)
+    text = ask_step(llm, PORTRAIT_DAILY, source=block,
+                    values={"date": date, "turns": block, "person": person},
+                    allowed_names=(*_LABELS, person))
     sources = [SourceRef(message_id=t[1], conversation_id=t[2]) for t in turns[:500]]
     return _upsert(eng, "portrait", "day", text, key={"date": date}, sources=sources,
                    occurred_at=day_bounds(date)[0], note="MemoryBank daily portrait")
@@ -126,8 +143,9 @@ def global_summary(eng, llm: LLM) -> Memory | None:
                   key=lambda m: m.meta.get("date", ""))
     if not days:
         return None
-    text = ask_text(llm, prompt("global_summary", summaries="\n".join(
-        f"- {m.meta.get('date')}: {m.text}" for m in days[-30:])), max_tokens=200)
+    block = "\n".join(f"- {m.meta.get('date')}: {m.text}" for m in days[-30:])
+    text = ask_step(llm, GLOBAL_SUMMARY, source=block, values={"summaries": block},
+                    allowed_names=(*_LABELS, person_label(eng)))
     sources = [SourceRef(source_ref=f"memory:{m.id}") for m in days[-30:]]
     return _upsert(eng, "summary", "global", text, key={"scope": "all"}, sources=sources,
                    occurred_at=None, note="MemoryBank global summary")
@@ -139,10 +157,11 @@ def overall_portrait(eng, llm: LLM) -> Memory | None:
     if not daily:
         return None
     previous = _by_granularity(eng, "portrait", "overall", limit=5)
-    text = ask_text(llm, prompt(
-        "portrait_overall", portrait=previous[0].text if previous else "(none yet)",
-        observations="\n".join(f"- {m.meta.get('date')}: {m.text}" for m in daily[-14:])),
-        max_tokens=200)
+    earlier = previous[0].text if previous else "(none yet)"
+    block = "\n".join(f"- {m.meta.get('date')}: {m.text}" for m in daily[-14:])
+    text = ask_step(llm, PORTRAIT_OVERALL, source=f"{earlier}\n{block}",
+                    values={"portrait": earlier, "observations": block},
+                    allowed_names=(*_LABELS, person_label(eng)))
     sources = [SourceRef(source_ref=f"memory:{m.id}") for m in daily[-14:]]
     return _upsert(eng, "portrait", "overall", text, key={"scope": "all"}, sources=sources,
                    occurred_at=None, note="MemoryBank user portrait")

@@ -21,7 +21,7 @@ import math
 import re
 import threading
 import time
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any
@@ -131,7 +131,10 @@ class Retriever:
     def retrieve(self, query: str, *, conversation_id: str | None = None,
                  budget_tokens: int = 1000, exclude_message_ids: Iterable[str] = (),
                  exclude_memory_ids: Iterable[str] = (), count_tokens: TokenCounter = approx_tokens,
-                 now: float | None = None, include_pinned: bool = True) -> RetrievalResult:
+                 now: float | None = None, include_pinned: bool = True,
+                 keep: Callable[[Memory], bool] | None = None) -> RetrievalResult:
+        """`keep`, when given, says which candidates may be used at all (e.g. no assistant
+        turns for a base model); pinned memories are always used."""
         start = time.perf_counter()
         now = clock.now() if now is None else now
         p = self.params
@@ -177,7 +180,8 @@ class Retriever:
         scored: list[Candidate] = []
         for mid, base in fused.items():
             mem = rows[mid]
-            if not self.visible(mem, conversation_id) or mid in excluded_memories:
+            if (not self.visible(mem, conversation_id) or mid in excluded_memories
+                    or (keep is not None and not keep(mem))):
                 continue
             r = retention(mem, now)
             age_days = max(0.0, (now - (mem.occurred_at or mem.created_at)) / DAY)
@@ -192,6 +196,8 @@ class Retriever:
 
         t0 = time.perf_counter()
         ranked = self._expand_neighbours(scored, conversation_id, excluded_memories)
+        if keep is not None:
+            ranked = [c for c in ranked if keep(c.memory)]
         if include_pinned:
             ranked = self._pinned(conversation_id, excluded_memories) + ranked
         ranked = _dedupe(ranked, excluded_messages)

@@ -5,9 +5,14 @@ process left running. Jobs that need a model wait while `llm_provider()` returns
 that fails is retried up to MAX_ATTEMPTS times; a model answer that cannot be used fails at
 once (asking the same model again rarely helps).
 
-Job kinds: index_sync, hema_update, post_think, summarize_conversation (queued by importers),
-daily_summary, global_summary, portrait, maintenance (MemoryBank sweep, HEMA pruning, and
-queueing the summaries of past days).
+Job kinds (core.jobs): index_sync, hema_update, post_think (facts from the latest exchange),
+summarize_conversation and extract_facts (queued by importers), daily_summary, global_summary,
+portrait, maintenance (MemoryBank sweep, HEMA pruning, and queueing the summaries of past days).
+
+A model answer that fails a quality gate (core.memory.gates) fails its job with the reason,
+which `engram info` and `engram memories jobs` show; nothing of it is stored. Facts over a
+whole conversation go a few messages at a time and record where they are (`cursor` in the
+payload): a stopped worker puts the job back at a safe point, a killed one resumes from there.
 """
 from __future__ import annotations
 
@@ -16,20 +21,19 @@ import threading
 from collections.abc import Callable
 from typing import Any
 
-from core.chat import JOB_HEMA_UPDATE, JOB_INDEX_SYNC, JOB_POST_THINK
+from core import jobs as kinds
 from core.jobs import Job
 from core.llm import LLM
-from core.memory import hema, memorybank, thoughts
+from core.memory import facts, hema, memorybank
 from core.memory.generation import ModelAnswerError
 
 log = logging.getLogger(__name__)
 
 MAX_ATTEMPTS = 3
-JOB_SUMMARIZE_CONVERSATION = "summarize_conversation"
-JOB_DAILY_SUMMARY = "daily_summary"
-JOB_GLOBAL_SUMMARY = "global_summary"
-JOB_PORTRAIT = "portrait"
-JOB_MAINTENANCE = "maintenance"
+
+
+class JobYielded(Exception):
+    """A job stopped at a safe point and was put back in the queue with its progress."""
 
 LLMProvider = Callable[[], LLM | None]
 
@@ -40,17 +44,19 @@ class MemoryWorker:
         self.llm_provider = llm_provider
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
+        self._job: Job | None = None       # the job being run (for progress)
         self.handlers: dict[str, Callable[[dict[str, Any], LLM | None], Any]] = {
-            JOB_INDEX_SYNC: lambda p, llm: self.engram.index_sync.sync(),
-            JOB_HEMA_UPDATE: lambda p, llm: hema.update_running_summary(
+            kinds.INDEX_SYNC: lambda p, llm: self.engram.index_sync.sync(),
+            kinds.HEMA_UPDATE: lambda p, llm: hema.update_running_summary(
                 self.engram, llm, p["conversation_id"], p["message_id"]),
-            JOB_POST_THINK: self._post_think,
-            JOB_SUMMARIZE_CONVERSATION: lambda p, llm: hema.summarize_conversation(
+            kinds.POST_THINK: self._post_think,
+            kinds.SUMMARIZE_CONVERSATION: lambda p, llm: hema.summarize_conversation(
                 self.engram, llm, p["conversation_id"]),
-            JOB_DAILY_SUMMARY: self._daily,
-            JOB_GLOBAL_SUMMARY: lambda p, llm: memorybank.global_summary(self.engram, llm),
-            JOB_PORTRAIT: lambda p, llm: memorybank.overall_portrait(self.engram, llm),
-            JOB_MAINTENANCE: self._maintenance,
+            kinds.EXTRACT_FACTS: self._extract_facts,
+            kinds.DAILY_SUMMARY: self._daily,
+            kinds.GLOBAL_SUMMARY: lambda p, llm: memorybank.global_summary(self.engram, llm),
+            kinds.PORTRAIT: lambda p, llm: memorybank.overall_portrait(self.engram, llm),
+            kinds.MAINTENANCE: self._maintenance,
         }
 
     # -- one step -------------------------------------------------------------------------
@@ -61,8 +67,11 @@ class MemoryWorker:
                                      kinds=list(self.handlers))
         if job is None:
             return None
+        self._job = job
         try:
             self.handlers[job.kind](job.payload, llm)
+        except JobYielded:
+            job.status = "queued"
         except ModelAnswerError as exc:
             self.engram.jobs.finish(job.id, error=str(exc), retry=False)
             job.status, job.error = "failed", str(exc)
@@ -76,6 +85,8 @@ class MemoryWorker:
         else:
             self.engram.jobs.finish(job.id)
             job.status = "done"
+        finally:
+            self._job = None
         return job
 
     def run_until_idle(self, max_jobs: int = 1000) -> int:
@@ -91,7 +102,7 @@ class MemoryWorker:
         if self._thread and self._thread.is_alive():
             return
         self.engram.jobs.recover()
-        self.engram.jobs.enqueue(JOB_MAINTENANCE, {})
+        self.engram.jobs.enqueue(kinds.MAINTENANCE, {})
         self._stop.clear()
         self._thread = threading.Thread(target=self._loop, args=(idle_seconds,),
                                         name="engram-memory-worker", daemon=True)
@@ -115,8 +126,33 @@ class MemoryWorker:
 
     # -- handlers ---------------------------------------------------------------------------
     def _post_think(self, payload: dict[str, Any], llm: LLM | None) -> None:
-        thoughts.post_think(self.engram, llm, payload["conversation_id"], payload["message_id"])
-        self.engram.jobs.enqueue(JOB_INDEX_SYNC, {})
+        outcome = facts.post_think(self.engram, llm, payload["conversation_id"],
+                                   payload["message_id"])
+        _fail_if_all_refused(outcome)
+        if outcome.stored:
+            self.engram.jobs.enqueue(kinds.INDEX_SYNC, {})
+
+    def _extract_facts(self, payload: dict[str, Any], llm: LLM | None) -> None:
+        """Facts over a conversation's visible thread, a chunk at a time, resumable."""
+        eng = self.engram
+        job = self._job
+        thread = facts.extractable_thread(eng, payload["conversation_id"])
+        cursor = int(payload.get("cursor", 0))
+        total = facts.FactOutcome()
+        for start, end in facts.chunks(thread):
+            if end <= cursor:
+                continue
+            if self._stop.is_set() and job is not None:
+                eng.jobs.release(job.id, {**payload, "cursor": start, "total": len(thread)})
+                raise JobYielded()
+            total.add(facts.extract_facts(eng, llm, thread[start:end],
+                                          context=thread[max(0, start - 1):start]))
+            if job is not None:
+                eng.jobs.save_progress(job.id, {**payload, "cursor": end,
+                                                "total": len(thread)})
+        if total.stored:
+            eng.jobs.enqueue(kinds.INDEX_SYNC, {})
+        _fail_if_all_refused(total)
 
     def _daily(self, payload: dict[str, Any], llm: LLM | None) -> None:
         date = payload["date"]
@@ -133,8 +169,15 @@ class MemoryWorker:
         if eng.settings.memory.hema_enabled:
             hema.prune_old_chunks(eng)
         for date in days:
-            eng.jobs.enqueue(JOB_DAILY_SUMMARY, {"date": date}, needs_model=True)
+            eng.jobs.enqueue(kinds.DAILY_SUMMARY, {"date": date}, needs_model=True)
         if days:
-            eng.jobs.enqueue(JOB_GLOBAL_SUMMARY, {}, needs_model=True)
-            eng.jobs.enqueue(JOB_PORTRAIT, {}, needs_model=True)
-        eng.jobs.enqueue(JOB_INDEX_SYNC, {})
+            eng.jobs.enqueue(kinds.GLOBAL_SUMMARY, {}, needs_model=True)
+            eng.jobs.enqueue(kinds.PORTRAIT, {}, needs_model=True)
+        eng.jobs.enqueue(kinds.INDEX_SYNC, {})
+
+
+def _fail_if_all_refused(outcome: facts.FactOutcome) -> None:
+    """An answer whose every line was refused fails its job with the reasons."""
+    if outcome.refused and not (outcome.stored or outcome.duplicates):
+        raise ModelAnswerError(f"Every fact the model wrote was refused: "
+                               f"{facts.describe(outcome)}")

@@ -5,23 +5,33 @@ import pytest
 from tests.memory.fake_llm import ScriptedFakeLLM
 
 
+def last_said(prompt: str) -> str:
+    """The last line of the conversation a memory prompt shows, without its speaker label."""
+    lines = [ln.split(": ", 1)[1] for ln in prompt.splitlines()
+             if ln.startswith(("User: ", "Assistant: ")) and ": " in ln]
+    return lines[-1].rstrip(".!?") if lines else "plans"
+
+
 def default_script(messages, params):
-    """Plausible answers for each memory prompt, recognised by their wording."""
+    """Plausible answers for each memory prompt (the instruct forms), recognised by their
+    wording. They are made of the prompt's own conversation words, so that the grounding gate
+    lets them through, as it would a good model's."""
     prompt = messages[-1].content
-    if params.json_schema:
-        return {"thoughts": []}
+    if "list the facts worth remembering" in prompt:
+        return "- (none)"
     if "running summary" in prompt:
-        return "The user and the assistant talked about plans. Extra sentence."
+        return f"The user said {last_said(prompt)}. Extra sentence."
     if "summaries of successive parts" in prompt:
-        return "A long talk about plans."
+        parts = [ln[2:] for ln in prompt.splitlines() if ln.startswith("- ")]
+        return f"In short: {parts[-1]}" if parts else "Nothing yet."
     if "Summarise the events of that day" in prompt:
-        return "The user planned a trip."
+        return "The user booked flights to Porto."
     if "global summary" in prompt:
-        return "Over time the user planned trips."
+        return "The user booked flights to Porto."
     if "what these messages show about the person" in prompt:
-        return "The user likes travelling."
+        return "The user likes flights to Porto."
     if "updated portrait" in prompt:
-        return "A curious traveller."
+        return "The user books flights to Porto."
     return "Happy to help."
 
 

@@ -14,8 +14,11 @@ def test_running_summary_is_one_sentence_updated_each_turn_with_history(engram) 
     from tests.memory.fake_llm import ScriptedFakeLLM
 
     def script(messages, params):
-        if "running summary" in messages[-1].content:
-            return f"Summary {len(fake_llm.calls)} of plans. Extra sentence."
+        prompt = messages[-1].content
+        if "running summary" in prompt:
+            if "Which week" in prompt:
+                return "The user plans a trip to Porto and asks which week is best. Extra."
+            return "The user plans a trip to Porto. Extra sentence."
         return default_script(messages, params)
 
     fake_llm = ScriptedFakeLLM(script)
@@ -26,15 +29,17 @@ def test_running_summary_is_one_sentence_updated_each_turn_with_history(engram) 
         reply = service.send(conv.id, text)
         worker.run_until_idle()
     compact = hema.running_summary(engram, conv.id)
-    assert compact.text == "Summary 5 of plans."   # only the first sentence
+    # only the first sentence
+    assert compact.text == "The user plans a trip to Porto and asks which week is best."
     assert (compact.kind, compact.scope, compact.conversation_id) == ("compact", "conversation",
                                                                     conv.id)
     events = engram.memories.events(compact.id)
     assert [e.event for e in events] == ["created", "edited"]
     assert {e.actor for e in events} == {"assistant"}
     prompts = [c[0][-1].content for c in fake_llm.calls if "running summary" in c[0][-1].content]
-    assert "Which week is best?" in prompts[-1] and "Summary 2 of plans." in prompts[-1]
-    assert events[1].old_value == {"text": "Summary 2 of plans."}
+    assert "Which week is best?" in prompts[-1]
+    assert "The user plans a trip to Porto." in prompts[-1]     # the earlier summary
+    assert events[1].old_value == {"text": "The user plans a trip to Porto."}
     sources = {s["message_id"] for s in engram.memories.sources(compact.id)}
     assert reply.assistant_message.id in sources
 
@@ -44,15 +49,15 @@ def test_second_level_every_n_turns(engram, fake_llm) -> None:
     service = ChatService(engram, fake_llm)
     conv = engram.conversations.create("c")
     worker = MemoryWorker(engram, lambda: fake_llm)
-    service.send(conv.id, "one")
+    service.send(conv.id, "We plan a trip")
     worker.run_until_idle()
     assert not [m for m in engram.memories.list(kinds=["summary"]) if m.granularity == "conversation"]
-    service.send(conv.id, "two")
+    service.send(conv.id, "Porto in May")
     worker.run_until_idle()
     level2 = [m for m in engram.memories.list(kinds=["summary"]) if m.granularity == "conversation"]
-    assert [m.text for m in level2] == ["A long talk about plans."]
+    assert [m.text for m in level2] == ["In short: The user said Happy to help."]
     asked = [c[0][-1].content for c in fake_llm.calls if "successive parts" in c[0][-1].content]
-    assert asked and "talked about plans" in asked[0]
+    assert asked and "- The user said Happy to help." in asked[0]   # the running sentence
 
 
 def test_age_weighted_pruning_is_reversible_and_audited(engram) -> None:
@@ -104,21 +109,22 @@ def test_daily_summaries_global_summary_and_portrait(engram, fake_llm, say) -> N
     engram.jobs.enqueue("maintenance", {})
     worker.run_until_idle()
     daily = [m for m in engram.memories.list(kinds=["summary"]) if m.granularity == "day"]
-    assert [(m.text, m.meta["date"]) for m in daily] == [("The user planned a trip.",
+    assert [(m.text, m.meta["date"]) for m in daily] == [("The user booked flights to Porto.",
                                                           "2024-03-05")]
     assert u.id in {s["message_id"] for s in engram.memories.sources(daily[0].id)}
     day_prompt = [c[0][-1].content for c in fake_llm.calls
                   if "Summarise the events" in c[0][-1].content][0]
     assert "I booked flights to Porto" in day_prompt
     kinds = {(m.kind, m.granularity): m.text for m in engram.memories.list(limit=None)}
-    assert kinds[("summary", "global")] == "Over time the user planned trips."
-    assert kinds[("portrait", "day")] == "The user likes travelling."
-    assert kinds[("portrait", "overall")] == "A curious traveller."
+    assert kinds[("summary", "global")] == "The user booked flights to Porto."
+    assert kinds[("portrait", "day")] == "The user likes flights to Porto."
+    assert kinds[("portrait", "overall")] == "The user books flights to Porto."
     # the portrait and the global summary open the next prompt
     from core.chat import ChatService
     ChatService(engram, fake_llm).send(conv.id, "hello again")
     system = fake_llm.calls[-1][0][0].content
-    assert "A curious traveller." in system and "Over time the user planned trips." in system
+    assert "The user books flights to Porto." in system
+    assert "The user booked flights to Porto." in system
     # a second maintenance pass does not summarise the same day again
     engram.jobs.enqueue("maintenance", {})
     worker.run_until_idle()

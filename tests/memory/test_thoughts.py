@@ -3,7 +3,7 @@ from __future__ import annotations
 import numpy as np
 
 from core.chat import ChatService
-from core.memory.thoughts import HyperplaneLSH, add_thought, post_think, recall_thoughts
+from core.memory.thoughts import HyperplaneLSH, add_thought, recall_thoughts
 from core.memory.worker import MemoryWorker
 from tests.memory.fake_llm import ScriptedFakeLLM
 
@@ -50,17 +50,15 @@ def test_insert_merge_and_contradiction(engram) -> None:
     assert engram.memories.get(stale.id).status == "active"
 
 
-def test_post_thinking_after_a_reply_through_the_worker(engram) -> None:
+def test_post_thinking_after_a_reply_stores_facts_through_the_worker(engram) -> None:
+    """The post_think job distils facts from the exchange (instruct form), cites the person's
+    message, and merges a near-duplicate of an older fact (TiM)."""
     def script(messages, params):
         prompt = messages[-1].content
-        if params.json_schema:
-            assert params.json_schema["required"] == ["thoughts"]
-            if "Lyon" in prompt:
-                assert "1. The user's sister lives in Ghent" in prompt
-                return {"thoughts": [{"subject": "User's sister", "text":
-                                      "The user's sister now lives in Lyon", "contradicts": [1]}]}
-            return {"thoughts": [{"subject": "User's sister", "text":
-                                  "The user's sister lives in Ghent", "contradicts": []}]}
+        if "list the facts worth remembering" in prompt:
+            if "Ghent, in Belgium" in prompt:
+                return "- The user's sister lives in Ghent, in Belgium."
+            return "- The user's sister lives in Ghent."
         return "Noted."
 
     llm = ScriptedFakeLLM(script)
@@ -69,40 +67,28 @@ def test_post_thinking_after_a_reply_through_the_worker(engram) -> None:
     conv = engram.conversations.create("c")
     first = service.send(conv.id, "My sister lives in Ghent")
     worker.run_until_idle()
-    [thought] = engram.memories.list(kinds=["thought"])
-    assert (thought.text, thought.subject) == ("The user's sister lives in Ghent", "user's sister")
-    sources = {s["message_id"] for s in engram.memories.sources(thought.id)}
-    assert sources == {first.user_message.id, first.assistant_message.id}
-    assert engram.memories.events(thought.id)[0].actor == "assistant"
-    service.send(conv.id, "She moved to Lyon last week")
+    [fact] = engram.memories.list(kinds=["fact"])
+    assert (fact.text, fact.subject) == ("The user's sister lives in Ghent.", "the user")
+    sources = {s["message_id"] for s in engram.memories.sources(fact.id)}
+    assert sources == {first.user_message.id}          # the person's message, not the reply
+    assert engram.memories.events(fact.id)[0].actor == "assistant"
+    assert fact.meta["turn"] and engram.memories.get(fact.meta["turn"]).meta["message_id"] \
+        == first.user_message.id
+    service.send(conv.id, "Yes, my sister lives in Ghent, in Belgium")
     worker.run_until_idle()
-    [current] = engram.memories.list(kinds=["thought"])
-    assert current.text == "The user's sister now lives in Lyon"
-    assert engram.memories.get(thought.id).superseded_by == current.id
+    [current] = engram.memories.list(kinds=["fact"])
+    assert current.text == "The user's sister lives in Ghent, in Belgium."
+    assert engram.memories.get(fact.id).superseded_by == current.id
+    assert engram.memories.events(fact.id)[-1].event == "merged"
 
 
-def test_a_broken_json_answer_fails_the_job_without_retry(engram) -> None:
-    llm = ScriptedFakeLLM(lambda m, p: "{not json" if p.json_schema else "ok")
+def test_an_answer_whose_every_fact_is_refused_fails_the_job_with_the_reasons(engram) -> None:
+    llm = ScriptedFakeLLM(lambda m, p: "- The user's brother Tom lives in Oslo."
+                          if "facts worth remembering" in m[-1].content else "ok")
     conv = engram.conversations.create("c")
-    ChatService(engram, llm).send(conv.id, "hello there")
-    worker = MemoryWorker(engram, lambda: llm)
-    worker.run_until_idle()
+    ChatService(engram, llm).send(conv.id, "My sister lives in Ghent")
+    MemoryWorker(engram, lambda: llm).run_until_idle()
     failed = engram.jobs.list(status="failed")
-    assert [j.kind for j in failed] == ["post_think"] and "could not be read" in failed[0].error
-    assert sum(1 for _, p in llm.calls if p.json_schema) == 2    # one more draw, then give up
-    assert engram.memories.count(kinds=["thought"]) == 0
-    assert post_think(engram, ScriptedFakeLLM([{"thoughts": []}]), conv.id,
-                      engram.conversations.thread(conv.id)[-1].id) == []
-
-
-def test_a_bare_newline_inside_a_json_string_is_read(engram) -> None:
-    # llama-cpp-python's schema grammar lets raw control characters into strings; the starter
-    # model produced this exact shape in CI (strict JSON would reject it)
-    answer = ('{ "thoughts": [{"subject": "user\'s sister", "text": "She lives in Ghent and '
-              'loves cycling.\n  " ,"contradicts": []}]}')
-    llm = ScriptedFakeLLM(lambda m, p: answer if p.json_schema else "ok")
-    conv = engram.conversations.create("c")
-    reply = ChatService(engram, llm).send(conv.id, "My sister lives in Ghent")
-    post_think(engram, llm, conv.id, reply.assistant_message.id)
-    [thought] = engram.memories.list(kinds=["thought"])
-    assert thought.text == "She lives in Ghent and loves cycling."
+    assert [j.kind for j in failed] == ["post_think"]
+    assert "refused" in failed[0].error and "'Tom' is not in its source" in failed[0].error
+    assert engram.memories.count(kinds=["fact", "thought"]) == 0
