@@ -192,6 +192,8 @@ def longmemeval(path: Path, embedder, *, progress: bool = True,
             print(f"[{n}/{len(questions)}] {q.get('question_id')}: "
                   f"{len(q['haystack_sessions'])} sessions, {len(gold)} evidence turns",
                   file=sys.stderr)
+    from app.benchmarks.retrieval import _pct
+
     lat = sorted(latencies)
     return {"questions": len(questions),
             **{name: summarise(rows[name]) for name in RETRIEVERS},
@@ -216,13 +218,6 @@ def summarise(rows: list[dict[str, Any]]) -> dict[str, Any]:
     types = sorted({r["type"] for r in rows})
     return {"overall": block(rows), "types": {t: block([r for r in rows if r["type"] == t])
                                               for t in types}}
-
-
-def _pct(values: list[float], pct: float) -> float:
-    if not values:
-        return 0.0
-    i = min(len(values) - 1, max(0, round(pct / 100 * (len(values) - 1))))
-    return values[i]
 
 
 def print_report(out: dict[str, Any]) -> None:
