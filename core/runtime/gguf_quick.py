@@ -8,6 +8,7 @@ scalars and short numeric arrays, only counts long arrays, then reads the tensor
 """
 from __future__ import annotations
 
+import dataclasses
 import mmap
 import struct
 from collections import Counter
@@ -149,14 +150,22 @@ def quick_gguf_info(path: Path | str) -> GGUFInfo:
     head_dim = _int(a("attention.key_length"), 0) or (n_embd // n_head if n_head else 0)
     tokens = fields.get("tokenizer.ggml.tokens")
     vocab = _int(a("vocab_size"), 0) or (int(tokens) if isinstance(tokens, int) else 0)
-    return GGUFInfo(
-        path=str(path), size_bytes=size, architecture=arch,
-        name=str(fields.get("general.name") or ""), parameter_count=params,
-        quantization=_quantization(fields, counts), context_length=_int(a("context_length")),
-        n_layers=_int(a("block_count")), n_embd=n_embd, n_head=n_head, n_head_kv=n_head_kv,
-        head_dim=head_dim, vocab_size=vocab,
-        chat_template=fields.get("tokenizer.chat_template") or None,
-        sliding_window=_int(a("attention.sliding_window"), 0))
+    values: dict[str, Any] = {
+        "path": str(path), "size_bytes": size, "architecture": arch,
+        "name": str(fields.get("general.name") or ""), "parameter_count": params,
+        "quantization": _quantization(fields, counts),
+        "context_length": _int(a("context_length")), "n_layers": _int(a("block_count")),
+        "n_embd": n_embd, "n_head": n_head, "n_head_kv": n_head_kv, "head_dim": head_dim,
+        "vocab_size": vocab, "chat_template": fields.get("tokenizer.chat_template") or None,
+        "sliding_window": _int(a("attention.sliding_window"), 0)}
+    unknown = [f.name for f in dataclasses.fields(GGUFInfo) if f.name not in values
+               and f.default is dataclasses.MISSING
+               and f.default_factory is dataclasses.MISSING]
+    if unknown:        # GGUFInfo grew a field this reader does not fill: be right, not fast
+        from core.runtime.gguf_info import read_gguf_info
+
+        return read_gguf_info(path)
+    return GGUFInfo(**values)
 
 
 def _parse(buf) -> tuple[dict[str, Any], list[tuple[list[int], int, int]], int]:

@@ -23,7 +23,8 @@ from core.llm import ChatMessage, GenerationParams, GenerationStats, StreamCallb
 from core.runtime import errors as rt_errors
 from core.runtime.chat_format import chat_format_for
 from core.runtime.errors import GenerationError, WorkerCrashedError
-from core.runtime.gguf_info import GGUFInfo, file_fingerprint, read_gguf_info
+from core.runtime.gguf_info import GGUFInfo, file_fingerprint
+from core.runtime.gguf_quick import quick_gguf_info as read_gguf_info  # same checks, fast
 from core.runtime.kv_config import RuntimeConfig, config_from_settings, resolve_config
 from core.runtime.model_kind import KindDecision, kind_of_gguf
 from core.runtime.stats import RuntimeStats

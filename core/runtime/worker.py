@@ -53,7 +53,7 @@ class _Worker:
     def op_load(self, msg: dict[str, Any]) -> None:
         import llama_cpp
 
-        from core.runtime.gguf_info import read_gguf_info
+        from core.runtime.gguf_quick import quick_gguf_info as read_gguf_info
         from core.runtime.kv_config import RuntimeConfig
         from core.runtime.llama_session import LlamaSession
 

@@ -64,3 +64,20 @@ def test_qwen_shaped_model(tmp_path):
     shape = ModelShape(**{**QWEN05B_SHAPE.__dict__, "n_layers": 2, "n_vocab": 32000})
     p = write_gguf(tmp_path / "q.gguf", shape)
     assert quick_gguf_info(p) == read_gguf_info(p)
+
+
+def test_falls_back_to_the_full_reader_when_gguf_info_grows(tiny_gguf, monkeypatch):
+    """If GGUFInfo gains a field this reader does not fill, it answers with read_gguf_info
+    (right, if slow) instead of failing."""
+    import dataclasses
+
+    from core.runtime import gguf_info, gguf_quick
+
+    @dataclasses.dataclass(frozen=True)
+    class Grown(gguf_info.GGUFInfo):
+        new_field: str = dataclasses.field(default=dataclasses.MISSING)   # required
+
+    calls = []
+    monkeypatch.setattr(gguf_quick, "GGUFInfo", Grown)
+    monkeypatch.setattr(gguf_info, "read_gguf_info", lambda p: calls.append(p) or "full")
+    assert quick_gguf_info(tiny_gguf) == "full" and calls == [tiny_gguf]
