@@ -70,6 +70,13 @@ def load_model_lists(layout, model_settings) -> dict[str, Any]:
     return {"entries": entries, "machine": machine, "fits": fits, "partial": partial}
 
 
+def _kind(info) -> str:
+    """"instruct" or "base" (a base model continues text rather than following requests)."""
+    from core.runtime.model_kind import kind_of_gguf
+
+    return kind_of_gguf(info).kind
+
+
 class FoundModelsList(QWidget):
     """Models on this computer: the models folder, added files and folders, other apps."""
 
@@ -101,7 +108,8 @@ class FoundModelsList(QWidget):
             if skip_starter and e.source == "starter":
                 continue
             size = mb(e.info.size_bytes) if e.info else ""
-            kind = (f"{e.info.architecture}, {e.info.quantization}" if e.info else e.error)
+            kind = (f"{e.info.architecture}, {e.info.quantization}, {_kind(e.info)}" if e.info
+                    else e.error)
             where = e.source if e.found_elsewhere else {"folder": "models folder",
                                                         "added": "added",
                                                         "starter": "starter"}[e.source]

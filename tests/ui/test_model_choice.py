@@ -58,7 +58,8 @@ def test_welcome_lists_found_models_and_the_catalogue_and_uses_one(qtbot, window
     qtbot.waitUntil(lambda: w.found.list.count() > 0 and w.catalogue.list.count() > 0,
                     timeout=60000)
     size = f"{fake_user_home.stat().st_size / 1e6:.0f} MB"
-    expected = f"lmstudio-community/Tiny-GGUF/tiny-Q8_0.gguf\n    LM Studio · {size} · llama, F32"
+    expected = (f"lmstudio-community/Tiny-GGUF/tiny-Q8_0.gguf\n    LM Studio · {size} · "
+                f"llama, F32, instruct")          # its GGUF carries a chat template
     assert _texts(w.found.list) == [expected]
     cat = _texts(w.catalogue.list)
     assert len(cat) == len(load_catalogue())
