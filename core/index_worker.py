@@ -70,18 +70,24 @@ class _Server:
         self.spec = spec
         self._embedder: Any = None
         self._index: Any = None
+        self._lock = threading.RLock()      # both lanes may ask for these first
 
     @property
     def embedder(self) -> Any:
-        if self._embedder is None:
-            from core.embedder import Embedder
+        with self._lock:
+            if self._embedder is None:
+                from core.embedder import Embedder
 
-            self._embedder = Embedder(self.spec.embedding_model,
-                                      runtime=self.spec.embedding_runtime)
-        return self._embedder
+                self._embedder = Embedder(self.spec.embedding_model,
+                                          runtime=self.spec.embedding_runtime)
+            return self._embedder
 
     @property
     def index(self) -> Any:
+        with self._lock:
+            return self._open_index()
+
+    def _open_index(self) -> Any:
         if self._index is None:
             from pathlib import Path
 
