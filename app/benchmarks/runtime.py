@@ -273,7 +273,7 @@ def _print(r: dict[str, Any]) -> None:
         o = r["overflow_pause_q8_0"]
         print(f"overflow pause, q8_0/q8_0, context {o['n_ctx']} full, {o['kept_tokens']} kept: "
               f"in place {o['shift_s'] * 1000:.1f} ms / re-processing {o['reprocess_s']:.2f} s "
-              f"= {o['ratio']:.4f} (best of {o['rounds']}; load average {o['loadavg']})")
+              f"= {o['ratio']:.1e} (best of {o['rounds']}; load average {o['loadavg']})")
     for name, v in r.get("kv_types_vs_f16", {}).items():
         print(f"KV {name:10} ppl {v['perplexity']:.3f}  KL {v['kl']:.4f}  "
               f"top-1 {v['top1_agreement']:.1%}")
