@@ -37,6 +37,8 @@ log = logging.getLogger(__name__)
 JOB_INDEX_SYNC = job_kinds.INDEX_SYNC
 JOB_HEMA_UPDATE = job_kinds.HEMA_UPDATE
 JOB_POST_THINK = job_kinds.POST_THINK
+INSTRUCT_TEMPERATURE = 0.7  # the default sampling temperature for each kind of model
+BASE_TEMPERATURE = 0.3
 MEMORY_ECHO_RUN_WORDS = 12   # a reply may quote a memory; pasting one back is an echo
 
 
@@ -152,12 +154,17 @@ class ChatService:
             system_prompt=self.system_prompt, kind=model_kind(self.llm))
 
     def _reply_params(self) -> GenerationParams:
-        """A base model's reply stops at the next speaker label or a blank line, and is
-        bounded: past that it is running on into the next turn."""
-        if model_kind(self.llm) != "base":
-            return self.params
-        return replace(self.params, stop=[*self.params.stop, *base_frame.STOPS],
-                       max_tokens=min(self.params.max_tokens, base_frame.MAX_REPLY_TOKENS))
+        """A base model's reply stops at the end of its line and is bounded (past that it is
+        running on into the next turn), and samples cooler by default."""
+        base = model_kind(self.llm) == "base"
+        params = self.params
+        if params.temperature is None:
+            params = replace(params, temperature=BASE_TEMPERATURE if base
+                             else INSTRUCT_TEMPERATURE)
+        if not base:
+            return params
+        return replace(params, stop=[*params.stop, *base_frame.STOPS],
+                       max_tokens=min(params.max_tokens, base_frame.MAX_REPLY_TOKENS))
 
     def _count(self, text: str) -> int:
         """The model's token count, cached: the same history is counted at every turn, and
@@ -183,7 +190,8 @@ class ChatService:
                                                user_message_id=user.id,
                                                other_branches=off_path)
         stopped = False
-        guard = ReplyGuard(self._echo_frames(assembled))
+        guard = ReplyGuard(self._echo_frames(assembled),
+                           example_names=self._example_names(assembled))
         streamed: list[str] = []
         cut = ""
 
@@ -221,6 +229,15 @@ class ChatService:
                            c.detail) for i, c in enumerate(assembled.used)]
         return TurnResult(conv.id, user, reply, text, assembled.mode, trace, stats, stopped,
                           jobs, assembled.sections, cut)
+
+    def _example_names(self, assembled: AssembledPrompt) -> set[str]:
+        """Names in the base frame's worked example that this conversation never mentions."""
+        if model_kind(self.llm) != "base":
+            return set()
+        own = " ".join([assembled.user_text, base_frame.memory_block(assembled),
+                        *(m.text for m in assembled.history),
+                        *(m.text for m in assembled.context_memories)]).lower()
+        return {n for n in base_frame.EXAMPLE_NAMES if n.lower() not in own}
 
     def _echo_frames(self, assembled: AssembledPrompt) -> list[tuple[str, int]]:
         """What a reply must not copy: the prompt's own words (the system prompt or the

@@ -19,7 +19,7 @@ class ChatMessage:
 @dataclass
 class GenerationParams:
     max_tokens: int = 512
-    temperature: float = 0.7
+    temperature: float | None = 0.7     # None: the caller's default for the model's kind
     top_p: float = 0.95
     repeat_penalty: float = 1.1    # >1 discourages repeating recent tokens (1.0 = off)
     stop: list[str] = field(default_factory=list)

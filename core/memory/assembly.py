@@ -155,8 +155,13 @@ class PromptAssembler:
         mems = self.store.list(kinds=RETRIEVABLE_KINDS, limit=FULL_POOL_LIMIT,
                                order="created_at")
         skip = {m.id for m in context}
+        seen: set[str] = set()
         out = []
         for mem in mems:
+            key = " ".join(mem.text.lower().split())
+            if key in seen:            # the same words said again add nothing
+                continue
+            seen.add(key)
             own_summary = (mem.kind in ("compact", "summary")
                            and mem.conversation_id == conversation_id)
             if (mem.id in skip or own_summary or not Retriever.visible(mem, conversation_id)
@@ -169,9 +174,12 @@ class PromptAssembler:
         return out
 
     def _usable(self, mem: Memory) -> bool:
-        """A base model's own earlier replies are not shown to it as memories: it would repeat
-        its mistakes (measured: a wrong name it once said came back in the next chat)."""
-        return self.kind != "base" or not said_by_assistant(mem)
+        """What a base model is shown as memory: not its own earlier replies (it repeats their
+        mistakes: a wrong name it once said came back in the next chat) and not the person's
+        bare questions ("What is my dog called?" four times over crowded out the answer)."""
+        if self.kind != "base":
+            return True
+        return not said_by_assistant(mem) and not is_bare_question(mem)
 
     def _latest(self, kind: str, granularity: str) -> Memory | None:
         found = [m for m in self.store.list(kinds=[kind], scope="global", limit=20)
@@ -181,6 +189,14 @@ class PromptAssembler:
     def _conversation_summary(self, conversation_id: str) -> Memory | None:
         found = self.store.list(kinds=["compact"], conversation_id=conversation_id, limit=5)
         return found[0] if found else None
+
+
+def is_bare_question(mem: Memory) -> bool:
+    """A short turn that only asks something ("User: What is my dog called?")."""
+    if mem.kind != "episodic" or mem.granularity != "turn":
+        return False
+    said = mem.text.partition(": ")[2] or mem.text
+    return said.rstrip().endswith("?") and len(said.split()) <= 12 and said.count(".") == 0
 
 
 def _newest_that_fit(history: list[Message], costs: list[int], budget: int) -> list[Message]:

@@ -32,6 +32,9 @@ ASSISTANT = "Engram"
 # One paragraph: a base model that goes on past a line break is writing the next turn (often
 # under another speaker's name) or a list of memories.
 STOPS = ("\n", f"{PERSON}:", f"{ASSISTANT}:", f"({ASSISTANT} ")
+# The names in the opening's worked example (assets/prompts/base/chat.txt): a reply that uses
+# one the conversation never mentioned is answering the example ("My dog is called Miso").
+EXAMPLE_NAMES = ("Miso", "Leeds")
 MAX_REPLY_TOKENS = 200     # a base model's answer is short, or it is running on
 
 

@@ -19,7 +19,7 @@ that leads back to the turn, as windows do for their anchor.
 from __future__ import annotations
 
 import re
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
 from core.conversations import Message
@@ -32,6 +32,7 @@ from core.memory.gates import (
     check_grounded,
     check_text,
     content_stems,
+    names_in,
     words,
 )
 from core.memory.generation import generate, model_kind, truncate_words
@@ -52,7 +53,9 @@ MAX_FACT_WORDS = 40
 MIN_GROUNDED_SHARE = 0.75
 MESSAGE_WORDS = 250            # a long message is cut to this many words in the prompt
 CHUNK_MESSAGES = 6             # imported conversations are read this many messages at a time
-_PRONOUN_SUBJECT = {"she": "", "he": "", "they": "", "her": "'s", "his": "'s", "their": "'s"}
+_PRONOUN_SUBJECT = {"she": "", "he": "", "they": "", "her": "'s", "his": "'s", "their": "'s",
+                    "she's": " is", "he's": " is", "they're": " are", "she'd": " would",
+                    "he'd": " would", "she'll": " will", "he'll": " will"}
 
 
 @dataclass
@@ -150,9 +153,9 @@ def read_candidates(answer: str, people: Sequence[Message], labels: Labeller, *,
     for alias in (third_person(person), "the user", "user", labels.intro or ""):
         if alias and person.lower() in speakers:
             speakers.setdefault(alias.lower(), speakers[person.lower()])
-    named: dict[str, list[Message]] = {}
+    named: dict[str, list[Message]] = {}        # things the people named ("Pixel")
     for m in people:
-        for name in {w for w in words(m.text) if w[:1].isupper()} - FIRST_PERSON_WORDS:
+        for name in set(names_in(m.text)) - FIRST_PERSON_WORDS:
             named.setdefault(name.lower(), []).append(m)
     labels_ = sorted({labels.label(m) for m in people} | ({labels.intro} if labels.intro else set()))
     out: list[Candidate] = []
@@ -339,6 +342,25 @@ def extractable_thread(eng, conversation_id: str) -> list[Message]:
     if eng.conversations.get(conversation_id).incognito:
         return []
     return [m for m in eng.conversations.thread(conversation_id) if is_rememberable(m)]
+
+
+def extract_thread(eng, llm: LLM, thread: Sequence[Message], *, cursor: int = 0,
+                   should_yield: Callable[[], bool] = lambda: False,
+                   on_progress: Callable[[int], None] = lambda end: None,
+                   seed: int | None = None) -> tuple[FactOutcome, int | None]:
+    """Facts over `thread` from message `cursor` on, a chunk at a time, each chunk shown with
+    the message before it. Returns the outcome and, when `should_yield` stopped it at a chunk
+    boundary, where to resume (else None). `on_progress(end)` follows each chunk."""
+    total = FactOutcome()
+    for start, end in chunks(thread):
+        if end <= cursor:
+            continue
+        if should_yield():
+            return total, start
+        total.add(extract_facts(eng, llm, thread[start:end],
+                                context=thread[max(0, start - 1):start], seed=seed))
+        on_progress(end)
+    return total, None
 
 
 def chunks(thread: Sequence[Message], size: int = CHUNK_MESSAGES) -> list[tuple[int, int]]:

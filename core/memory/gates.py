@@ -45,6 +45,8 @@ RELATION_WORDS = frozenset([
     "usually", "very", "want", "wanted", "wants", "was", "went", "were", "will", "work",
     "worked", "working", "works", "would", "year", "years",
 ])
+MIN_WORDS = 3               # "User:" or "Pixel." is not a memory
+DIALOGUE_LINE = re.compile(r"^\s*[^\W\d_][\w .'-]{0,40}:(\s|$)")
 ECHO_RUN_WORDS = 6          # this many words in a row copied from the prompt's own text
 REPLY_ECHO_RUN_WORDS = 8    # in a chat reply (answers may quote a memory or two)
 
@@ -144,6 +146,10 @@ def check_text(text: str, *, frames: Sequence[str] = (), max_words: int = 60) ->
     ws = words(text)
     if not ws:
         return Verdict.refuse("empty")
+    if len(ws) < MIN_WORDS:
+        return Verdict.refuse(f"too short ({len(ws)} words)")
+    if DIALOGUE_LINE.match(text):
+        return Verdict.refuse("a line of dialogue, not a memory")
     if any(_norm(w) in SECOND_PERSON for w in ws):
         return Verdict.refuse("addressed to someone ('you'), not a memory")
     if len(ws) > max_words:
@@ -169,7 +175,7 @@ def check_fact_form(text: str, subjects: Iterable[str]) -> Verdict:
     ws = words(text)
     if not ws:
         return Verdict.refuse("empty")
-    if re.match(r"^\s*[^\W\d_][\w .'-]{0,40}:", text):
+    if DIALOGUE_LINE.match(text):
         return Verdict.refuse("a line of dialogue, not a fact")
     names = {_norm(s) for s in subjects if s}
     first = _norm(ws[0]).removesuffix("'s")
@@ -250,7 +256,11 @@ class ReplyGuard:
     may quote). The n-grams of the frames are computed once, so the guard can look at the
     growing reply after every streamed piece."""
 
-    def __init__(self, frames: Sequence[tuple[str, int]] = ()) -> None:
+    def __init__(self, frames: Sequence[tuple[str, int]] = (), *,
+                 example_names: Iterable[str] = ()) -> None:
+        """`example_names`: names that appear only in the prompt's worked example (the cat
+        "Miso" of the base frame): a reply that uses one is answering the example."""
+        self._names = {_norm(n) for n in example_names}
         self._frames = []
         for text, run in frames:
             fw = [_norm(w) for w in words(text)]
@@ -281,6 +291,12 @@ class ReplyGuard:
                               if tuple(norm[j : j + 3]) == gram)
                 if ws[second].start() < cut_at:
                     cut_at, reason = ws[second].start(), "loop"
+                break
+        for i, w in enumerate(ws):
+            if norm[i] in self._names and w.start() < cut_at:
+                start = max([m.start() for m in re.finditer(r"(?:^|[.!?]\s+)", text)
+                             if m.start() <= w.start()] or [0])
+                cut_at, reason = start, f"echo of the prompt's example ('{w.group()}')"
                 break
         for run, grams in self._frames:
             for i in range(len(norm) - run + 1):

@@ -4,8 +4,9 @@ Steps, each visible in the trace stored with the answer:
 1. candidates from dense search (Chroma, cosine) and lexical search (SQLite FTS5, BM25), run
    side by side and limited to what the conversation may see (active; global or this
    conversation's scope);
-2. episodic *windows* vote for their anchor turn (see core.memory.episodic), so each turn has
-   up to four signals: dense/lexical on itself, dense/lexical on the exchange around it;
+2. episodic *windows* vote for their anchor turn (see core.memory.episodic), and *facts* for
+   the turn they were distilled from (core.memory.facts), so each turn has up to six signals:
+   dense/lexical on itself, on the exchange around it, and on a fact taken from it;
 3. weighted reciprocal-rank fusion of the signals, then a multiplier for MemoryBank retention
    R = exp(-t/S) and for HEMA age (older things count a little less);
 4. the neighbour turns of the best few hits follow them (answers often span two turns);
@@ -34,6 +35,7 @@ from core.memory_store import Memory, MemoryStore
 from core.vector_index import VectorIndex
 
 RETRIEVABLE_KINDS = ("episodic", "thought", "fact", "summary", "compact")
+SIGNALS = ("dense", "lexical", "dense_window", "lexical_window", "dense_fact", "lexical_fact")
 DAY = 86400.0
 
 _STOPWORDS = frozenset(["a", "an", "the", "of", "to", "in", "on", "at", "by", "for", "with", "from", "and", "or", "but", "not", "no", "is", "are", "was", "were", "be", "been", "being", "am", "do", "does", "did", "doing", "have", "has", "had", "having", "it", "its", "this", "that", "these", "those", "there", "here", "what", "when", "where", "who", "whom", "whose", "which", "why", "how", "i", "me", "my", "mine", "you", "your", "yours", "he", "him", "his", "she", "her", "hers", "we", "us", "our", "they", "them", "their", "theirs", "as", "if", "so", "than", "then", "too", "very", "can", "could", "would", "should", "will", "shall", "may", "might", "must", "just", "also", "about", "into", "over", "under", "again", "any", "all", "each", "some", "such", "only", "own", "same", "s", "t", "don", "now"])
@@ -51,6 +53,8 @@ class RetrievalParams:
     weight_lexical: float = 1.0
     weight_dense_window: float = 1.0
     weight_lexical_window: float = 1.0
+    weight_dense_fact: float = 1.0      # a fact votes for the turn it was distilled from
+    weight_lexical_fact: float = 1.0
     expand_top: int = 5               # neighbours are added for this many best turns
     retention_weight: float = 0.2     # share of the score that MemoryBank retention scales
     age_weight: float = 0.1           # share that HEMA age scales
@@ -153,23 +157,30 @@ class Retriever:
         rows = self.store.get_many(list(dict.fromkeys([i for i, _ in dense] + [i for i, _ in lexical])))
         anchors = {mid: m.meta.get("anchor") for mid, m in rows.items()
                    if m.granularity == "window" and m.meta.get("anchor")}
-        missing = [a for a in anchors.values() if a not in rows]
+        fact_turns = {mid: m.meta.get("turn") for mid, m in rows.items()
+                      if m.kind == "fact" and m.meta.get("turn")}
+        missing = [a for a in [*anchors.values(), *fact_turns.values()] if a not in rows]
         rows.update(self.store.get_many(missing))
-        signals = {"dense": [], "lexical": [], "dense_window": [], "lexical_window": []}
+        signals: dict[str, list[str]] = {name: [] for name in SIGNALS}
         seen: dict[str, set[str]] = {name: set() for name in signals}
         raw: dict[str, dict[str, float]] = {}
         for name, hits in (("dense", dense), ("lexical", lexical)):
             for mid, value in hits:
-                target, signal = mid, name
-                if mid in anchors:
-                    target, signal = anchors[mid], f"{name}_window"
-                if target not in rows or target in seen[signal]:
-                    continue
-                seen[signal].add(target)
-                signals[signal].append(target)
-                raw.setdefault(target, {})[signal] = round(value, 4)
+                if mid in anchors:      # a window stands for its anchor turn
+                    targets = [(anchors[mid], f"{name}_window")]
+                else:                   # a fact counts for itself and for its source turn
+                    targets = [(mid, name)]
+                    if mid in fact_turns:
+                        targets.append((fact_turns[mid], f"{name}_fact"))
+                for target, signal in targets:
+                    if target not in rows or target in seen[signal]:
+                        continue
+                    seen[signal].add(target)
+                    signals[signal].append(target)
+                    raw.setdefault(target, {})[signal] = round(value, 4)
         weights = {"dense": p.weight_dense, "lexical": p.weight_lexical,
-                   "dense_window": p.weight_dense_window, "lexical_window": p.weight_lexical_window}
+                   "dense_window": p.weight_dense_window, "lexical_window": p.weight_lexical_window,
+                   "dense_fact": p.weight_dense_fact, "lexical_fact": p.weight_lexical_fact}
         fused: dict[str, float] = {}
         ranks: dict[str, dict[str, int]] = {}
         for name, ids in signals.items():
@@ -354,7 +365,8 @@ def _select_counting(ranked: list[Candidate], budget_tokens: int,
 
 def _reason(ranks: dict[str, int]) -> str:
     labels = {"dense": "meaning", "lexical": "words", "dense_window": "meaning in context",
-              "lexical_window": "words in context"}
+              "lexical_window": "words in context", "dense_fact": "meaning of a fact from it",
+              "lexical_fact": "words of a fact from it"}
     parts = [f"{labels[k]} #{v}" for k, v in sorted(ranks.items(), key=lambda kv: kv[1])]
     return "matched by " + ", ".join(parts) if parts else "matched"
 

@@ -137,22 +137,21 @@ class MemoryWorker:
         eng = self.engram
         job = self._job
         thread = facts.extractable_thread(eng, payload["conversation_id"])
-        cursor = int(payload.get("cursor", 0))
-        total = facts.FactOutcome()
-        for start, end in facts.chunks(thread):
-            if end <= cursor:
-                continue
-            if self._stop.is_set() and job is not None:
-                eng.jobs.release(job.id, {**payload, "cursor": start, "total": len(thread)})
-                raise JobYielded()
-            total.add(facts.extract_facts(eng, llm, thread[start:end],
-                                          context=thread[max(0, start - 1):start]))
+
+        def progress(end: int) -> None:
             if job is not None:
-                eng.jobs.save_progress(job.id, {**payload, "cursor": end,
-                                                "total": len(thread)})
-        if total.stored:
+                eng.jobs.save_progress(job.id, {**payload, "cursor": end, "total": len(thread)})
+
+        outcome, resume = facts.extract_thread(
+            eng, llm, thread, cursor=int(payload.get("cursor", 0)),
+            should_yield=lambda: self._stop.is_set() and job is not None,
+            on_progress=progress)
+        if outcome.stored:
             eng.jobs.enqueue(kinds.INDEX_SYNC, {})
-        _fail_if_all_refused(total)
+        if resume is not None:
+            eng.jobs.release(job.id, {**payload, "cursor": resume, "total": len(thread)})
+            raise JobYielded()
+        _fail_if_all_refused(outcome)
 
     def _daily(self, payload: dict[str, Any], llm: LLM | None) -> None:
         date = payload["date"]

@@ -248,7 +248,8 @@ class LlamaSession:
             raise GenerationError(f"Invalid grammar or JSON schema: {exc}") from exc
         seed = p.get("seed")
         self.llm._seed = int(seed) if seed is not None else int(time.time_ns() % (2**31))
-        return self.llm._init_sampler(temp=float(p.get("temperature", 0.7)),
+        return self.llm._init_sampler(temp=float(0.7 if p.get("temperature") is None
+                                                 else p["temperature"]),
                                       top_p=float(p.get("top_p", 0.95)),
                                       repeat_penalty=float(p.get("repeat_penalty", 1.0)),
                                       grammar=grammar)

@@ -98,7 +98,8 @@ class RemoteLLM:
 
     def _body(self, params: GenerationParams) -> dict[str, Any]:
         body: dict[str, Any] = {"max_tokens": params.max_tokens,
-                                "temperature": params.temperature, "top_p": params.top_p,
+                                "temperature": 0.7 if params.temperature is None else params.temperature,
+                                "top_p": params.top_p,
                                 "stream": True}
         if self.model:
             body["model"] = self.model

@@ -56,41 +56,66 @@ def starter_model(tmp_path_factory) -> Path:
         pytest.skip(f"starter model unavailable: {exc}")
 
 
+LENA = ["Hi! My name is Lena and I live in Ghent. I have a dog named Pixel.",
+        "I work as a nurse, mostly night shifts.",
+        "What is my dog called?"]
+
+
 @pytest.mark.model
-def test_the_starter_model_writes_summary_portrait_and_thoughts(engram, starter_model,
-                                                                tmp_path) -> None:
+def test_the_starter_model_converses_and_stores_only_what_is_true(engram, starter_model,
+                                                                  tmp_path) -> None:
+    """The new user's first minutes, with the real starter model and the app's own sampling
+    settings (seeded): short replies that never echo the prompt or loop, a dog's name answered
+    from memory in a new chat, and nothing stored that the conversation does not say."""
+    from core.memory.gates import copied_run, repetition, words
+    from core.prompts import frame_text
     from core.runtime.kv_config import RuntimeConfig
     from core.runtime.local_llm import LocalLLM
 
     llm = LocalLLM(starter_model, RuntimeConfig("", n_ctx=2048), kv_state_dir=tmp_path / "kv")
     try:
-        service = ChatService(engram, llm, params=GenerationParams(max_tokens=24, seed=1))
-        conv = engram.conversations.create("garden")
-        day = datetime(2025, 4, 2, 9, tzinfo=UTC).timestamp()
-        engram.conversations.add_message(conv.id, "user", "I planted tomatoes and basil today",
-                                         created_at=day)
-        from core.memory.episodic import remember_messages
-        remember_messages(engram.memories, engram.conversations.thread(conv.id), actor="user")
-        result = service.send(conv.id, "My sister Anna lives in Ghent and loves cycling.")
+        assert llm.kind == "base"
+        params = engram.settings.generation.params()
+        params.seed = 1
+        service = ChatService(engram, llm, params=params)
         worker = MemoryWorker(engram, lambda: llm)
-        engram.jobs.enqueue("maintenance", {})
-        worker.run_until_idle()
-        by_kind = {}
-        for mem in engram.memories.list(limit=None, statuses=None):
-            by_kind.setdefault((mem.kind, mem.granularity), []).append(mem)
-        compact = by_kind[("compact", "running")][0]
-        assert compact.text.strip()
-        assert result.assistant_message.id in {s["message_id"]
-                                               for s in engram.memories.sources(compact.id)}
-        daily = by_kind[("summary", "day")][0]
-        assert daily.text.strip() and daily.meta["date"] == "2025-04-02"
-        assert engram.memories.sources(daily.id)[0]["message_id"]
-        assert by_kind[("portrait", "overall")][0].text.strip()
-        # thoughts: the grammar makes the answer parse; a base model may find none to give
-        post = [j for j in engram.jobs.list() if j.kind == "post_think"]
-        assert post and post[0].status == "done", post[0].error
-        for thought in by_kind.get(("thought", None), []):
-            assert thought.text and engram.memories.sources(thought.id)
-            assert engram.memories.events(thought.id)[0].actor == "assistant"
+        conv = engram.conversations.create("first chat")
+        replies = []
+        for text in LENA:
+            replies.append(service.send(conv.id, text))
+            worker.run_until_idle()
+        asked = []
+        for seed in (1, 2, 3):
+            params.seed = seed
+            asked.append(service.send(engram.conversations.create(f"new {seed}").id, LENA[2]))
+            worker.run_until_idle()
+        frames = [frame_text("chat", "base"), frame_text("system", "instruct")]
+        for result in replies + asked:
+            text = result.text
+            assert text.strip() and len(words(text)) <= 60, text
+            assert not copied_run(text, frames, 6), text            # never the prompt
+            assert "Engram remembers" not in text and "[20" not in text, text
+            assert not repetition(text), text                        # never a loop
+        # the dog's name comes back from memory in a new chat
+        for result in asked:
+            assert any("Pixel" in t.text for t in result.trace)
+        assert any("pixel" in r.text.lower() for r in asked), [r.text for r in asked]
+        # what was written into memory is true: grounded in the person's own words
+        said = " ".join(LENA)
+        written = engram.memories.list(kinds=["fact", "thought", "compact", "summary",
+                                              "portrait"], limit=None)
+        user_ids = {r.user_message.id for r in replies + asked}
+        for mem in written:
+            for name in {w for w in words(mem.text)[1:] if w[:1].isupper()}:
+                assert name.lower().removesuffix("'s") in said.lower() or name in (
+                    "User", "Engram", "Assistant"), (mem.kind, mem.text)
+            assert not copied_run(mem.text, [frame_text("facts", "base"),
+                                             frame_text("hema_update", "base")], 6), mem.text
+        facts = [m for m in written if m.kind == "fact"]
+        assert facts, "no fact was distilled from a self-introduction"
+        for fact in facts:
+            [source] = engram.memories.sources(fact.id)
+            assert source["message_id"] in user_ids               # the person's message
+            assert "Lena" in fact.text or fact.text.startswith("The user")
     finally:
         llm.close()

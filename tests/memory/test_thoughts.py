@@ -83,8 +83,11 @@ def test_post_thinking_after_a_reply_stores_facts_through_the_worker(engram) -> 
 
 
 def test_an_answer_whose_every_fact_is_refused_fails_the_job_with_the_reasons(engram) -> None:
+    from tests.memory.conftest import default_script
+
     llm = ScriptedFakeLLM(lambda m, p: "- The user's brother Tom lives in Oslo."
-                          if "facts worth remembering" in m[-1].content else "ok")
+                          if "facts worth remembering" in m[-1].content
+                          else default_script(m, p))
     conv = engram.conversations.create("c")
     ChatService(engram, llm).send(conv.id, "My sister lives in Ghent")
     MemoryWorker(engram, lambda: llm).run_until_idle()
