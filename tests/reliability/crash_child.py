@@ -7,6 +7,7 @@ Prints READY once work is under way.
 from __future__ import annotations
 
 import sys
+import time
 
 from core.engine import Engram
 
@@ -43,6 +44,9 @@ def main() -> None:
             if not streamed:
                 print("STREAMING", flush=True)
             streamed.append(piece)
+            # a reply the runtime cuts short (a random-weight model loops) must still be
+            # under way when the test kills: stream slowly, as a large model on a CPU does
+            time.sleep(0.05)
 
         service.send(conv_id, "Tell me a very long story", on_token=on_token)
     elif action == "import":

@@ -141,7 +141,7 @@ def test_kill_during_a_streamed_reply_keeps_the_conversation_whole(home: Path, t
     eng.conversations.add_message(conv.id, "user", "Hello", created_at=1)
     eng.conversations.add_message(conv.id, "assistant", "Hi! How can I help?", created_at=2)
     eng.close()
-    run_and_kill(home, "reply", 1.0, str(tiny_gguf))
+    run_and_kill(home, "reply", 0.3, str(tiny_gguf))
 
     eng = Engram.open(home)
     assert eng.db.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
