@@ -141,8 +141,8 @@ def restore(eng: Engram, path: Path, *, reindex: bool = True) -> RestoreReport:
                 _insert_tombstones(eng, list(theirs.values()))
                 names.restore_jobs()
     except (ijson.JSONError, ijson.IncompleteJSONError, UnicodeDecodeError) as exc:
-        raise EngramError(f"{path.name} is truncated or damaged ({_short(exc)}); nothing was "
-                          "restored") from exc
+        raise EngramError(f"{path.name} is truncated or damaged ({_json_problem(exc)}); "
+                          "nothing was restored") from exc
     report.purged_after = _apply_their_tombstones(eng, theirs)
     if reindex:
         eng.index_sync.reindex()
@@ -285,9 +285,13 @@ def _insert_new(eng: Engram, table: str, rows: list[dict[str, Any]]) -> int:
     return eng.db[table].count - before
 
 
-def _short(exc: BaseException) -> str:
-    text = " ".join(str(exc).split())
-    return text[:120] or type(exc).__name__
+def _json_problem(exc: BaseException) -> str:
+    text = " ".join(str(exc).split()).lower()
+    if isinstance(exc, UnicodeDecodeError):
+        return "it is not UTF-8 text"
+    if "premature eof" in text or "incomplete" in text:
+        return "it ends before its JSON does"
+    return "it is not valid JSON"
 
 
 _SAFE = re.compile(r"[^A-Za-z0-9._-]+")
