@@ -36,6 +36,8 @@ def register(sub) -> None:
     p.add_argument("--longmemeval", type=Path,
                    help="a LongMemEval JSON file (list of questions with haystack sessions)")
     p.add_argument("--limit", type=int, default=0, help="--longmemeval: first N questions only")
+    p.add_argument("--every", type=int, default=1, metavar="K",
+                   help="--longmemeval: every K-th question only (the file is sorted by type)")
     p.add_argument("--runtime", choices=("auto", "torch", "onnx", "onnx-int8"), default="auto",
                    help="embedding runtime (default auto: ONNX Runtime when it loads)")
     p.add_argument("--window-vectors", choices=("encode", "derive", "derive-long"),
@@ -76,7 +78,8 @@ def run(args, ctx) -> int:
         from app.benchmarks.longmemeval import longmemeval
 
         out["longmemeval"] = longmemeval(args.longmemeval, embedder, progress=not args.json,
-                                         window_vectors=derive, limit=args.limit)
+                                         window_vectors=derive, limit=args.limit,
+                                         every=args.every)
     if args.synthetic:
         from app.benchmarks.retrieval_synthetic import synthetic
 
