@@ -9,8 +9,9 @@ load lazily, on first use, so that importing core stays fast.
 Runtimes (`memory.embedding_runtime`): "auto" (ONNX fp32 for the bundled model when available,
 else torch), "torch", "onnx", "onnx-int8" (int8 weights: faster, vectors about 0.99 cosine,
 down to 0.96, to torch's, so they are a different *vector family* and live in their own Chroma
-collection; see `core.vector_index.collection_for`). A runtime that cannot load falls back (int8 -> fp32 ONNX
--> torch) with the reason in `runtime_note`; fp32 ONNX and torch vectors are one family.
+collection; see `core.vector_index.collection_for`). A runtime that cannot load falls back
+(int8 -> fp32 ONNX -> torch) with the reason in `runtime_note`; fp32 ONNX and torch vectors
+are one family.
 """
 from __future__ import annotations
 
