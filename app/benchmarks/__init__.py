@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import importlib
 
-BENCHMARKS = ["runtime", "retrieval", "import_", "ui", "scale", "purge", "memory_writing"]
+BENCHMARKS = ["runtime", "retrieval", "import_", "ui", "scale", "purge", "memory_writing", "chat"]
 
 
 def register_all(subparsers) -> None:

@@ -9,7 +9,7 @@ continue, stable parts first so the KV cache of the previous turn is reused:
     (Engram remembers from earlier days: <global summary>)
     (This conversation so far: <running summary>)              retrieval mode only
     Person: ... / Engram: ...                                  the conversation's history
-    (Engram remembers: <memories, as plain sentences>)         this turn's memories
+    (Engram remembers: <memories, as plain sentences>)         the most relevant last
     Person: <the new message>
     Engram:
 
@@ -24,7 +24,6 @@ from datetime import UTC, datetime
 
 from core.conversations import Message
 from core.memory.assembly import AssembledPrompt
-from core.memory.retrieval import Candidate
 from core.memory_store import Memory
 
 PERSON = "Person"
@@ -45,7 +44,7 @@ def render(assembled: AssembledPrompt) -> str:
         parts.append(f"({_context_heading(mem)}: {_one_line(mem.text)})")
     for msg in assembled.history:
         parts.append(f"{_label(msg)}: {_one_line(msg.text)}")
-    memories = _chronological(assembled.used)
+    memories = list(reversed(assembled.used))   # the most relevant last, next to the question
     if memories:
         parts.append("(Engram remembers: " + " ".join(memory_sentence(c.memory)
                                                      for c in memories) + ")")
@@ -97,7 +96,3 @@ def _day(ts: float | None) -> str:
         return ""
     d = datetime.fromtimestamp(ts, tz=UTC)
     return f"{d.day} {d.strftime('%B %Y')}"
-
-
-def _chronological(cands: list[Candidate]) -> list[Candidate]:
-    return sorted(cands, key=lambda c: (c.memory.occurred_at or c.memory.created_at))
