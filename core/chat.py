@@ -78,7 +78,7 @@ class ChatService:
                  system_prompt: str | None = None, sync_index: bool = True) -> None:
         self.engram = engram
         self.llm = llm
-        self.params = params or GenerationParams()
+        self.params = params or engram.settings.generation.params()
         self.system_prompt = system_prompt
         self.sync_index = sync_index
         self._counts: dict[str, int] = {}

@@ -306,7 +306,7 @@ class ReplyGuard:
                     break
         if not reason:
             return text, ""
-        return text[:cut_at].rstrip(" ,;:-\n"), reason
+        return text[:cut_at].rstrip(" ,;:-\n[(\"'"), reason
 
 
 def cut_reply(text: str, frames: Sequence[tuple[str, int]] = ()) -> tuple[str, str]:

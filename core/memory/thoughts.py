@@ -84,6 +84,16 @@ def _recall_vector(eng, vector: np.ndarray, *, k: int, min_similarity: float,
     return [(m, s) for m, s in ranked if s >= min_similarity][:k]
 
 
+def _specifics(text: str) -> set[str]:
+    """The names and numbers a statement rests on."""
+    from core.memory.gates import names_in, numbers_in, words
+
+    ws = words(text)
+    first = {ws[0].lower().removesuffix("'s")} if ws and ws[0][:1].isupper() else set()
+    return ({n.lower().removesuffix("'s") for n in names_in(text)} | first
+            | set(numbers_in(text)))
+
+
 def add_thought(eng, text: str, *, subject: str, sources: list[SourceRef],
                 conversation_id: str | None = None, contradicts: list[str] = (),
                 actor: str = "assistant") -> ThoughtOp:
@@ -106,8 +116,12 @@ def add_distilled(eng, kind: str, text: str, *, subject: str, sources: list[Sour
         meta={**(meta or {}), "lsh": _lsh(eng).keys(vector)}, note=note or None)
     replaced: list[str] = []
     op = "insert"
+    keys = _specifics(text)
     for mem, sim in near:
-        if (mem.subject or "") == (subject or "") and mem.id not in contradicts:
+        # a near-duplicate is merged only when the new one keeps its names and numbers
+        # ("city number 10" and "city number 12" are two facts, not one)
+        if ((mem.subject or "") == (subject or "") and mem.id not in contradicts
+                and _specifics(mem.text) <= keys):
             eng.memories.supersede(mem.id, new.id, actor=actor, event="merged",
                                    note=f"merged into a newer one (similarity {sim:.2f})")
             replaced.append(mem.id)

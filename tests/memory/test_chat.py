@@ -105,3 +105,37 @@ def test_stop_callback_ends_the_answer_and_keeps_what_came(engram) -> None:
     assert result.stopped and result.text == "one two"
     stored = engram.conversations.get_message(result.assistant_message.id)
     assert stored.text == "one two" and stored.meta["stopped"] is True
+
+
+def test_a_base_model_chats_through_a_completion_frame(engram) -> None:
+    """The scripted fake stands in for a base model: it is given a transcript to continue
+    (the frame's opening, the memories as the person's words, "Engram:") and its reply stops at
+    the end of its line."""
+    llm = ScriptedFakeLLM(["Nice to meet you!", "Your dog is called Pixel."], kind="base")
+    service = ChatService(engram, llm)
+    first = engram.conversations.create("first")
+    service.send(first.id, "Hi! I have a dog named Pixel.")
+    result = service.send(engram.conversations.create("second").id, "What is my dog called?")
+    prompt, params = llm.calls[-1][0][0].content, llm.calls[-1][1]
+    assert prompt.startswith("Below are conversations between a person and Engram")
+    assert prompt.endswith('the person said: "Hi! I have a dog named Pixel.")\n'
+                           "Person: What is my dog called?\nEngram:")
+    assert "You are Engram" not in prompt                   # no instruction to echo
+    assert "Nice to meet you" not in prompt.split("(Engram remembers:")[-1]   # not its reply
+    assert "\n" in params.stop and params.max_tokens <= 200 and params.temperature == 0.3
+    assert result.text == "Your dog is called Pixel." and not result.cut
+
+
+def test_a_reply_that_echoes_or_loops_is_cut_and_an_empty_one_drawn_again(engram) -> None:
+    system = ("You are Engram, a private assistant that runs on this person's own computer. "
+              "You remember earlier conversations")
+    llm = ScriptedFakeLLM([system, "Sure. " + system, "Yes it is. Yes it is. Yes it is."])
+    service = ChatService(engram, llm)
+    conv = engram.conversations.create("c")
+    result = service.send(conv.id, "Hello")                 # nothing but an echo, twice
+    assert len(llm.calls) == 2 and result.text == "Sure."
+    assert result.cut == "echo of the prompt"
+    stored = engram.conversations.get_message(result.assistant_message.id)
+    assert stored.text == "Sure." and stored.meta["cut"] == "echo of the prompt"
+    looped = service.send(conv.id, "Is it?")
+    assert looped.text == "Yes it is." and looped.cut == "loop"

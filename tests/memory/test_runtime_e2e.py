@@ -2,7 +2,6 @@
 the tiny random-weight GGUF for the mechanics, the starter model for real model steps."""
 from __future__ import annotations
 
-from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest

@@ -1,0 +1,98 @@
+"""The quality gates on their own: what a model writes that must never be stored, and what a
+good answer looks like that must pass."""
+from __future__ import annotations
+
+import pytest
+
+from core.memory.gates import (
+    ReplyGuard,
+    check_example_words,
+    check_fact_form,
+    check_grounded,
+    check_text,
+    cut_reply,
+)
+from core.prompts import frame_text
+
+LENA = "Hi! My name is Lena and I live in Ghent. I have a dog named Pixel."
+SYSTEM = frame_text("system", "instruct")
+
+
+@pytest.mark.parametrize("answer, reason", [
+    ("", "empty"),
+    ("User:", "too short"),
+    ("Keep a one-sentence running summary of a conversation.", "echo of the prompt"),
+    ("Lena likes dogs. Lena likes dogs. Lena likes dogs.", "loop"),
+    ("the dog the dog the dog ran and the dog the dog", "loop"),
+    ("Your dog is called Pixel.", "addressed to someone"),
+    ("Lena: I have a dog named Pixel.", "a line of dialogue"),
+    (" ".join(["word"] * 5 + [f"w{i}" for i in range(80)]), "too long"),
+])
+def test_what_is_never_stored(answer, reason) -> None:
+    frames = [frame_text("hema_update", "instruct")]
+    verdict = check_text(answer, frames=frames, max_words=60)
+    assert not verdict.ok and reason in verdict.reason
+
+
+def test_a_plain_true_sentence_passes() -> None:
+    assert check_text("Lena lives in Ghent and has a dog named Pixel.",
+                      frames=[frame_text("facts", "base")]).ok
+
+
+@pytest.mark.parametrize("fact, reason", [
+    ("Lena has a cat named Pixel.", "cat"),                          # a content word invented
+    ("Lena lives in Ghent with her husband Marc.", "'Marc'"),        # an invented name
+    ("Lena has had Pixel for 12 years.", "12"),                      # an invented number
+    ("Lena's name is a dog.", "one sentence"),                       # words from two sentences
+    ("Pixel has a dog named Pixel.", "more often"),                  # a word used twice
+])
+def test_an_ungrounded_fact_is_refused_with_the_reason(fact, reason) -> None:
+    verdict = check_grounded(fact, LENA, allowed_names=["Lena", "User"], one_sentence=True)
+    assert not verdict.ok and reason in verdict.reason
+
+
+@pytest.mark.parametrize("fact", ["Lena lives in Ghent.", "Lena has a dog named Pixel.",
+                                  "Pixel is a dog."])
+def test_a_grounded_fact_passes(fact) -> None:
+    assert check_grounded(fact, LENA, allowed_names=["Lena", "User"], one_sentence=True).ok
+
+
+@pytest.mark.parametrize("fact, reason", [
+    ("I live in Ghent.", "not about"),
+    ("Tom: I live in Ghent.", "dialogue"),
+    ("Lena thinks I am nice.", "first person"),
+    ("Lena says you are nice.", "second person"),
+    ("Anna lives in Ghent.", "not about"),
+])
+def test_a_fact_is_about_a_speaker_and_self_contained(fact, reason) -> None:
+    verdict = check_fact_form(fact, ["Lena", "The user"])
+    assert not verdict.ok and reason in verdict.reason
+    assert check_fact_form("Lena's dog is called Pixel.", ["Lena"]).ok
+
+
+def test_a_word_of_the_worked_example_is_refused() -> None:
+    frames = [frame_text("hema_update", "base")]
+    verdict = check_example_words("Lena's dog got a flat tyre.", LENA, frames)
+    assert not verdict.ok and ("tyre" in verdict.reason or "flat" in verdict.reason)
+    assert check_example_words("Lena lives in Ghent with a dog.", LENA, frames).ok
+
+
+def test_replies_are_cut_at_a_loop_or_an_echo_and_kept_otherwise() -> None:
+    assert cut_reply("Pixel. Pixel is a dog. Pixel is a dog. Pixel is a dog.") == (
+        "Pixel. Pixel is a dog.", "loop")
+    kept, why = cut_reply("Your dog is called Pixel. " + SYSTEM, [(SYSTEM, 8)])
+    assert (kept, why) == ("Your dog is called Pixel.", "echo of the prompt")
+    memory = "[2026-12-01] User: My favourite food is waffles with strawberries and cream"
+    kept, why = cut_reply(f"Sure! {memory}", [(memory, 12)])
+    assert kept == "Sure!" and why == "echo of the prompt"
+    # quoting a memory briefly is fine; so is a normal answer
+    assert cut_reply("You love waffles with strawberries.", [(memory, 12)])[1] == ""
+    assert cut_reply("Sure, here is a plan for your week.") == (
+        "Sure, here is a plan for your week.", "")
+
+
+def test_a_reply_using_a_name_of_the_frames_example_is_cut() -> None:
+    guard = ReplyGuard([], example_names=["Miso", "Leeds"])
+    assert guard.cut("My dog is called Miso.") == ("", "echo of the prompt's example ('Miso')")
+    assert guard.cut("Hi there. You moved to Leeds, right?")[0] == "Hi there"
+    assert guard.cut("Your dog is called Pixel.")[1] == ""
