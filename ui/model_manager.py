@@ -37,6 +37,9 @@ def read_model_info(path: str) -> dict[str, Any]:
     out = info.to_dict()
     out["kv_bytes_per_token_f16"] = info.kv_bytes_per_token("f16", "f16")
     out["summary"] = info.describe()
+    from core.runtime.model_kind import kind_of_gguf
+
+    out["kind_auto"] = kind_of_gguf(info).describe()    # what "automatic" decides for it
     return out
 
 
@@ -75,7 +78,7 @@ class ModelManager(QWidget):
         for key, title in (("architecture", "Architecture"),
                            ("quantization", "Quantization"), ("context_length", "Trained context"),
                            ("layers", "Layers / heads"), ("kv", "KV cache per token"),
-                           ("template", "Chat template")):
+                           ("template", "Chat template"), ("kind", "Kind (automatic)")):
             label = QLabel("—")
             label.setWordWrap(True)
             self.info_labels[key] = label
@@ -174,6 +177,7 @@ class ModelManager(QWidget):
         lab["kv"].setText(f"{human_bytes(per)} at f16 · {human_bytes(per * 4096)} for 4,096 tokens")
         lab["template"].setText("included" if info.get("chat_template") else
                                 "none (Engram uses the architecture's usual format)")
+        lab["kind"].setText(info.get("kind_auto", "—"))
 
     def _list_local(self) -> None:
         """Refresh both lists on a worker (headers, machine, catalogue)."""

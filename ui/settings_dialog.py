@@ -38,7 +38,7 @@ from ui.services import Services
 KV_TYPES = ["f16", "q8_0", "q4_0"]
 MODEL_RELOAD_FIELDS = ("path", "n_ctx", "n_gpu_layers", "n_threads", "type_k", "type_v",
                        "overflow_policy", "sink_tokens", "sirllm_decay", "remote_url",
-                       "remote_model", "remote_api_key", "memory_limit_mb")
+                       "remote_model", "remote_api_key", "memory_limit_mb", "kind")
 
 
 class SettingsDialog(QDialog):
@@ -125,6 +125,16 @@ class SettingsDialog(QDialog):
         self.overflow = QComboBox()
         self.overflow.addItem("StreamingLLM (keep the first tokens and the most recent)", "streaming")
         self.overflow.addItem("SirLLM (keep the most informative tokens)", "sirllm")
+        self.kind = QComboBox()
+        self.kind.addItem("Automatic (from the file: its name and chat template)", "auto")
+        self.kind.addItem("Base model: talk to it through example dialogues", "base")
+        self.kind.addItem("Instruction-tuned: give it instructions in its chat format",
+                          "instruct")
+        self.kind.setToolTip("A base model continues text and would repeat instructions; an "
+                             "instruct model follows them. Engram writes every prompt in the "
+                             "form the model understands. The model's header above says what "
+                             "Automatic decides.")
+        form.addRow("Model kind:", self.kind)
         form.addRow("Context size:", self.n_ctx)
         form.addRow("GPU layers:", self.gpu)
         form.addRow("Threads:", self.threads)
@@ -270,6 +280,7 @@ class SettingsDialog(QDialog):
         m, mem, ch = s.model, s.memory, s.chroma
         self.model_manager.set_current(m.path)
         self.n_ctx.setValue(m.n_ctx)
+        self.kind.setCurrentIndex(max(0, self.kind.findData(m.kind)))
         self.gpu.setCurrentText(str(m.n_gpu_layers))
         self.threads.setValue(m.n_threads)
         self.type_k.setCurrentText(m.type_k)
@@ -305,6 +316,7 @@ class SettingsDialog(QDialog):
         m, mem, ch = s.model, s.memory, s.chroma
         m.path = self.model_manager.current_path
         m.n_ctx = self.n_ctx.value()
+        m.kind = self.kind.currentData()
         m.n_gpu_layers = self.gpu.currentText().strip() or "auto"
         m.n_threads = self.threads.value()
         m.type_k, m.type_v = self.type_k.currentText(), self.type_v.currentText()

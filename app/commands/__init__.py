@@ -6,7 +6,7 @@ import importlib
 
 COMMAND_MODULES = [
     "gui", "info", "conversations", "memories", "import_", "reindex", "doctor", "chat",
-    "models", "bench", "export",
+    "models", "bench", "export", "jobs",
 ]
 
 

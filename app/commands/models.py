@@ -103,15 +103,18 @@ def run_list(args, ctx) -> int:
 
 def run_info(args, ctx) -> int:
     from core.runtime.gguf_info import read_gguf_info
+    from core.runtime.model_kind import kind_of_gguf
 
     info = read_gguf_info(args.path)
     data = info.to_dict()
     data["kv_bytes_per_token"] = {t: info.kv_bytes_per_token(t, t)
                                   for t in ("f16", "q8_0", "q4_0")}
+    kind = kind_of_gguf(info, ctx.engram.settings.model.kind)
     if args.json:
-        print_json(data)
+        print_json({**data, "kind": kind.kind, "kind_reason": kind.reason})
         return 0
     data["chat_template"] = "yes" if info.chat_template else "none (a built-in format is used)"
+    data["kind"] = kind.describe()
     print_fields(data)
     return 0
 

@@ -66,17 +66,19 @@ def test_settings_are_saved_and_applied(qtbot, window, services) -> None:
     dlg.temperature.setValue(0.35)
     dlg.seed.setValue(7)
     dlg.memory_limit.setValue(4096)
+    assert dlg.kind.currentData() == "auto"             # decided from the file by default
+    dlg.kind.setCurrentIndex(dlg.kind.findData("base"))
     with qtbot.waitSignal(dlg.applied, timeout=5000) as applied:
         dlg.apply()
     changed = applied.args[0]
     assert {"memory.forget_threshold", "memory.tim_enabled", "model.n_ctx",
             "model.type_k", "generation.temperature", "generation.seed",
-            "model.memory_limit_mb"} <= set(changed)
+            "model.memory_limit_mb", "model.kind"} <= set(changed)
     saved = load_settings(services.layout.settings_path)
     assert saved.memory.forget_threshold == 0.2 and not saved.memory.tim_enabled
     assert saved.model.n_ctx == 8192 and saved.model.type_k == "q4_0"
     assert (saved.generation.temperature, saved.generation.seed) == (0.35, 7)
-    assert saved.model.memory_limit_mb == 4096
+    assert saved.model.memory_limit_mb == 4096 and saved.model.kind == "base"
     assert services.engram.settings.generation.params().seed == 7   # the next reply uses it
     assert services.settings.model.n_ctx == 8192        # applied in place, no restart
     dlg.gpu.setCurrentText("lots")
