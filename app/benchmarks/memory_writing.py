@@ -106,6 +106,41 @@ def machine() -> dict[str, Any]:
             "load_average": [round(x, 2) for x in load]}
 
 
+class MemoryWriter:
+    """For `bench retrieval --with-memories`: the model writes a stored LoCoMo sample's facts
+    (a session at a time) and summaries, through the same steps as `measure`."""
+
+    def __init__(self, llm, *, seed: int | None = 1, summaries: bool = True,
+                 progress: bool = True) -> None:
+        self.llm, self.seed, self.summaries, self.progress = llm, seed, summaries, progress
+
+    def __call__(self, eng, sample: dict[str, Any]) -> None:
+        from core.memory import facts
+
+        [conv] = eng.conversations.list(limit=5)
+        sessions: dict[str, list] = {}
+        for msg in eng.conversations.thread(conv.id):
+            sessions.setdefault((msg.source_id or "").split(":")[0], []).append(msg)
+        t0 = time.perf_counter()
+        stored = 0
+        for msgs in sessions.values():
+            got, _ = facts.extract_thread(eng, self.llm, msgs, seed=self.seed)
+            stored += len(got.stored)
+        if self.summaries:
+            _run_summary_jobs(eng, self.llm, conv.id)
+        if self.progress:
+            print(f"{sample.get('sample_id')}: the model wrote {stored} facts and "
+                  f"{eng.memories.count(kinds=['summary', 'compact', 'portrait'])} summaries "
+                  f"in {time.perf_counter() - t0:.0f} s", file=sys.stderr)
+
+    def close(self) -> None:
+        self.llm.close()
+
+
+def memory_writer(args, ctx, *, progress: bool = True) -> MemoryWriter:
+    return MemoryWriter(open_bench_model(args, ctx), progress=progress)
+
+
 # -- one sample ------------------------------------------------------------------------------
 def ingest_session(eng, conv_id: str, sample: dict[str, Any], n: int, parent: str | None):
     """Store session `n` of a LoCoMo sample as the chat stores turns; returns its messages."""

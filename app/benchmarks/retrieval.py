@@ -44,6 +44,11 @@ def register(sub) -> None:
                    default=None, help="how windows get vectors (default: the index sync's): "
                    "encode their own text (as before the faster sync), derive them from their "
                    "turns' vectors, or derive only the ones longer than the encoder's window")
+    p.add_argument("--with-memories", action="store_true",
+                   help="--locomo: then let the model write its facts and summaries and ask "
+                        "again (the starter model unless --model is given)")
+    p.add_argument("--starter", action="store_true", help="--with-memories: the starter model")
+    p.add_argument("--model", type=Path, help="--with-memories: a GGUF file")
     p.add_argument("--synthetic", type=int, metavar="N", help="latency with N memories")
     p.add_argument("--queries", type=int, default=200, help="queries for --synthetic")
     p.add_argument("--home", type=Path,
@@ -72,8 +77,17 @@ def run(args, ctx) -> int:
     out: dict[str, Any] = {"embedding": {**embedder.describe(), "threads": args.threads,
                                          "window_vectors": derive}}
     if args.locomo:
-        out["locomo"] = locomo(args.locomo, embedder, progress=not args.json,
-                               window_vectors=derive)
+        writer = None
+        if args.with_memories:
+            from app.benchmarks.memory_writing import memory_writer
+
+            writer = memory_writer(args, ctx, progress=not args.json)
+        try:
+            out["locomo"] = locomo(args.locomo, embedder, progress=not args.json,
+                                   window_vectors=derive, writer=writer)
+        finally:
+            if writer is not None:
+                writer.close()
     if args.longmemeval:
         from app.benchmarks.longmemeval import longmemeval
 
@@ -137,7 +151,7 @@ def ingest_sample(eng, sample: dict[str, Any], *, window_vectors: str | None = N
             role = "user" if turn.get("speaker") == speaker_a else "assistant"
             msg = eng.conversations.add_message(
                 conv.id, role, text, created_at=start + 30 * i, source_id=turn["dia_id"],
-                meta={"speaker": turn.get("speaker", "")})
+                meta={"speaker": turn.get("speaker", ""), "author": "person"})
             remember_messages(eng.memories, [msg], actor="import")
         n += 1
     from core.indexing import IndexSync
@@ -147,13 +161,17 @@ def ingest_sample(eng, sample: dict[str, Any], *, window_vectors: str | None = N
 
 
 def locomo(path: Path, embedder, *, progress: bool = True,
-           window_vectors: str | None = None) -> dict[str, Any]:
+           window_vectors: str | None = None, writer=None) -> dict[str, Any]:
+    """`writer(eng, sample)`, when given, has a model write its memories (facts, summaries)
+    into each sample's store after the plain run; the questions are then asked again, so
+    `with_memories` is measured beside the plain figures in the same run."""
     from core.engine import Engram
-    from core.memory.retrieval import Retriever, select_under_budget
 
     samples = load_locomo(path)
     per_q: list[dict[str, Any]] = []
     latencies: list[float] = []
+    written_q: list[dict[str, Any]] = []
+    written_latencies: list[float] = []
     for sample in samples:
         with tempfile.TemporaryDirectory(prefix="engram-bench-") as tmp:
             eng = Engram.open(tmp)
@@ -161,32 +179,49 @@ def locomo(path: Path, embedder, *, progress: bool = True,
             t0 = time.perf_counter()
             ingest_sample(eng, sample, window_vectors=window_vectors)
             ingest_s = time.perf_counter() - t0
-            multi: dict[str, set[str]] = {}
-            for mid, dia in eng.db.execute(
-                    "SELECT s.memory_id, m.source_id FROM memory_sources s"
-                    " JOIN messages m ON m.id = s.message_id"):
-                multi.setdefault(mid, set()).add(dia)
-            retriever = Retriever(eng.memories, eng.index, embedder)
-            for item in sample.get("qa", []):
-                gold = evidence_ids(item)
-                if not gold:
-                    continue
-                t1 = time.perf_counter()
-                result = retriever.retrieve(item["question"], budget_tokens=max(BUDGETS))
-                latencies.append(time.perf_counter() - t1)
-                ranked = result.ranked
-                row = {"category": item.get("category"), "evidence": len(gold)}
-                for k in KS:
-                    row[f"k{k}"] = _recall(gold, ranked[:k], multi)
-                for budget in BUDGETS:
-                    chosen, _ = select_under_budget(ranked, budget)
-                    row[f"t{budget}"] = _recall(gold, chosen, multi)
-                per_q.append(row)
+            per_q += question_rows(eng, sample, embedder, latencies)
             if progress:
-                print(f"{sample.get('sample_id')}: {len(multi)} memories, ingested in "
+                print(f"{sample.get('sample_id')}: {eng.memories.count()} memories, ingested in "
                       f"{ingest_s:.1f} s", file=sys.stderr)
+            if writer is not None:
+                writer(eng, sample)
+                eng.index_sync.sync()
+                written_q += question_rows(eng, sample, embedder, written_latencies)
             eng.close()
-    return summarise(per_q, latencies)
+    out = summarise(per_q, latencies)
+    if writer is not None:
+        out["with_memories"] = summarise(written_q, written_latencies)
+    return out
+
+
+def question_rows(eng, sample: dict[str, Any], embedder, latencies: list[float]
+                  ) -> list[dict[str, Any]]:
+    """Recall of every question of `sample` through the chat's retriever, as it stands."""
+    from core.memory.retrieval import Retriever, select_under_budget
+
+    multi: dict[str, set[str]] = {}
+    for mid, dia in eng.db.execute(
+            "SELECT s.memory_id, m.source_id FROM memory_sources s"
+            " JOIN messages m ON m.id = s.message_id"):
+        multi.setdefault(mid, set()).add(dia)
+    retriever = Retriever(eng.memories, eng.index, embedder)
+    rows = []
+    for item in sample.get("qa", []):
+        gold = evidence_ids(item)
+        if not gold:
+            continue
+        t1 = time.perf_counter()
+        result = retriever.retrieve(item["question"], budget_tokens=max(BUDGETS))
+        latencies.append(time.perf_counter() - t1)
+        ranked = result.ranked
+        row = {"category": item.get("category"), "evidence": len(gold)}
+        for k in KS:
+            row[f"k{k}"] = _recall(gold, ranked[:k], multi)
+        for budget in BUDGETS:
+            chosen, _ = select_under_budget(ranked, budget)
+            row[f"t{budget}"] = _recall(gold, chosen, multi)
+        rows.append(row)
+    return rows
 
 
 def _recall(gold: set[str], cands, sources: dict[str, set[str]]) -> float:
@@ -242,6 +277,13 @@ def print_report(out: dict[str, Any]) -> None:
                 f"{b[m]:>7.3f}" for m in ("k10", "k50", "t500", "t1000", "t2000")))
         lat = loc["latency_ms"]
         print(f"retrieval latency: p50 {lat['p50']} ms, p95 {lat['p95']} ms")
+        if "with_memories" in loc:
+            w = loc["with_memories"]
+            print("with the model's facts and summaries in the store (same run):")
+            print(header)
+            for name, b in [*w["categories"].items(), ("overall", w["overall"])]:
+                print(f"{name:<12} {b['questions']:>4} " + " ".join(
+                    f"{b[m]:>7.3f}" for m in ("k10", "k50", "t500", "t1000", "t2000")))
     if "synthetic" in out:
         s = out["synthetic"]
         print(f"synthetic, {s['memories']} memories ({s['queries']} queries):")
