@@ -197,8 +197,10 @@ class ChatService:
 
         def stream(piece: str) -> bool:
             nonlocal stopped, cut
+            if not "".join(streamed).strip():   # a completion starts after "Engram:" + space
+                piece = piece.lstrip()
             streamed.append(piece)
-            if on_token is not None:
+            if on_token is not None and piece:
                 on_token(piece)
             if should_stop is not None and should_stop():
                 stopped = True
@@ -207,7 +209,7 @@ class ChatService:
             return stopped or bool(cut)
 
         params = self._reply_params()
-        for draw in range(2):   # a reply that was nothing but an echo gets one more draw
+        for _draw in range(2):  # a reply that was nothing but an echo gets one more draw
             streamed.clear()
             cut = ""
             if model_kind(self.llm) == "base":

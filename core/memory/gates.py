@@ -219,9 +219,14 @@ def check_grounded(text: str, source: str, *, allowed_names: Iterable[str] = (),
             continue
         if not re.search(rf"\b{re.escape(n.removesuffix(chr(39) + 's'))}", src_lower):
             return Verdict.refuse(f"not grounded (the name '{name}' is not in its source)")
-    kept = [w for w in words(text) if _norm(w) not in _STOPWORDS
+    # names were checked above; the share is of the other words ("Pixel's dog lives in the
+    # house": dog yes, house no)
+    ws = words(text)
+    capitalised = {_norm(w) for w in names_in(text)} | ({_norm(ws[0])} if ws and ws[0][:1]
+                                                         .isupper() else set())
+    kept = [w for w in ws if _norm(w) not in _STOPWORDS
             and _norm(w) not in RELATION_WORDS and _norm(w) not in allowed
-            and _norm(w).removesuffix("'s") not in allowed]
+            and _norm(w).removesuffix("'s") not in allowed and _norm(w) not in capitalised]
     if not kept:
         return ACCEPTED
     own = [stem(w) for w in kept]
@@ -241,9 +246,12 @@ def check_grounded(text: str, source: str, *, allowed_names: Iterable[str] = (),
         return Verdict.refuse(f"not grounded ({missing} not in {where})")
     if one_sentence:
         have = Counter(stem(w) for w in words(best_piece))
-        for word, n in Counter(own).items():
+        counted = [w for w in ws if _norm(w) not in _STOPWORDS and _norm(w) not in RELATION_WORDS
+                   and _norm(w).removesuffix("'s") not in allowed]
+        for word, n in Counter(stem(w) for w in counted).items():
             if word in have and n > have[word]:
-                return Verdict.refuse(f"not grounded ('{shown[word]}' more often than in its "
+                shown_word = next(w for w in counted if stem(w) == word)
+                return Verdict.refuse(f"not grounded ('{shown_word}' more often than in its "
                                       "source)")
     return ACCEPTED
 

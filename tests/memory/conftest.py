@@ -23,7 +23,7 @@ def default_script(messages, params):
         return f"The user said {last_said(prompt)}. Extra sentence."
     if "summaries of successive parts" in prompt:
         parts = [ln[2:] for ln in prompt.splitlines() if ln.startswith("- ")]
-        return f"In short, {parts[-1]}" if parts else "Nothing yet."
+        return parts[-1] if parts else "Nothing yet."
     if "Summarise the events of that day" in prompt:
         return "The user booked flights to Porto."
     if "global summary" in prompt:
