@@ -37,7 +37,11 @@ class StepSpec:
     name: str                       # prompt file name under assets/prompts/<kind>/
     max_tokens: int
     max_words: int
-    base_stops: tuple[str, ...] = ("\n",)
+    # a base model's answer ends at a blank line or where the frame's next example would
+    # begin; its first line is the answer (it may open with a line break)
+    base_stops: tuple[str, ...] = ("\n\n", "\nEarlier summary:", "\nConversation:",
+                                   "\nParts:", "\nSaid on", "\nMessages from", "\nDays:",
+                                   "\nNew observations:")
     grounded_share: float = 0.6     # share of content words that must come from the source
 
 
@@ -78,7 +82,7 @@ def ask_step(llm: LLM, spec: StepSpec, *, source: str, values: dict[str, str],
     for draw in range(DRAWS):
         answer = generate(llm, kind, text, max_tokens=spec.max_tokens, stops=spec.base_stops,
                           seed=None if seed is None else seed + draw)
-        cleaned = clean_answer(answer, one_sentence=one_sentence)
+        cleaned = clean_answer(answer, one_sentence=one_sentence, first_line=kind == "base")
         verdict = check_answer(cleaned, spec, source=source, frames=frames,
                                allowed_names=allowed_names, has_examples=kind == "base")
         if verdict.ok:
@@ -101,9 +105,11 @@ def check_answer(text: str, spec: StepSpec, *, source: str, frames: Sequence[str
                           min_content_share=spec.grounded_share)
 
 
-def clean_answer(text: str, *, one_sentence: bool = False) -> str:
+def clean_answer(text: str, *, one_sentence: bool = False, first_line: bool = False) -> str:
     """Trim a model's answer: no leading labels or quotes, collapsed spaces; optionally only
-    its first sentence."""
+    its first non-empty line, or its first sentence."""
+    if first_line:
+        text = next((line for line in text.splitlines() if line.strip()), "")
     text = text.strip().strip('"').strip()
     text = re.sub(r"^(summary|new summary|answer|portrait)\s*:\s*", "", text, flags=re.IGNORECASE)
     text = " ".join(text.split())
