@@ -9,8 +9,9 @@ that writes MemoryBank's daily summaries, daily portraits, the global summary an
 
 Figures:
 - observation recall: share of LoCoMo's gold `observation` facts of the processed sessions
-  matched by a stored fact. A fact matches at most one observation (greedy, most similar pair
-  first), when their all-MiniLM-L6-v2 cosine is >= MATCH_COSINE. Calibrated on the dev split:
+  matched by a stored fact of the same session (the session of the message it cites). A fact
+  matches at most one observation (greedy, most similar pair first), when their
+  all-MiniLM-L6-v2 cosine is >= MATCH_COSINE. Calibrated on the dev split:
   two *different* gold observations of one session reach 0.6 in 20% of pairs (they are about
   the same person and topics), so the matching is one-to-one; recall at 0.5 and 0.7 is printed
   beside it;
@@ -333,6 +334,25 @@ def match(gold: list[str], found: list[str], embedder, threshold: float
     return out
 
 
+def _session_of(dia: str) -> int:
+    found = re.match(r"D(\d+):", dia or "")
+    return int(found.group(1)) if found else -1
+
+
+def match_by_session(gold: list[tuple[str, str, int]], found: list[tuple[str, str]], embedder,
+                     threshold: float) -> list[tuple[int, int, float]]:
+    """`match` within each session: a fact cited to a message of session n is compared with
+    session n's gold observations only (LoCoMo repeats similar facts across sessions)."""
+    out = []
+    for session in sorted({g[2] for g in gold}):
+        gi = [i for i, g in enumerate(gold) if g[2] == session]
+        fj = [j for j, f in enumerate(found) if _session_of(f[1]) == session]
+        for i, j, sim in match([gold[i][0] for i in gi], [found[j][0] for j in fj], embedder,
+                               threshold):
+            out.append((gi[i], fj[j], sim))
+    return out
+
+
 def _neighbours(dia: str, cited: str) -> bool:
     a, b = re.match(r"D(\d+):(\d+)", dia or ""), re.match(r"D(\d+):(\d+)", cited or "")
     if not a or not b:
@@ -350,10 +370,10 @@ def summarise(per_sample: list[dict[str, Any]]) -> dict[str, Any]:
     for s in per_sample:
         gold = [g[0] for g in s["gold"]]
         found = [f[0] for f in s["facts"]]
-        m = match(gold, found, embedder, MATCH_COSINE)
+        m = match_by_session(s["gold"], s["facts"], embedder, MATCH_COSINE)
         ok = sum(1 for i, j, _ in m if _neighbours(s["gold"][i][1], s["facts"][j][1]))
         for t in OTHER_COSINES:
-            at_other[t] += len(match(gold, found, embedder, t))
+            at_other[t] += len(match_by_session(s["gold"], s["facts"], embedder, t))
         gold_n += len(gold)
         facts_n += len(found)
         matched_n += len(m)

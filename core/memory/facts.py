@@ -30,6 +30,7 @@ from core.memory.gates import (
     check_example_words,
     check_fact_form,
     check_grounded,
+    check_speaker_side,
     check_text,
     content_stems,
     names_in,
@@ -181,6 +182,8 @@ def read_candidates(answer: str, people: Sequence[Message], labels: Labeller, *,
                                      allowed_names=[*labels_, USER_LABEL, person],
                                      min_content_share=MIN_GROUNDED_SHARE, one_sentence=True)
         if verdict.ok and subject.lower() in speakers:
+            verdict = check_speaker_side(text, source.text)
+        if verdict.ok and subject.lower() in speakers:
             previous = subject
         out.append(Candidate(text, source if verdict.ok else None, verdict))
     return out
@@ -272,6 +275,9 @@ def _normalise(text: str, previous: str, names: Sequence[str], person: str) -> s
     """Resolve a leading pronoun to the previous fact's subject, a nickname to the full name
     ("Mel" -> "Melanie") and "User" to the person's name (or "The user")."""
     text = " ".join(text.split()).strip('"')
+    first = re.match(r"(.+?[.!?])(\s|$)", text)      # a fact is one sentence
+    if first:
+        text = first.group(1)
     ws = words(text)
     if not ws:
         return text

@@ -201,6 +201,22 @@ def check_example_words(text: str, source: str, frames: Sequence[str]) -> Verdic
     return ACCEPTED
 
 
+def grounding_sentence(text: str, source: str) -> str:
+    """The sentence of `source` that shares the most content words with `text`."""
+    stems = content_stems(text)
+    pieces = [p for p in _SENTENCE.findall(source) if p.strip()] or [source]
+    return max(pieces, key=lambda p: len(stems & content_stems(p)))
+
+
+def check_speaker_side(fact: str, source: str) -> Verdict:
+    """A fact about the speaker cannot rest on a sentence about the listener: "Your kids are
+    amazing!" is no ground for "Caroline's kids are amazing"."""
+    ws = {_norm(w) for w in words(grounding_sentence(fact, source))}
+    if ws & SECOND_PERSON and not ws & FIRST_PERSON:
+        return Verdict.refuse("about the listener, not the speaker (its source says 'you')")
+    return ACCEPTED
+
+
 def check_grounded(text: str, source: str, *, allowed_names: Iterable[str] = (),
                    min_content_share: float = 0.75, one_sentence: bool = False) -> Verdict:
     """Names and numbers of `text` must be in `source`; so must most of its content words.
