@@ -34,7 +34,7 @@ def test_a_base_models_answer_is_checked_line_by_line(engram) -> None:
     assert "the prompt" in reasons["Tom has a cat called Miso."]   # an echo of its example
     assert "Amsterdam" in reasons["Lena lives in Amsterdam."]
     assert "'Anna' is not in its source" in reasons["Lena's sister Anna lives in Ghent."]
-    assert "loop" in next(v for k, v in reasons.items() if k.startswith("Lena has a dog"))
+    assert "loop" in reasons["Lena has a dog and a dog and a dog and a dog named Pixel"]
     # the prompt was the base form: worked examples, then this conversation, then "Facts:"
     prompt = llm.last_prompt()
     assert prompt.startswith("Facts worth remembering") and prompt.endswith("Facts:\n-")
