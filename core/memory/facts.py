@@ -53,7 +53,10 @@ MAX_FACTS = 6
 MAX_FACT_WORDS = 40
 MIN_GROUNDED_SHARE = 0.75
 MESSAGE_WORDS = 250            # a long message is cut to this many words in the prompt
-CHUNK_MESSAGES = 6             # imported conversations are read this many messages at a time
+# Conversations are read this many messages at a time (with the one before as context).
+# Measured on the LoCoMo dev split, starter model, 5 sessions: 6 at a time found 0.116 of
+# the gold observations, 3 found 0.302, 2 found 0.233.
+CHUNK_MESSAGES = 3
 _PRONOUN_SUBJECT = {"she": "", "he": "", "they": "", "her": "'s", "his": "'s", "their": "'s",
                     "she's": " is", "he's": " is", "they're": " are", "she'd": " would",
                     "he'd": " would", "she'll": " will", "he'll": " will"}

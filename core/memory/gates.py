@@ -181,8 +181,8 @@ def check_fact_form(text: str, subjects: Iterable[str]) -> Verdict:
     first = _norm(ws[0]).removesuffix("'s")
     two = " ".join(_norm(w) for w in ws[:2]).removesuffix("'s")
     if first not in names and two not in names:
-        return Verdict.refuse(f"not about {' or '.join(sorted(subjects)) or 'a speaker'} "
-                              f"(starts with '{ws[0]}')")
+        shown = sorted({s for s in subjects if s and s[:1].isupper()}) or ["a speaker"]
+        return Verdict.refuse(f"not about {' or '.join(shown)} (starts with '{ws[0]}')")
     if any(_norm(w) in FIRST_PERSON for w in ws):
         return Verdict.refuse("not self-contained (first person)")
     if any(_norm(w) in SECOND_PERSON for w in ws):

@@ -85,6 +85,8 @@ class MemoryWorker:
         else:
             self.engram.jobs.finish(job.id)
             job.status = "done"
+            if job.needs_model:     # what it wrote is searchable by meaning soon after
+                self.engram.jobs.enqueue(kinds.INDEX_SYNC, {})
         finally:
             self._job = None
         return job

@@ -23,7 +23,7 @@ def test_a_base_models_answer_is_checked_line_by_line(engram) -> None:
                        ("user", "Hi! My name is Lena and I live in Ghent. I have a dog named Pixel."),
                        ("assistant", "Nice to meet you! Do you also live in Amsterdam?"),
                        ("user", "I work nights as a nurse."))
-    answer = " Lena lives in Ghent.\n- Tom has a cat called Miso.\n- Lena lives in Amsterdam.\n- Lena's sister Anna lives in Ghent.\n- I work nights as a nurse.\n- Lena has a dog named Pixel. Lena has a dog named Pixel. Lena has a dog."
+    answer = " Lena lives in Ghent.\n- Tom has a cat called Miso.\n- Lena lives in Amsterdam.\n- Lena's sister Anna lives in Ghent.\n- I work nights as a nurse.\n- Lena has a dog and a dog and a dog and a dog named Pixel"
     llm = ScriptedFakeLLM([answer], kind="base")
     outcome = facts.extract_facts(engram, llm, msgs)
     stored = {engram.memories.get(i).text: engram.memories.sources(i)[0]["message_id"]
@@ -84,11 +84,13 @@ def test_the_facts_job_over_an_import_resumes_where_it_stopped(engram) -> None:
     assert queued.payload["cursor"] == 0 and queued.payload["total"] == 14
     worker._stop.clear()
     # ...and a killed worker resumes from the progress it saved: chunk one is done already
-    engram.jobs.save_progress(queued.id, {**queued.payload, "cursor": 6})
+    engram.jobs.save_progress(queued.id, {**queued.payload, "cursor": 6})   # a chunk boundary
     worker._job = None
     assert worker.run_until_idle() >= 1
     stored = sorted(m.text for m in engram.memories.list(kinds=["fact"]))
-    assert stored == sorted({f"The user visited city number {i} and loved the museum there."
-                             for i in (10, 12)})   # the chunks 6-11 and 12-13, not 0-5
+    resumed = [(a, b) for a, b in facts.chunks(range(14)) if a >= 6]     # not the first ones
+    last_said = [max(i for i in range(a, b) if i % 2 == 0) for a, b in resumed]
+    assert stored == sorted(f"The user visited city number {i} and loved the museum there."
+                            for i in last_said)
     done = [j for j in engram.jobs.list(status="done") if j.kind == kinds.EXTRACT_FACTS]
     assert done and done[0].payload["cursor"] == 14
