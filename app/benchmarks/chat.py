@@ -14,14 +14,12 @@ The scripts are written for this benchmark (no evaluation data is used).
 """
 from __future__ import annotations
 
-import json
 import re
 import statistics
 import sys
 import tempfile
 import time
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 
 
@@ -72,11 +70,9 @@ LABEL = re.compile(r"(?:^|\s)(?:Person|User|Engram|Assistant):|\n\s*[A-Z][a-z]{1
 
 def register(sub) -> None:
     p = sub.add_parser("chat", help="scripted chats: echo, running on, recall from memory")
-    which = p.add_mutually_exclusive_group()
-    which.add_argument("--model", type=Path, help="a GGUF file")
-    which.add_argument("--starter", action="store_true",
-                       help="the starter model (the default when --model is not given)")
-    p.add_argument("--kind", choices=("auto", "base", "instruct"), default="auto")
+    from app.benchmarks.memory_writing import add_model_arguments
+
+    add_model_arguments(p)
     p.add_argument("--scripts", type=int, default=0, help="first N scripts only")
     p.add_argument("--seed", type=int, default=1)
     p.add_argument("--json", action="store_true", help="print the figures as JSON")
@@ -84,7 +80,8 @@ def register(sub) -> None:
 
 
 def run(args, ctx) -> int:
-    from app.benchmarks.memory_writing import machine, open_bench_model
+    from app.benchmarks import emit, machine
+    from app.benchmarks.memory_writing import open_bench_model
     from core.embedder import Embedder
 
     scripts = SCRIPTS[: args.scripts or None]
@@ -96,12 +93,7 @@ def run(args, ctx) -> int:
         llm.close()
     out["model"] = {"name": llm.name, "kind": llm.kind}
     out["machine"] = machine()
-    if args.json:
-        json.dump(out, sys.stdout, indent=2)
-        sys.stdout.write("\n")
-    else:
-        print_report(out)
-    return 0
+    return emit(out, as_json=args.json, report=print_report)
 
 
 def measure(scripts, llm, embedder, *, seed: int | None = 1, progress: bool = True

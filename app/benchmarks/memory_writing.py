@@ -34,6 +34,8 @@ import time
 from pathlib import Path
 from typing import Any
 
+from app.benchmarks import emit, machine
+
 MATCH_COSINE = 0.6
 OTHER_COSINES = (0.5, 0.7)
 
@@ -42,12 +44,7 @@ def register(sub) -> None:
     p = sub.add_parser("memory-writing",
                        help="facts and summaries the model writes, against LoCoMo's gold facts")
     p.add_argument("--locomo", type=Path, required=True, help="a LoCoMo JSON file")
-    which = p.add_mutually_exclusive_group()
-    which.add_argument("--model", type=Path, help="a GGUF file")
-    which.add_argument("--starter", action="store_true",
-                       help="the starter model (the default when --model is not given)")
-    p.add_argument("--kind", choices=("auto", "base", "instruct"), default="auto",
-                   help="the model's kind (default: decided from the file)")
+    add_model_arguments(p)
     p.add_argument("--samples", type=int, default=0, help="first N samples only")
     p.add_argument("--sessions", type=int, default=0, help="first N sessions of each sample")
     p.add_argument("--no-summaries", action="store_true",
@@ -55,6 +52,16 @@ def register(sub) -> None:
     p.add_argument("--seed", type=int, default=1, help="sampling seed (default 1)")
     p.add_argument("--json", action="store_true", help="print the figures as JSON")
     p.set_defaults(func=run)
+
+
+def add_model_arguments(p) -> None:
+    """--model FILE | --starter, and --kind: the model a memory benchmark runs."""
+    which = p.add_mutually_exclusive_group()
+    which.add_argument("--model", type=Path, help="a GGUF file")
+    which.add_argument("--starter", action="store_true",
+                       help="the starter model (the default when --model is not given)")
+    p.add_argument("--kind", choices=("auto", "base", "instruct"), default="auto",
+                   help="the model's kind (default: decided from the file)")
 
 
 def open_bench_model(args, ctx):
@@ -87,24 +94,7 @@ def run(args, ctx) -> int:
     finally:
         llm.close()
     out["machine"] = machine()
-    if args.json:
-        json.dump(out, sys.stdout, indent=2)
-        sys.stdout.write("\n")
-    else:
-        print_report(out)
-    return 0
-
-
-def machine() -> dict[str, Any]:
-    import os
-    import platform
-
-    try:
-        load = os.getloadavg()
-    except OSError:
-        load = (0.0, 0.0, 0.0)
-    return {"cpus": os.cpu_count(), "python": platform.python_version(),
-            "load_average": [round(x, 2) for x in load]}
+    return emit(out, as_json=args.json, report=print_report)
 
 
 class MemoryWriter:
