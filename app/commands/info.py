@@ -26,6 +26,7 @@ def run(args, ctx) -> int:
         "memories_active": eng.memories.count(),
         "memory_jobs_pending": eng.jobs.pending(),
         "memory_jobs_failed": eng.jobs.count("failed"),
+        "memory_jobs_last_failure": _last_failure(eng),
         "vector_index": eng.settings.chroma.server_url or str(ctx.layout.chroma_dir),
         **waiting_report(eng.memories, ctx.layout.data_dir / "index-state.json"),
         "embedding_runtime": _embedding_runtime(eng.settings.memory),
@@ -36,6 +37,12 @@ def run(args, ctx) -> int:
     else:
         print_fields(info)
     return 0
+
+
+def _last_failure(eng) -> str:
+    """The newest failed job and why (`engram jobs list` has them all)."""
+    failed = eng.jobs.list("failed", 1)
+    return f"{failed[0].kind}: {failed[0].error}" if failed else ""
 
 
 def _llama_build() -> dict:
