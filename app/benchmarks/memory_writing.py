@@ -203,7 +203,7 @@ def _one_sample(eng, sample, llm, *, sessions, summaries, seed, progress) -> dic
             print(f"{sample.get('sample_id')} session {n}: {len(got.stored)} facts stored, "
                   f"{len(got.refused)} refused", file=sys.stderr)
     summary_seconds = 0.0
-    jobs: dict[str, dict[str, int]] = {}
+    jobs: dict[str, dict[str, Any]] = {}
     if summaries:
         t0 = time.perf_counter()
         jobs = _run_summary_jobs(eng, llm, conv.id)
@@ -233,7 +233,7 @@ def _one_sample(eng, sample, llm, *, sessions, summaries, seed, progress) -> dic
     }
 
 
-def _run_summary_jobs(eng, llm, conversation_id: str) -> dict[str, dict[str, int]]:
+def _run_summary_jobs(eng, llm, conversation_id: str) -> dict[str, dict[str, Any]]:
     """The model jobs an import queues, run through the memory worker."""
     from core import jobs as kinds
     from core.memory.worker import MemoryWorker
@@ -248,6 +248,8 @@ def _run_summary_jobs(eng, llm, conversation_id: str) -> dict[str, dict[str, int
             continue
         row = out.setdefault(job.kind, {"done": 0, "failed": 0})
         row["done" if job.status == "done" else "failed"] += 1
+        if job.status == "failed" and "why" not in row:
+            row["why"] = (job.error or "")[:240]        # the first failure's reason
     return out
 
 

@@ -26,6 +26,7 @@ from core.conversations import Message
 from core.llm import LLM
 from core.memory.episodic import is_rememberable, turn_memory_of
 from core.memory.gates import (
+    FIRST_PERSON,
     Verdict,
     check_example_words,
     check_fact_form,
@@ -33,6 +34,7 @@ from core.memory.gates import (
     check_speaker_side,
     check_text,
     content_stems,
+    grounding_sentence,
     names_in,
     words,
 )
@@ -167,6 +169,7 @@ def read_candidates(answer: str, people: Sequence[Message], labels: Labeller, *,
     for raw in _lines(answer)[:MAX_FACTS]:
         text = _normalise(raw, previous, labels_, person)
         text = _first_person_to_third(text, people, labels)
+        text = _resolve_pronoun(text, people, labels)
         verdict = check_text(text, frames=frames, max_words=MAX_FACT_WORDS)
         if verdict.ok and has_examples:
             verdict = check_example_words(text, "\n".join(m.text for m in people), frames)
@@ -226,6 +229,24 @@ def _first_person_to_third(text: str, people: Sequence[Message], labels: Labelle
 
 _ADVERBS = frozenset(["really", "also", "just", "usually", "often", "always", "never", "still",
                       "sometimes", "recently", "finally", "actually"])
+
+
+def _resolve_pronoun(text: str, people: Sequence[Message], labels: Labeller) -> str:
+    """ "She loves camping with her kids." with no earlier subject: the speaker whose message
+    says it best (most shared words), as the grounding check will then verify."""
+    ws = words(text)
+    if not ws or ws[0].lower() not in _PRONOUN_SUBJECT:
+        return text
+    source = best_source(text, people)
+    if source is None:
+        return text
+    # only when the speaker said it of themselves ("I love camping"): in "My brother moved.
+    # He loves skiing." the "he" is someone else
+    said = {w.lower() for w in words(grounding_sentence(text, source.text))}
+    if not said & FIRST_PERSON or said & {"he", "she", "they", "him", "her", "them"}:
+        return text
+    tail = _PRONOUN_SUBJECT[ws[0].lower()]
+    return third_person(labels.label(source)) + tail + text[len(ws[0]):]
 
 
 def _third_person_verb(verb: str) -> str:

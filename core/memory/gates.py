@@ -142,7 +142,7 @@ def copied_run(text: str, frames: Iterable[str], min_words: int) -> str:
 
 def check_text(text: str, *, frames: Sequence[str] = (), max_words: int = 60) -> Verdict:
     """The checks every stored model text passes: not empty, bounded, no loop, no echo, and
-    not addressed to anyone (a memory is about someone, never to "you")."""
+    in the third person (a memory is about someone: never to "you", never "I")."""
     ws = words(text)
     if not ws:
         return Verdict.refuse("empty")
@@ -152,6 +152,8 @@ def check_text(text: str, *, frames: Sequence[str] = (), max_words: int = 60) ->
         return Verdict.refuse("a line of dialogue, not a memory")
     if any(_norm(w) in SECOND_PERSON for w in ws):
         return Verdict.refuse("addressed to someone ('you'), not a memory")
+    if any(_norm(w) in FIRST_PERSON for w in ws):
+        return Verdict.refuse("in the first person ('I'): a copy of a message, not a memory")
     if len(ws) > max_words:
         return Verdict.refuse(f"too long ({len(ws)} words, at most {max_words})")
     loop = repetition(text)

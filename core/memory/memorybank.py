@@ -110,6 +110,13 @@ def _turn_block(turns: list[tuple[str, str, str]], person: str = "User") -> str:
 _LABELS = ("User", "Assistant", "Engram")
 
 
+def _speaker_of_all(turns: list[tuple[str, str, str]]) -> str:
+    """The one name the person's turns are labelled with in an archive ("Caroline: ..."), if
+    they all share one; '' otherwise."""
+    names = {t[0].split(": ", 1)[0] for t in turns if ": " in t[0]}
+    return next(iter(names)) if len(names) == 1 and names != {"User"} else ""
+
+
 def daily_summary(eng, llm: LLM, date: str) -> Memory | None:
     """The events of one day (MemoryBank's daily event summary), linked to its messages."""
     turns = _day_turns(eng, date)
@@ -128,7 +135,7 @@ def daily_portrait(eng, llm: LLM, date: str) -> Memory | None:
     turns = _day_turns(eng, date, role="user")
     if not turns:
         return None
-    person = person_label(eng)
+    person = _speaker_of_all(turns) or person_label(eng)
     block = _turn_block(turns, person)
     text = ask_step(llm, PORTRAIT_DAILY, source=block,
                     values={"date": date, "turns": block, "person": person},
