@@ -50,7 +50,7 @@ def _llama_build() -> dict:
     does: there the model worker reports it.)"""
     try:
         import llama_cpp
-    except Exception as exc:  # a broken build must not break `engram info`
+    except Exception as exc:  # noqa: BLE001 - a broken build must not break `engram info`
         return {"llama_cpp": f"unavailable ({exc.__class__.__name__})"}
     return {"llama_cpp": llama_cpp.__version__,
             "gpu_offload": bool(llama_cpp.llama_supports_gpu_offload())}
