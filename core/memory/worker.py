@@ -156,9 +156,16 @@ class MemoryWorker:
         _fail_if_all_refused(outcome)
 
     def _daily(self, payload: dict[str, Any], llm: LLM | None) -> None:
+        """The day's summary and the day's portrait: one refused does not stop the other."""
         date = payload["date"]
-        memorybank.daily_summary(self.engram, llm, date)
-        memorybank.daily_portrait(self.engram, llm, date)
+        refused = []
+        for step in (memorybank.daily_summary, memorybank.daily_portrait):
+            try:
+                step(self.engram, llm, date)
+            except ModelAnswerError as exc:
+                refused.append(str(exc))
+        if refused:
+            raise ModelAnswerError(" ".join(refused))
 
     def _maintenance(self, payload: dict[str, Any], llm: LLM | None) -> None:
         eng = self.engram
