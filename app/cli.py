@@ -22,9 +22,9 @@ from app.commands import register_all
 from app.failures import describe
 from app.logging_setup import LOG_NAME, current_log_file, private_fallback_dir, setup_logging
 from app.paths import resolve_layout
-from core.errors import EngramError
-from core.paths import DataLayout
-from core.private_files import use_private_umask
+from core.base.errors import EngramError
+from core.base.paths import DataLayout
+from core.base.private_files import use_private_umask
 
 log = logging.getLogger("engram.cli")
 
@@ -42,7 +42,7 @@ class Context:
     @property
     def engram(self):
         if self._engram is None:
-            from core.engine import Engram
+            from core.services.engine import Engram
 
             self.layout.ensure()
             setup_logging(self.layout.logs_dir, verbose=self.verbose)
@@ -59,8 +59,8 @@ class Context:
 def _finish_interrupted_purges(eng) -> None:
     """A purge an earlier run left unfinished is finished before the command reads anything
     (as the app does at start-up). If it cannot be yet, the command goes on with a warning."""
-    from core import purge_journal
-    from core.purge import finish_pending
+    from core.services.purge import finish_pending
+    from core.store import purge_journal
 
     if not purge_journal.pending(eng.db):
         return

@@ -15,7 +15,7 @@ import sqlite3
 from collections.abc import Iterator
 from pathlib import Path
 
-from core.errors import EngramError
+from core.base.errors import EngramError
 
 DISK_FULL = "the disk is full"
 MAX_LINE = 400

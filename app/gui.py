@@ -1,7 +1,7 @@
 """Desktop entry point (`engram-gui`, `engram gui`, ./run.sh).
 
 Only Qt and the SQLite side of core load in this process. torch, sentence-transformers and
-chromadb live in the index worker process (core.index_worker), llama.cpp in the model's worker
+chromadb live in the index worker process (core.index.worker), llama.cpp in the model's worker
 process; both start in the background after the window shows.
 """
 from __future__ import annotations
@@ -19,7 +19,7 @@ def build_window(home: str | None = None, argv: list[str] | None = None, *,
 
     from app.logging_setup import setup_logging
     from app.paths import resolve_layout
-    from core.private_files import use_private_umask
+    from core.base.private_files import use_private_umask
 
     use_private_umask()      # everything the app writes is owner-only
     layout = resolve_layout(home).ensure()

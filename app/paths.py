@@ -4,7 +4,7 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-from core.paths import DataLayout
+from core.base.paths import DataLayout
 
 APP_NAME = "Engram"
 

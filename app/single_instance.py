@@ -24,7 +24,7 @@ from pathlib import Path
 from PySide6.QtCore import QLockFile, QObject, Qt, Signal
 from PySide6.QtNetwork import QLocalServer, QLocalSocket
 
-from core.errors import EngramError
+from core.base.errors import EngramError
 
 log = logging.getLogger(__name__)
 

@@ -21,8 +21,8 @@ from pathlib import Path
 
 def check_memory_roundtrip(tmp: Path) -> str:
     """As the desktop app does it: embeddings and Chroma in the index worker process."""
-    from core.engine import Engram
-    from core.paths import DataLayout
+    from core.base.paths import DataLayout
+    from core.services.engine import Engram
 
     eng = Engram(DataLayout.single(tmp / "home"), index_process=True)
     try:
@@ -38,9 +38,9 @@ def check_memory_roundtrip(tmp: Path) -> str:
 
 
 def check_model_worker(tmp: Path) -> str:
-    from core.llm import GenerationParams
+    from app.benchmarks.synthetic_gguf import write_tiny_gguf
+    from core.base.llm import GenerationParams
     from core.runtime.local_llm import LocalLLM
-    from core.runtime.synthetic_gguf import write_tiny_gguf
 
     path = write_tiny_gguf(tmp / "tiny.gguf")
     with LocalLLM(path) as llm:
@@ -54,9 +54,9 @@ def check_model_worker(tmp: Path) -> str:
 def check_starter_model(tmp: Path) -> str:
     """What "Start with the starter model" does on first launch: join the chunks into a GGUF
     (sha256 checked), then load it in the worker and generate a few tokens."""
-    from core.llm import GenerationParams
+    from core.base.llm import GenerationParams
     from core.runtime.local_llm import LocalLLM
-    from core.starter_model import ensure_starter_model, starter_model_status
+    from core.runtime.starter_model import ensure_starter_model, starter_model_status
 
     if not starter_model_status(tmp / "models").installed:
         return "not bundled (ENGRAM_BUNDLE_STARTER=0)"

@@ -82,7 +82,7 @@ quietly "${pip[@]}" -e ".[dev]"
 #    cache and checked against torch's vectors, so the first import does not wait for it.
 #    Not fatal: Engram then uses torch (and tries the export again on first use).
 log "preparing the embedding model for ONNX Runtime"
-if ! quietly "$venv/bin/python" -m core.onnx_embedder; then
+if ! quietly "$venv/bin/python" -m core.index.onnx_embedder; then
   log "ONNX export failed: embeddings will run in torch (slower, same vectors)"
 fi
 echo "$stamp" > "$venv/.engram-stamp"

@@ -29,14 +29,14 @@ def home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
 @pytest.fixture(scope="session")
 def embedder():
     """One real all-MiniLM-L6-v2 for the whole session (loading costs seconds)."""
-    from core.embedder import Embedder
+    from core.index.embedder import Embedder
 
     return Embedder()
 
 
 @pytest.fixture
 def engram(home: Path, embedder):
-    from core.engine import Engram
+    from core.services.engine import Engram
 
     eng = Engram.open(home)
     eng._embedder = embedder
@@ -91,6 +91,6 @@ def chroma_server(tmp_path_factory: pytest.TempPathFactory):
 def tiny_gguf(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """A tiny random-weight GGUF (llama architecture, 2 layers, hidden 64, SentencePiece-style
     vocab with byte fallback, ChatML template) that the real llama.cpp loads in milliseconds."""
-    from core.runtime.synthetic_gguf import write_tiny_gguf
+    from app.benchmarks.synthetic_gguf import write_tiny_gguf
 
     return write_tiny_gguf(tmp_path_factory.mktemp("models") / "tiny.gguf")

@@ -1,4 +1,4 @@
-"""The chat calls the chat view makes, on a worker thread: `core.chat.ChatService` does the
+"""The chat calls the chat view makes, on a worker thread: `core.services.chat.ChatService` does the
 work (retrieval, prompt, generation, storing the turn and its retrieval trace), sampling as
 the user's generation settings say."""
 from __future__ import annotations
@@ -8,7 +8,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from core.chat import ChatService
+from core.services.chat import ChatService
 
 log = logging.getLogger(__name__)
 
@@ -39,7 +39,7 @@ def run_turn(eng: Any, llm: Any, action: str, *, conversation_id: str, text: str
     """action: "send" (text), "regenerate" (message_id = an assistant message) or "edit"
     (message_id = a user message, text = its new text)."""
     if llm is None:
-        from core.errors import EngramError
+        from core.base.errors import EngramError
 
         raise EngramError("No model is loaded. Choose one in Settings or on the welcome page.")
 

@@ -17,11 +17,11 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from core.services.provenance import retrieval_traces as memories_used
 from ui.chat_backend import TurnResult, run_turn
 from ui.dialogs import show_error
 from ui.message_widget import MessageItem, MessageWidget
 from ui.ops import Op, OpContext
-from core.provenance import retrieval_traces as memories_used
 from ui.services import Services
 
 log = logging.getLogger(__name__)

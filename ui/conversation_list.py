@@ -229,7 +229,7 @@ class ConversationList(QWidget):
     def delete(self, conversation_id: str, *, purge: bool = False) -> None:
         def work(ctx):
             if purge:
-                from core.purge import purge_conversation
+                from core.services.purge import purge_conversation
 
                 return purge_conversation(ctx.engram, conversation_id)
             return ctx.engram.conversations.delete(conversation_id)

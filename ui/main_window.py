@@ -9,8 +9,8 @@ from PySide6.QtCore import QSettings, Qt, QTimer
 from PySide6.QtGui import QAction, QKeySequence
 from PySide6.QtWidgets import QDockWidget, QFileDialog, QMainWindow, QSplitter, QStackedWidget
 
-from core.paths import DataLayout
-from core.starter_model import starter_model_status
+from core.base.paths import DataLayout
+from core.runtime.starter_model import starter_model_status
 from ui.chat_view import ChatView
 from ui.conversation_list import ConversationList
 from ui.dialogs import show_error

@@ -24,11 +24,11 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from core.memory_store import KINDS
+from core.services.provenance import list_imports, provenance
+from core.store.memories import KINDS
 from ui.dialogs import ask, show_error
 from ui.memory_detail import MemoryDetail
 from ui.memory_table_model import MemoryFilter, MemoryTableModel
-from core.provenance import list_imports, provenance
 from ui.services import Services
 
 STATUS_CHOICES = [("Active", ("active",)), ("Forgotten", ("forgotten",)),
@@ -371,7 +371,7 @@ class MemoryInspector(QWidget):
         ids = [m.id for m in mems]
 
         def fn(eng):
-            from core.memory_store import SourceRef
+            from core.store.memories import SourceRef
 
             first = eng.memories.get(ids[0])
             texts = [eng.memories.get(i).text for i in ids]
@@ -408,7 +408,7 @@ class MemoryInspector(QWidget):
 
     def purge(self, ids: list[str]) -> None:
         def fn(eng):
-            from core.purge import purge_memories
+            from core.services.purge import purge_memories
 
             return purge_memories(eng, ids)   # one journalled purge, one index rebuild
 

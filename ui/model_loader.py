@@ -16,7 +16,7 @@ log = logging.getLogger(__name__)
 
 def resolve_model_path(services: Services) -> Path | None:
     """The GGUF the settings name, or the starter model when it is ready."""
-    from core.starter_model import starter_model_status
+    from core.runtime.starter_model import starter_model_status
 
     path = services.settings.model.path
     if path:

@@ -146,7 +146,7 @@ class ModelManager(QWidget):
         self._list_local()
         target = path
         if not target:
-            from core.starter_model import starter_model_status
+            from core.runtime.starter_model import starter_model_status
 
             st = starter_model_status(self.services.layout.models_dir)
             target = str(st.path) if st.path else ""

@@ -14,8 +14,8 @@ from typing import Any
 
 from PySide6.QtCore import QObject, Signal
 
-from core.engine import Engram
-from core.paths import DataLayout
+from core.base.paths import DataLayout
+from core.services.engine import Engram
 from ui.ops import Runner
 
 log = logging.getLogger(__name__)
@@ -81,7 +81,7 @@ class Services:
         self.engram = engram if engram is not None else Engram(layout, index_process=True)
         self.events = AppEvents()
         self.runner = Runner(self.engram, lambda: _WorkerEngram(self.engram))
-        self.llm: Any = None                # a core.llm.LLM when a model is loaded
+        self.llm: Any = None                # a core.base.llm.LLM when a model is loaded
         self.model_label = "No model"
         self.memory_worker: Any = None
         self.model_loading = False          # a load_model op is under way
@@ -96,8 +96,8 @@ class Services:
         day's backup and repair what a crash may have left. (In the app both load in the index
         worker process, so this costs the window nothing.)"""
         def work(ctx):
-            from core.backup import maybe_backup
-            from core.startup import recover
+            from core.services.startup import recover
+            from core.store.backup import maybe_backup
 
             maybe_backup(ctx.engram.db, ctx.engram.layout.backups_dir)   # at most one a day
             ctx.engram.embedder.encode_one("warm up")
@@ -112,7 +112,7 @@ class Services:
         """Run queued memory jobs (index sync, summaries, thoughts, portrait) in core's
         background worker, on its own connection; model jobs wait until a model is loaded."""
         try:
-            from core.memory.worker import MemoryWorker
+            from core.services.memory_worker import MemoryWorker
         except ImportError:
             return
         if self.memory_worker is None:

@@ -18,7 +18,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from core.starter_model import DESCRIPTION, DISPLAY_NAME, StarterModelStatus
+from core.runtime.starter_model import DESCRIPTION, DISPLAY_NAME, StarterModelStatus
 
 
 def _card(title: str, hint: str = "") -> tuple[QFrame, QVBoxLayout]:

@@ -82,7 +82,7 @@ def register(sub) -> None:
 def run(args, ctx) -> int:
     from app.benchmarks import emit, machine
     from app.benchmarks.memory_writing import open_bench_model
-    from core.embedder import Embedder
+    from core.index.embedder import Embedder
 
     scripts = SCRIPTS[: args.scripts or None]
     embedder = Embedder()
@@ -98,9 +98,9 @@ def run(args, ctx) -> int:
 
 def measure(scripts, llm, embedder, *, seed: int | None = 1, progress: bool = True
             ) -> dict[str, Any]:
-    from core.chat import ChatService
-    from core.engine import Engram
-    from core.memory.worker import MemoryWorker
+    from core.services.chat import ChatService
+    from core.services.engine import Engram
+    from core.services.memory_worker import MemoryWorker
 
     replies: list[dict[str, Any]] = []
     for i, script in enumerate(scripts):
@@ -146,8 +146,8 @@ def _turn(service, conversation_id: str, text: str, kind: str, words: tuple[str,
 
 def echo_in(reply: str, service, result) -> str:
     """An independent check of the stored reply: a copy of the prompt's own words."""
+    from core.base.prompts import frame_text
     from core.memory.gates import copied_run
-    from core.prompts import frame_text
 
     own = [frame_text("system", "instruct"), frame_text("chat", "base")]
     shown = "\n".join(t.text for t in result.trace)

@@ -104,8 +104,8 @@ def write_export(path: Path, size_bytes: int, seed: int = 7) -> dict[str, int]:
 def _child(path: str, home: str, mode: str) -> None:
     """Runs in a separate process so that its peak RSS is the import's alone. The time spent
     in `remember_messages` (the memory engine's part) is measured separately."""
-    from core.engine import Engram
     from core.importers import dry_run, run_import, store
+    from core.services.engine import Engram
 
     memory_seconds = [0.0]
     real = store.remember_messages
@@ -151,8 +151,8 @@ def _embedding(home: Path, sample: int, raw_sample: int, runtime: str,
     """Our pipeline (IndexSync: read, dedupe, embed or derive, upsert, mark) on `sample`
     memories (0 = all) against today's baseline measured in the same run: raw
     sentence-transformers (torch) encoding of the same texts, one by one, none skipped."""
-    from core.embedder import Embedder
-    from core.engine import Engram
+    from core.index.embedder import Embedder
+    from core.services.engine import Engram
 
     eng = Engram.open(home)
     try:
@@ -183,7 +183,7 @@ def _embedding(home: Path, sample: int, raw_sample: int, runtime: str,
         eng.embedder.encode(texts[:64])          # load (and export on first use) + warm-up
         load_s = time.perf_counter() - t0
         load_mid = os.getloadavg()[0]
-        from core.indexing import WINDOW_VECTORS, IndexSync
+        from core.index.sync import WINDOW_VECTORS, IndexSync
 
         sync = IndexSync(eng.memories, eng.index, eng.embedder,
                          window_vectors=window_vectors or WINDOW_VECTORS,

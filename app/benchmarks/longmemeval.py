@@ -29,7 +29,7 @@ from typing import Any
 
 import numpy as np
 
-from core.errors import EngramError
+from core.base.errors import EngramError
 
 KS = (5, 10, 50)
 BUDGETS = (1000, 2000, 4000)
@@ -104,7 +104,7 @@ class _Sources:
 
 def _baselines(eng, embedder, question: str) -> dict[str, list]:
     """BM25 and dense over single turns, as Candidates ranked best first."""
-    from core.llm import approx_tokens
+    from core.base.llm import approx_tokens
     from core.memory.render import render_memory
     from core.memory.retrieval import Candidate, lexical_query
 
@@ -158,9 +158,9 @@ def _score(ranked: list, gold: set[str], answer_sessions: set[str], sources: _So
 def longmemeval(path: Path, embedder, *, progress: bool = True,
                 window_vectors: str = "derive", limit: int = 0,
                 every: int = 1) -> dict[str, Any]:
-    from core.engine import Engram
-    from core.indexing import IndexSync
+    from core.index.sync import IndexSync
     from core.memory.retrieval import Retriever
+    from core.services.engine import Engram
 
     questions = load(path)[:: max(1, every)][: limit or None]
     rows: dict[str, list[dict[str, Any]]] = {name: [] for name in RETRIEVERS}

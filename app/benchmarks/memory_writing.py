@@ -72,7 +72,7 @@ def open_bench_model(args, ctx):
     if args.model is not None:
         path = args.model
     else:
-        from core.starter_model import ensure_starter_model
+        from core.runtime.starter_model import ensure_starter_model
 
         path = ensure_starter_model(ctx.layout.models_dir)
     return LocalLLM(path, RuntimeConfig(str(path), n_ctx=4096),
@@ -81,7 +81,7 @@ def open_bench_model(args, ctx):
 
 def run(args, ctx) -> int:
     from app.benchmarks.retrieval import load_locomo
-    from core.embedder import Embedder
+    from core.index.embedder import Embedder
 
     samples = load_locomo(args.locomo)
     if args.samples:
@@ -156,7 +156,7 @@ def ingest_session(eng, conv_id: str, sample: dict[str, Any], n: int, parent: st
 def measure(samples: list[dict[str, Any]], llm, embedder, *, sessions: int = 0,
             summaries: bool = True, seed: int | None = 1, progress: bool = True
             ) -> dict[str, Any]:
-    from core.engine import Engram
+    from core.services.engine import Engram
 
     per_sample = []
     for sample in samples:
@@ -235,8 +235,8 @@ def _one_sample(eng, sample, llm, *, sessions, summaries, seed, progress) -> dic
 
 def _run_summary_jobs(eng, llm, conversation_id: str) -> dict[str, dict[str, Any]]:
     """The model jobs an import queues, run through the memory worker."""
-    from core import jobs as kinds
-    from core.memory.worker import MemoryWorker
+    from core.services.memory_worker import MemoryWorker
+    from core.store import jobs as kinds
 
     eng.jobs.enqueue(kinds.SUMMARIZE_CONVERSATION, {"conversation_id": conversation_id},
                      needs_model=True)
@@ -273,6 +273,7 @@ def independent_garbage(text: str, session_text: dict[int, str], speakers: set[s
     """Why a stored text is wrong by a check independent of the cited message (the whole
     sample's text), or '': a name or number found nowhere, a copy of the prompt, a loop, a
     first or second person."""
+    from core.base.prompts import frame_text
     from core.memory.gates import (
         FIRST_PERSON,
         SECOND_PERSON,
@@ -282,7 +283,6 @@ def independent_garbage(text: str, session_text: dict[int, str], speakers: set[s
         repetition,
         words,
     )
-    from core.prompts import frame_text
 
     everything = "\n".join(session_text.values())
     low = everything.lower()
@@ -353,7 +353,7 @@ def _neighbours(dia: str, cited: str) -> bool:
 
 
 def summarise(per_sample: list[dict[str, Any]]) -> dict[str, Any]:
-    from core.embedder import Embedder
+    from core.index.embedder import Embedder
 
     embedder = Embedder()
     gold_n = facts_n = matched_n = prov_ok = 0

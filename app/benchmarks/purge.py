@@ -4,7 +4,7 @@ For each size N, a fresh data folder gets N memories whose vectors are written s
 the index (random unit vectors: embedding N texts would measure the embedder, not the
 purge), plus one real memory embedded with the model, and a backup. Then that memory is
 purged and the run reports the whole purge and the vector erasure inside it (the collection
-rebuilt without it: core.vector_erasure), and checks with the vector probe that no file
+rebuilt without it: core.index.erasure), and checks with the vector probe that no file
 holds the purged vector afterwards. Figures from one run, with the load average.
 """
 from __future__ import annotations
@@ -47,12 +47,12 @@ def run(args, ctx) -> int:
 
 
 def measure(home: Path, n: int) -> dict:
-    from core.backup import backup_now
-    from core.engine import Engram
-    from core.memory_store import NewMemory
-    from core.purge import purge_memory
-    from core.vector_index import IndexEntry
-    from core.vector_probe import files_under, find_vectors
+    from app.benchmarks.vector_probe import files_under, find_vectors
+    from core.index.vector_index import IndexEntry
+    from core.services.engine import Engram
+    from core.services.purge import purge_memory
+    from core.store.backup import backup_now
+    from core.store.memories import NewMemory
 
     eng = Engram.open(home)
     try:

@@ -23,7 +23,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from core.errors import EngramError
+from core.base.errors import EngramError
 
 CATEGORIES = {1: "multi-hop", 2: "temporal", 3: "open-domain", 4: "single-hop", 5: "adversarial"}
 BUDGETS = (500, 1000, 2000)
@@ -64,14 +64,14 @@ def register(sub) -> None:
 def run(args, ctx) -> int:
     if not args.locomo and not args.synthetic and not args.longmemeval:
         raise EngramError("Give --locomo FILE, --longmemeval FILE or --synthetic N")
-    from core.embedder import Embedder
+    from core.index.embedder import Embedder
 
     if args.runtime == "torch":
         import torch
 
         torch.set_num_threads(max(1, args.threads))
     embedder = Embedder(runtime=args.runtime, threads=max(1, args.threads))
-    from core.indexing import WINDOW_VECTORS
+    from core.index.sync import WINDOW_VECTORS
 
     derive = args.window_vectors or WINDOW_VECTORS
     out: dict[str, Any] = {"embedding": {**embedder.describe(), "threads": args.threads,
@@ -154,7 +154,7 @@ def ingest_sample(eng, sample: dict[str, Any], *, window_vectors: str | None = N
                 meta={"speaker": turn.get("speaker", ""), "author": "person"})
             remember_messages(eng.memories, [msg], actor="import")
         n += 1
-    from core.indexing import IndexSync
+    from core.index.sync import IndexSync
 
     IndexSync(eng.memories, eng.index, eng.embedder,
               **({"window_vectors": window_vectors} if window_vectors else {})).sync()
@@ -165,7 +165,7 @@ def locomo(path: Path, embedder, *, progress: bool = True,
     """`writer(eng, sample)`, when given, has a model write its memories (facts, summaries)
     into each sample's store after the plain run; the questions are then asked again, so
     `with_memories` is measured beside the plain figures in the same run."""
-    from core.engine import Engram
+    from core.services.engine import Engram
 
     samples = load_locomo(path)
     per_q: list[dict[str, Any]] = []

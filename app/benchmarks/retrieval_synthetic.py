@@ -11,8 +11,8 @@ import time
 from pathlib import Path
 from typing import Any
 
-from core.errors import EngramError
-from core.llm import approx_tokens
+from core.base.errors import EngramError
+from core.base.llm import approx_tokens
 
 NAMES = ["Anna", "Tomas", "Ingrid", "Miso", "Lena", "Omar", "Priya", "Kenji", "Sofia", "Yusuf"]
 PLACES = ["Ghent", "Lyon", "Porto", "Oslo", "Kyoto", "Lima", "Cairo", "Quebec", "Riga", "Perth"]
@@ -39,9 +39,9 @@ def synthetic(n: int, embedder, *, queries: int = 200, progress: bool = True,
               home: Path | None = None) -> dict[str, Any]:
     """Latency of retrieval + assembly over `n` generated memories, in a temporary folder or
     in `home` (built there once, reused while it holds exactly the same generated set)."""
-    from core.engine import Engram
     from core.memory.assembly import PromptAssembler
     from core.memory.retrieval import Retriever
+    from core.services.engine import Engram
 
     with contextlib.ExitStack() as stack:
         if home is None:
@@ -81,7 +81,7 @@ def synthetic(n: int, embedder, *, queries: int = 200, progress: bool = True,
 def _build(eng, n: int, rng: random.Random, progress: bool):
     """The generated memories and a 40-message conversation (reused when already there), and
     whether they were reused."""
-    from core.db import transaction
+    from core.store.db import transaction
 
     title = f"bench {n}"
     existing = [c for c in eng.conversations.list(limit=10) if c.title == title]

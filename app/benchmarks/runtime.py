@@ -52,10 +52,10 @@ def _model(args, ctx, notes: list[str]) -> Path:
     if args.model:
         return Path(args.model)
     if args.starter:
-        from core.starter_model import ensure_starter_model
+        from core.runtime.starter_model import ensure_starter_model
 
         return ensure_starter_model(ctx.layout.models_dir)
-    from core.runtime.synthetic_gguf import QWEN05B_SHAPE, write_gguf
+    from app.benchmarks.synthetic_gguf import QWEN05B_SHAPE, write_gguf
 
     path = ctx.layout.cache_dir / "bench" / "random-qwen2.5-0.5b-shape-q8_0.gguf"
     if not path.exists():
@@ -85,7 +85,7 @@ def _raw_decode_tps(model: str, prompt: str, n: int, n_ctx: int) -> float:
 
 
 def _engram_decode_tps(model: str, prompt: str, n: int, n_ctx: int) -> float:
-    from core.llm import GenerationParams
+    from core.base.llm import GenerationParams
     from core.runtime.kv_config import RuntimeConfig
     from core.runtime.local_llm import LocalLLM
 
@@ -108,7 +108,7 @@ def measure_throughput(model: str, n: int, rounds: int) -> dict[str, float]:
 
 
 def measure_kv_bytes(model: str, info, tokens: list[int]) -> dict[str, Any]:
-    from core.runtime.quality import kv_bytes_per_token
+    from app.benchmarks.kv_quality import kv_bytes_per_token
 
     out = {}
     for t in ("f16", "q8_0", "q4_0"):
@@ -120,7 +120,7 @@ def measure_kv_bytes(model: str, info, tokens: list[int]) -> dict[str, Any]:
 
 
 def _conversation(llm, target_tokens: int):
-    from core.llm import ChatMessage
+    from core.base.llm import ChatMessage
 
     msgs = [ChatMessage("system", "You are Engram, a helpful assistant with a memory.")]
     for speaker, text in dialogue_turns():
@@ -133,7 +133,7 @@ def _conversation(llm, target_tokens: int):
 
 
 def measure_resume(model: str, n_tokens: int) -> dict[str, Any]:
-    from core.llm import ChatMessage, GenerationParams
+    from core.base.llm import ChatMessage, GenerationParams
     from core.runtime.kv_config import RuntimeConfig
     from core.runtime.local_llm import LocalLLM
 
@@ -167,8 +167,8 @@ def measure_eviction_correctness(tmp: Path) -> dict[str, float]:
     models: head size 32 (f32/f16 K) and head size 64 (quantized K, flash attention on)."""
     import numpy as np
 
-    from core.runtime.quality import eviction_logit_error
-    from core.runtime.synthetic_gguf import ModelShape, write_gguf, write_tiny_gguf
+    from app.benchmarks.kv_quality import eviction_logit_error
+    from app.benchmarks.synthetic_gguf import ModelShape, write_gguf, write_tiny_gguf
 
     one = str(write_tiny_gguf(tmp / "one-layer.gguf", n_layers=1))
     hd64 = str(write_gguf(tmp / "one-layer-hd64.gguf", ModelShape(
@@ -186,7 +186,7 @@ def measure_overflow_pause(model: str, tokens: list[int], n_ctx: int,
                            rounds: int) -> dict[str, Any]:
     """The pause when the context overflows with the default q8_0/q8_0 cache: evicting in place
     vs re-processing the kept tokens, alternating in one run."""
-    from core.runtime.quality import overflow_pause
+    from app.benchmarks.kv_quality import overflow_pause
 
     load_before = _loadavg()
     res = overflow_pause(model, tokens, n_ctx, "q8_0", "q8_0", rounds=rounds).summary()
@@ -202,8 +202,8 @@ def _loadavg() -> str:
 
 
 def run(args, ctx) -> int:
+    from app.benchmarks.kv_quality import compare_eviction, compare_kv_types, session
     from core.runtime.gguf_info import read_gguf_info
-    from core.runtime.quality import compare_eviction, compare_kv_types, session
 
     notes: list[str] = []
     model_path = _model(args, ctx, notes)

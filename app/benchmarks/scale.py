@@ -34,9 +34,9 @@ def _sentence(rng: random.Random, i: int) -> str:
 
 
 def generate(home: Path, n_memories: int, n_conversations: int, log) -> None:
-    from core.db import transaction
-    from core.engine import Engram
-    from core.memory_store import SourceRef
+    from core.services.engine import Engram
+    from core.store.db import transaction
+    from core.store.memories import SourceRef
 
     eng = Engram.open(home)
     rng = random.Random(7)
@@ -92,9 +92,9 @@ def run(args, ctx) -> int:
     generate(home, args.memories, args.conversations, log)
     gen_s = time.perf_counter() - t_gen
 
-    from core.engine import Engram
-    from core.purge import purge_memory
-    from core.startup import recover
+    from core.services.engine import Engram
+    from core.services.purge import purge_memory
+    from core.services.startup import recover
 
     open_ms, eng = _ms(lambda: Engram.open(home))
     figures: dict[str, float | int | str] = {"home": str(home), "generate_s": round(gen_s, 1)}

@@ -137,8 +137,8 @@ def run(args, ctx) -> int:
     results["window_shown_s"] = round(startup_seconds(work / "start"), 3)
 
 
+    from app.benchmarks.synthetic_gguf import write_tiny_gguf
     from app.gui import build_window
-    from core.runtime.synthetic_gguf import write_tiny_gguf
 
     home = work / "home"
     app, window = build_window(str(home), autoload_model=False)

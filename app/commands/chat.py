@@ -11,7 +11,7 @@ import threading
 from dataclasses import replace
 from pathlib import Path
 
-from core.errors import EngramError
+from core.base.errors import EngramError
 
 
 def register(sub) -> None:
@@ -43,7 +43,7 @@ def open_model(ctx, model: Path | None):
 
 
 def run(args, ctx) -> int:
-    from core.chat import ChatService
+    from core.services.chat import ChatService
 
     eng = ctx.engram
     if args.conversation:
@@ -63,7 +63,7 @@ def run(args, ctx) -> int:
 
 
 def _chat(args, eng, service, llm, conv) -> int:
-    from core.memory.worker import MemoryWorker
+    from core.services.memory_worker import MemoryWorker
 
     try:
         if args.message is not None:

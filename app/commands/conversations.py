@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 from app.cli import confirm, print_json
-from core import clock
+from core.base import clock
 
 
 def register(sub) -> None:
@@ -62,7 +62,7 @@ def run_show(args, ctx) -> int:
 
 
 def run_purge(args, ctx) -> int:
-    from core.purge import purge_conversation
+    from core.services.purge import purge_conversation
 
     conv = ctx.engram.conversations.get(args.id)
     if not confirm(f"Purge conversation {conv.id} and every memory derived from it? "

@@ -1,5 +1,5 @@
 """`engram doctor`: check the database, that the vector index agrees with it, that every purge
-is complete (text and vectors: core.purge_audit) and that private files are owner-only.
+is complete (text and vectors: core.services.purge_audit) and that private files are owner-only.
 `--repair` finishes unfinished purges, replaces backups that hold purged rows, erases
 leftover vectors, repairs index drift and makes the files owner-only."""
 from __future__ import annotations
@@ -15,10 +15,10 @@ def register(sub) -> None:
 
 
 def run(args, ctx) -> int:
-    from core.private_files import audit as audit_permissions
-    from core.private_files import make_private
-    from core.purge_audit import audit as audit_purges
-    from core.purge_audit import repair as repair_purges
+    from core.base.private_files import audit as audit_permissions
+    from core.base.private_files import make_private
+    from core.services.purge_audit import audit as audit_purges
+    from core.services.purge_audit import repair as repair_purges
 
     eng = ctx.engram
     integrity = eng.db.execute("PRAGMA integrity_check").fetchone()[0]

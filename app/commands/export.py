@@ -22,7 +22,7 @@ def register(sub) -> None:
 
 
 def run_export(args, ctx) -> int:
-    from core.export import export_json, export_markdown
+    from core.services.export import export_json, export_markdown
 
     if args.format == "json":
         report = export_json(ctx.engram, args.path)
@@ -37,7 +37,7 @@ def run_export(args, ctx) -> int:
 
 
 def run_restore(args, ctx) -> int:
-    from core.export import restore
+    from core.services.export import restore
 
     report = restore(ctx.engram, args.path)
     if args.json:
@@ -55,7 +55,7 @@ def run_restore(args, ctx) -> int:
 
 
 def run_backup(args, ctx) -> int:
-    from core.backup import backup_now
+    from core.store.backup import backup_now
 
     path = backup_now(ctx.engram.db, ctx.layout.backups_dir, keep=args.keep)
     print(f"backup written: {path}")

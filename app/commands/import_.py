@@ -15,8 +15,8 @@ from pathlib import Path
 
 from app.cli import print_json
 from app.failures import describe, is_environment_failure
-from core import clock
-from core.errors import EngramError
+from core.base import clock
+from core.base.errors import EngramError
 
 
 class ImportStoppedError(EngramError):

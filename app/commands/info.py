@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 from app.cli import print_fields, print_json
-from core.indexing import waiting_report
+from core.index.sync import waiting_report
 
 
 def register(sub) -> None:
@@ -13,7 +13,7 @@ def register(sub) -> None:
 
 def run(args, ctx) -> int:
     eng = ctx.engram
-    from core.migrations import applied_version
+    from core.store.migrations import applied_version
 
     info = {
         "data_dir": str(ctx.layout.data_dir),
@@ -64,8 +64,8 @@ def _embedding_runtime(memory) -> str:
     if wanted == "torch":
         return "torch"
     try:
-        from core.embedder import bundled_model_path
-        from core.onnx_embedder import find_export
+        from core.index.embedder import bundled_model_path
+        from core.index.onnx_embedder import find_export
 
         ready = find_export(bundled_model_path()) is not None
     except Exception as exc:  # noqa: BLE001 - a figure for info, never a failure

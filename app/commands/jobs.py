@@ -12,8 +12,8 @@ import threading
 from pathlib import Path
 
 from app.cli import print_json
-from core import clock
-from core import jobs as kinds
+from core.base import clock
+from core.store import jobs as kinds
 
 
 def register(sub) -> None:
@@ -75,7 +75,7 @@ def run_cancel(args, ctx) -> int:
 
 def run_run(args, ctx) -> int:
     from app.commands.chat import open_model
-    from core.memory.worker import MemoryWorker
+    from core.services.memory_worker import MemoryWorker
 
     eng = ctx.engram
     if eng.jobs.pending() == 0:

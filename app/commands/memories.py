@@ -5,8 +5,8 @@ from dataclasses import asdict
 from typing import Any
 
 from app.cli import confirm, print_json
-from core import clock
-from core.memory_store import KINDS, STATUSES, Memory
+from core.base import clock
+from core.store.memories import KINDS, STATUSES, Memory
 
 
 def register(sub) -> None:
@@ -144,7 +144,7 @@ def run_show(args, ctx) -> int:
 
 def run_edit(args, ctx) -> int:
     if not args.text.strip():
-        from core.errors import EngramError
+        from core.base.errors import EngramError
 
         raise EngramError("The new text is empty; use forget or purge to remove a memory")
     mem = ctx.engram.memories.edit(args.id, args.text, actor="user")
@@ -176,7 +176,7 @@ def run_restore(args, ctx) -> int:
 
 
 def run_purge(args, ctx) -> int:
-    from core.purge import purge_memory
+    from core.services.purge import purge_memory
 
     eng = ctx.engram
     mem = eng.memories.get(args.id)

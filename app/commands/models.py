@@ -50,9 +50,9 @@ def _gb(n: float) -> str:
 
 
 def _catalogue_fits(ctx):
+    from core.base.settings import load_settings
     from core.runtime.catalogue import assess_all, load_catalogue
     from core.runtime.machine import machine_memory
-    from core.settings import load_settings
 
     ms = load_settings(ctx.layout.settings_path).model
     machine = machine_memory()
@@ -157,7 +157,7 @@ def run_use(args, ctx) -> int:
         except CatalogueError:
             entry = None
         if entry is None or not (ctx.layout.models_dir / entry.file_name).exists():
-            from core.errors import EngramError
+            from core.base.errors import EngramError
 
             hint = f" Download it first: engram models download {entry.name}" if entry else ""
             raise EngramError(f"No model file or downloaded catalogue model '{args.model}'."

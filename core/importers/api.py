@@ -10,18 +10,18 @@ from contextlib import nullcontext
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from core import clock
-from core.db import bulk_writes, transaction
-from core.ids import new_id
+from core.base import clock
+from core.base.ids import new_id
 from core.importers.containers import Container, open_container
 from core.importers.detect import LABELS, PARSERS, DetectedFormat, detect_container
 from core.importers.model import ArchiveError, ParsedConversation, Skipped
 from core.importers.report import ImportProgress, ImportReport
 from core.importers.store import ImportWriter
 from core.importers.stream import ByteCounter
+from core.store.db import bulk_writes, transaction
 
 if TYPE_CHECKING:
-    from core.engine import Engram
+    from core.services.engine import Engram
 
 log = logging.getLogger(__name__)
 ProgressFn = Callable[[ImportProgress], None]

@@ -10,7 +10,7 @@ from collections.abc import Iterator
 from datetime import UTC, datetime
 from typing import Any
 
-from core.ids import stable_id
+from core.base.ids import stable_id
 from core.importers.jsonio import iter_records
 from core.importers.model import ParsedConversation, ParsedMessage, Skipped, as_text, as_time
 from core.importers.stream import SafeReader

@@ -10,7 +10,7 @@ import math
 from dataclasses import dataclass, field
 from typing import Any
 
-from core.errors import EngramError
+from core.base.errors import EngramError
 
 ROLES = ("system", "user", "assistant", "tool")
 
@@ -79,7 +79,7 @@ def as_text(value: Any) -> str:
 
 def as_time(value: Any) -> float | None:
     """Epoch seconds from epoch seconds, epoch milliseconds or an ISO-8601 string; else None."""
-    from core import clock
+    from core.base import clock
 
     try:
         if isinstance(value, bool) or value is None:

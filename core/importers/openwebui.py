@@ -6,7 +6,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from typing import Any
 
-from core.ids import stable_id
+from core.base.ids import stable_id
 from core.importers.jsonio import conversation_objects
 from core.importers.model import (
     ParsedConversation,

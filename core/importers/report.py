@@ -4,7 +4,7 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
-from core import clock
+from core.base import clock
 from core.importers.model import ParsedConversation, Skipped
 from core.importers.text import MAX_TEXT_CHARS, TRUNCATION_NOTE
 

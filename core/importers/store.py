@@ -10,16 +10,16 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass
 
-from core import clock
-from core.conversations import ConversationStore, Message
-from core.db import insert_values, transaction
-from core.ids import stable_id
+from core.base import clock
+from core.base.ids import stable_id
 from core.importers.model import ParsedConversation
 from core.importers.report import MAX_TITLE_CHARS
 from core.importers.text import clean, memory_text
-from core.jobs import EXTRACT_FACTS, SUMMARIZE_CONVERSATION, JobQueue
 from core.memory.episodic import remember_messages
-from core.memory_store import MemoryStore
+from core.store.conversations import ConversationStore, Message
+from core.store.db import insert_values, transaction
+from core.store.jobs import EXTRACT_FACTS, SUMMARIZE_CONVERSATION, JobQueue
+from core.store.memories import MemoryStore
 
 SUMMARY_JOBS = (SUMMARIZE_CONVERSATION, EXTRACT_FACTS)   # model jobs per new conversation
 _MESSAGE_COLUMNS = ("id", "conversation_id", "parent_id", "branch", "role", "text", "created_at",

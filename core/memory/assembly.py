@@ -22,14 +22,14 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
-from core.conversations import Conversation, Message
-from core.llm import ChatMessage, approx_tokens
+from core.base.llm import ChatMessage, approx_tokens
+from core.base.prompts import prompt
+from core.base.settings import MemorySettings
 from core.memory.episodic import said_by_assistant
 from core.memory.render import TokenCounter, render_memory
 from core.memory.retrieval import RETRIEVABLE_KINDS, Candidate, RetrievalResult, Retriever
-from core.memory_store import Memory, MemoryStore
-from core.prompts import prompt
-from core.settings import MemorySettings
+from core.store.conversations import Conversation, Message
+from core.store.memories import Memory, MemoryStore
 
 FULL_POOL_LIMIT = 400     # more memories than this never fit a prompt: go to retrieval
 MEMORY_HEADER = "Things you remember from earlier conversations (may be relevant):"

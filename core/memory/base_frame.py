@@ -22,9 +22,9 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
-from core.conversations import Message
 from core.memory.assembly import AssembledPrompt
-from core.memory_store import Memory
+from core.store.conversations import Message
+from core.store.memories import Memory
 
 PERSON = "Person"
 ASSISTANT = "Engram"

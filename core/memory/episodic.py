@@ -20,9 +20,9 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from core.conversations import Message
-from core.ids import new_id
-from core.memory_store import MemoryStore, NewMemory, SourceRef
+from core.base.ids import new_id
+from core.store.conversations import Message
+from core.store.memories import MemoryStore, NewMemory, SourceRef
 
 WINDOW_BEFORE = 2      # turns before the anchor in a window
 WINDOW_AFTER = 1       # turns after it (the window is written when the last one arrives)

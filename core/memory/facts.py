@@ -22,8 +22,8 @@ import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
-from core.conversations import Message
-from core.llm import LLM
+from core.base.llm import LLM
+from core.base.prompts import frame_text, prompt
 from core.memory.episodic import is_rememberable, turn_memory_of
 from core.memory.gates import (
     FIRST_PERSON,
@@ -47,8 +47,8 @@ from core.memory.person import (
     third_person,
 )
 from core.memory.thoughts import add_distilled
-from core.memory_store import SourceRef
-from core.prompts import frame_text, prompt
+from core.store.conversations import Message
+from core.store.memories import SourceRef
 
 STEP = "facts"
 MAX_FACTS = 6

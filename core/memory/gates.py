@@ -4,7 +4,7 @@ A model's answer is untrusted input. Small models (the starter is a 270M base mo
 prompt, loop, or confidently invent a name or a time; a big model does it less often, never
 never. Every memory step (facts, running and level-2 summaries, daily summaries, portraits)
 passes its answer through these checks, and a refused answer is stored nowhere: the job fails
-with the reason (see core.memory.worker).
+with the reason (see core.services.memory_worker).
 
 The checks, each a plain function of text so they can be tested on their own:
 - `empty`: no words at all;

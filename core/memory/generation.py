@@ -9,7 +9,7 @@ the prompt's own words, and grounded in the source text it summarises. An answer
 gets one more draw (small models fail now and then, not every time); if that fails too, the
 step raises `ModelAnswerError` with the reason, and its job is marked failed with it.
 
-Everything goes through the `core.llm.LLM` protocol, so a remote backend or the scripted fake
+Everything goes through the `core.base.llm.LLM` protocol, so a remote backend or the scripted fake
 used in tests works the same as the local runtime.
 """
 from __future__ import annotations
@@ -18,10 +18,10 @@ import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
-from core.errors import EngramError
-from core.llm import LLM, ChatMessage, GenerationParams
+from core.base.errors import EngramError
+from core.base.llm import LLM, ChatMessage, GenerationParams
+from core.base.prompts import frame_text, prompt
 from core.memory.gates import Verdict, check_example_words, check_grounded, check_text
-from core.prompts import frame_text, prompt
 
 # A sampled answer that is refused gets one more draw (a new seed) before the job is given up.
 DRAWS = 2

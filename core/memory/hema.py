@@ -15,8 +15,8 @@ from __future__ import annotations
 import math
 import re
 
-from core import clock
-from core.llm import LLM
+from core.base import clock
+from core.base.llm import LLM
 from core.memory.generation import (
     HEMA_LEVEL2,
     HEMA_UPDATE,
@@ -26,7 +26,7 @@ from core.memory.generation import (
     truncate_words,
 )
 from core.memory.person import label_of, person_label
-from core.memory_store import Memory, SourceRef
+from core.store.memories import Memory, SourceRef
 
 DAY = 86400.0
 PRUNE_MIN_AGE_DAYS = 30.0

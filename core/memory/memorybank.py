@@ -11,8 +11,8 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
-from core import clock
-from core.llm import LLM
+from core.base import clock
+from core.base.llm import LLM
 from core.memory.generation import (
     DAILY_SUMMARY,
     GLOBAL_SUMMARY,
@@ -23,7 +23,7 @@ from core.memory.generation import (
 )
 from core.memory.person import person_label
 from core.memory.retrieval import retention
-from core.memory_store import Memory, SourceRef
+from core.store.memories import Memory, SourceRef
 
 DAY = 86400.0
 SWEPT_KINDS = ("episodic", "thought")

@@ -8,8 +8,8 @@ from __future__ import annotations
 from collections.abc import Callable
 from datetime import UTC, datetime
 
-from core.llm import approx_tokens
-from core.memory_store import Memory
+from core.base.llm import approx_tokens
+from core.store.memories import Memory
 
 TokenCounter = Callable[[str], int]
 

@@ -27,12 +27,12 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any
 
-from core import clock
-from core.embedder import Embedder
-from core.llm import approx_tokens
+from core.base import clock
+from core.base.llm import approx_tokens
+from core.index.embedder import Embedder
+from core.index.vector_index import VectorIndex
 from core.memory.render import TokenCounter, render_memory
-from core.memory_store import Memory, MemoryStore
-from core.vector_index import VectorIndex
+from core.store.memories import Memory, MemoryStore
 
 RETRIEVABLE_KINDS = ("episodic", "thought", "fact", "summary", "compact")
 SIGNALS = ("dense", "lexical", "dense_window", "lexical_window", "dense_fact", "lexical_fact")

@@ -20,7 +20,7 @@ from typing import Any
 
 import numpy as np
 
-from core.memory_store import Memory, SourceRef
+from core.store.memories import Memory, SourceRef
 
 MERGE_SIMILARITY = 0.85
 DISTILLED_KINDS = ("fact", "thought")

@@ -13,7 +13,7 @@ import re
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from core.errors import EngramError
+from core.base.errors import EngramError
 from core.runtime.kv_config import kv_bytes_per_token, shift_is_safe
 from core.runtime.machine import MachineMemory
 

@@ -12,7 +12,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
-from core.llm import ChatMessage
+from core.base.llm import ChatMessage
 
 log = logging.getLogger(__name__)
 

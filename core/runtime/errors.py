@@ -1,7 +1,7 @@
 """Errors of the model runtime. Each message is fit for a person to read."""
 from __future__ import annotations
 
-from core.errors import EngramError
+from core.base.errors import EngramError
 
 
 class ModelFileError(EngramError):

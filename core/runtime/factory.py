@@ -4,14 +4,14 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from core.errors import EngramError
-from core.paths import DataLayout
+from core.base.errors import EngramError
+from core.base.paths import DataLayout
 
 
 def model_path_from_settings(layout: DataLayout, model_settings) -> Path:
     if model_settings.path:
         return Path(model_settings.path).expanduser()
-    from core.starter_model import ensure_starter_model
+    from core.runtime.starter_model import ensure_starter_model
 
     try:
         return ensure_starter_model(layout.models_dir)
@@ -21,7 +21,7 @@ def model_path_from_settings(layout: DataLayout, model_settings) -> Path:
 
 
 def open_llm(layout: DataLayout, settings):
-    """A `core.llm.LLM` for these settings (LocalLLM or RemoteLLM); the local worker starts on
+    """A `core.base.llm.LLM` for these settings (LocalLLM or RemoteLLM); the local worker starts on
     the first request."""
     ms = settings.model
     if ms.remote_url:

@@ -135,7 +135,7 @@ def gpu_layers(value: str | int) -> int:
 
 
 def config_from_settings(model_path: str, ms) -> RuntimeConfig:
-    """Build a RuntimeConfig from core.settings.ModelSettings."""
+    """Build a RuntimeConfig from core.base.settings.ModelSettings."""
     return resolve_config(RuntimeConfig(
         model_path=model_path, n_ctx=ms.n_ctx, n_gpu_layers=gpu_layers(ms.n_gpu_layers),
         n_threads=ms.n_threads, type_k=ms.type_k, type_v=ms.type_v,

@@ -3,7 +3,7 @@
 A file is a small JSON header (fingerprint of the model file + the KV settings, and the token
 bookkeeping) followed by llama.cpp's sequence state. Files are written atomically; a state is
 restored only when its fingerprint matches the loaded model and settings; total size is kept
-under a budget by deleting the least recently used files; `core.purge` deletes
+under a budget by deleting the least recently used files; `core.services.purge` deletes
 `<conversation_id>.*` when a conversation or a memory it saw is purged.
 """
 from __future__ import annotations
@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from core.atomic import write_bytes_atomic
+from core.base.atomic import write_bytes_atomic
 
 log = logging.getLogger(__name__)
 MAGIC = b"EKV1"

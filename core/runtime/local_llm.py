@@ -1,4 +1,4 @@
-"""`LocalLLM`: the `core.llm.LLM` interface over a llama.cpp worker process.
+"""`LocalLLM`: the `core.base.llm.LLM` interface over a llama.cpp worker process.
 
 The model file is checked with `gguf` in this process first (a corrupt file never reaches
 llama.cpp). The worker starts on first use and again after it dies; `stop()` may be called from
@@ -18,8 +18,8 @@ from dataclasses import asdict, replace
 from pathlib import Path
 from typing import Any, Self
 
-from core.child_process import discard_child, start_child
-from core.llm import ChatMessage, GenerationParams, GenerationStats, StreamCallback
+from core.base.llm import ChatMessage, GenerationParams, GenerationStats, StreamCallback
+from core.base.worker_client import discard_child, start_child
 from core.runtime import errors as rt_errors
 from core.runtime.chat_format import chat_format_for
 from core.runtime.errors import GenerationError, WorkerCrashedError

@@ -114,7 +114,7 @@ def probe_gpus(timeout: float = 60.0) -> list[GpuDevice]:
         return _probe_cache
     import multiprocessing as mp
 
-    from core.child_process import discard_child, start_child
+    from core.base.worker_client import discard_child, start_child
 
     proc = conn = None
     found: list[GpuDevice] = []

@@ -3,7 +3,7 @@
 An instruction-tuned ("instruct", "chat") model follows a request inside its own chat template.
 A base model (the starter model, Gemma 3 270M) only continues text: told "You are Engram, ..."
 it writes more of the same, so Engram talks to it through completion frames instead (a short
-example dialogue, few-shot examples; see core.prompting). The kind decides which form every
+example dialogue, few-shot examples; see core.base.prompts). The kind decides which form every
 prompt takes.
 
 Deciding, in order: the user's setting (`model.kind`: base / instruct; "auto" decides), then

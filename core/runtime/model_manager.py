@@ -12,13 +12,13 @@ import logging
 from dataclasses import dataclass
 from pathlib import Path
 
-from core.atomic import write_text_atomic
+from core.base.atomic import write_text_atomic
 from core.runtime.discovery import FoundModel
 from core.runtime.downloads import Progress, download_file
 from core.runtime.errors import ModelFileError
 from core.runtime.gguf_info import GGUFInfo
 from core.runtime.gguf_quick import quick_gguf_info as read_gguf_info  # same checks, fast
-from core.starter_model import DISPLAY_NAME, starter_model_status, target_path
+from core.runtime.starter_model import DISPLAY_NAME, starter_model_status, target_path
 
 log = logging.getLogger(__name__)
 __all__ = ["ModelEntry", "ModelManager", "download_file"]

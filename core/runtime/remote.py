@@ -1,9 +1,9 @@
-"""`RemoteLLM`: the `core.llm.LLM` interface over an OpenAI-compatible HTTP endpoint
+"""`RemoteLLM`: the `core.base.llm.LLM` interface over an OpenAI-compatible HTTP endpoint
 (llama.cpp's server, llama-cpp-python's server, vLLM, Ollama, LM Studio).
 
 Only the standard library is used. Streaming reads server-sent events; stopping closes the
 connection. Token counts use the server's /extras/tokenize (llama-cpp-python) or /tokenize
-(llama.cpp) when available, else the model-free estimate from core.llm.
+(llama.cpp) when available, else the model-free estimate from core.base.llm.
 """
 from __future__ import annotations
 
@@ -15,7 +15,13 @@ import urllib.error
 import urllib.request
 from typing import Any
 
-from core.llm import ChatMessage, GenerationParams, GenerationStats, StreamCallback, approx_tokens
+from core.base.llm import (
+    ChatMessage,
+    GenerationParams,
+    GenerationStats,
+    StreamCallback,
+    approx_tokens,
+)
 from core.runtime.errors import RemoteModelError
 from core.runtime.stats import RuntimeStats
 

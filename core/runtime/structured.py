@@ -8,7 +8,7 @@ import json
 from dataclasses import replace
 from typing import Any
 
-from core.llm import LLM, ChatMessage, GenerationParams
+from core.base.llm import LLM, ChatMessage, GenerationParams
 from core.runtime.errors import StructuredAnswerError
 
 _TYPES = {"object": dict, "array": list, "string": str, "integer": int, "number": (int, float),

@@ -12,7 +12,7 @@ import logging
 import time
 from typing import Any
 
-from core.errors import EngramError
+from core.base.errors import EngramError
 
 log = logging.getLogger(__name__)
 STATS_EVERY = 8   # tokens between live-stats messages

@@ -27,7 +27,7 @@ def test_info_reports_the_data_folder_as_json(tmp_path: Path) -> None:
 
 
 def test_too_new_database_is_one_line_error_and_nonzero(tmp_path: Path) -> None:
-    from core.db import open_database
+    from core.store.db import open_database
 
     home = tmp_path / "h"
     home.mkdir()

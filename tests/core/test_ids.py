@@ -3,7 +3,7 @@ from __future__ import annotations
 import time
 import uuid
 
-from core.ids import new_id, stable_id
+from core.base.ids import new_id, stable_id
 
 
 def test_fresh_ids_are_unique_uuid7_and_sort_by_creation_time() -> None:

@@ -7,7 +7,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from core.indexing import WINDOW_WEIGHT_CAP, IndexSync
+from core.index.sync import WINDOW_WEIGHT_CAP, IndexSync
 from core.memory.episodic import remember_messages
 
 
@@ -110,7 +110,7 @@ def test_the_cache_does_not_outlive_a_purge(engram) -> None:
 
 def test_a_new_vector_family_gets_its_own_collection_and_a_full_sync(home, embedder) -> None:
     pytest.importorskip("onnxruntime")
-    from core.engine import Engram
+    from core.services.engine import Engram
 
     eng = Engram.open(home)
     try:
@@ -185,7 +185,7 @@ def test_rows_written_while_syncing_are_picked_up(engram) -> None:
 
 
 def test_waiting_report_says_how_many_and_how_long(engram) -> None:
-    from core.indexing import waiting_report
+    from core.index.sync import waiting_report
 
     state = engram.layout.data_dir / "index-state.json"
     for i in range(3):
@@ -194,7 +194,7 @@ def test_waiting_report_says_how_many_and_how_long(engram) -> None:
     assert first["memories_waiting_for_vectors"] == 3 and "word search" in first[
         "search_meanwhile"]
     assert "unknown" in first["vectors_time_left"]          # no rate measured yet
-    from core.index_state import IndexState
+    from core.index.sync_state import IndexState
 
     IndexState(state).finish(600, 3.0, "onnx")              # 200 memories/s last time
     engram.memories.create("fact", "note 3", actor="user")

@@ -18,9 +18,9 @@ from tests.reliability.test_purge import (  # noqa: F401 - collected here with t
 
 @pytest.fixture
 def engram(home: Path):
-    from core.engine import Engram
-    from core.index_proxies import VectorIndexProxy
-    from core.paths import DataLayout
+    from core.base.paths import DataLayout
+    from core.index.proxies import VectorIndexProxy
+    from core.services.engine import Engram
 
     eng = Engram(DataLayout.single(home), index_process=True)
     assert isinstance(eng.index, VectorIndexProxy)

@@ -13,10 +13,10 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from core.errors import EngramError
-from core.index_proxies import EmbedderProxy, VectorIndexProxy
-from core.index_worker import IndexWorker, IndexWorkerError, IndexWorkerSpec
-from core.vector_index import IndexEntry
+from core.base.errors import EngramError
+from core.index.proxies import EmbedderProxy, VectorIndexProxy
+from core.index.vector_index import IndexEntry
+from core.index.worker import IndexWorker, IndexWorkerError, IndexWorkerSpec
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -47,8 +47,8 @@ def _gone(pid: int, timeout: float = 10.0) -> bool:
 
 
 def test_the_app_configuration_embeds_and_indexes_in_the_worker(tmp_path, embedder) -> None:
-    from core.engine import Engram
-    from core.paths import DataLayout
+    from core.base.paths import DataLayout
+    from core.services.engine import Engram
 
     eng = Engram(DataLayout.single(tmp_path / "home"), index_process=True)
     try:
@@ -137,7 +137,7 @@ def test_close_stops_the_child_and_later_calls_say_so(worker) -> None:
 def test_the_child_exits_when_its_parent_is_killed(tmp_path: Path) -> None:
     script = (
         "import time\n"
-        "from core.index_worker import IndexWorker, IndexWorkerSpec\n"
+        "from core.index.worker import IndexWorker, IndexWorkerSpec\n"
         "if __name__ == '__main__':\n"
         f"    w = IndexWorker(IndexWorkerSpec(chroma_path={str(tmp_path / 'c')!r}))\n"
         "    w.call('ping')\n"

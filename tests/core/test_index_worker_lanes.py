@@ -10,9 +10,9 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from core.index_proxies import EmbedderProxy, VectorIndexProxy
-from core.index_worker import IndexWorker, IndexWorkerSpec
-from core.vector_index import IndexEntry
+from core.index.proxies import EmbedderProxy, VectorIndexProxy
+from core.index.vector_index import IndexEntry
+from core.index.worker import IndexWorker, IndexWorkerSpec
 
 
 @pytest.fixture
@@ -56,9 +56,9 @@ def test_the_new_proxy_calls_answer_as_in_process(worker, embedder) -> None:
 
 
 def test_the_app_configuration_syncs_a_conversation_through_the_child(tmp_path) -> None:
-    from core.engine import Engram
+    from core.base.paths import DataLayout
     from core.memory.episodic import remember_messages
-    from core.paths import DataLayout
+    from core.services.engine import Engram
 
     eng = Engram(DataLayout.single(tmp_path / "home"), index_process=True)
     try:

@@ -23,7 +23,7 @@ def test_doctor_finds_and_repairs_drift(engram) -> None:
     sync = engram.index_sync
     sync.sync()
     engram.index.delete([ids[0]])                       # lost from the index
-    engram.index.upsert([__import__("core.vector_index", fromlist=["IndexEntry"]).IndexEntry(
+    engram.index.upsert([__import__("core.index.vector_index", fromlist=["IndexEntry"]).IndexEntry(
         "ghost", "fact", "global", "active", None)], engram.embedder.encode(["ghost"]))
     engram.db.execute("UPDATE memories SET status = 'forgotten' WHERE id = ?", [ids[1]])
     report = sync.doctor()

@@ -2,8 +2,8 @@ from __future__ import annotations
 
 import pytest
 
-from core.errors import EngramError
-from core.memory_store import SourceRef
+from core.base.errors import EngramError
+from core.store.memories import SourceRef
 
 
 def test_every_change_is_written_with_its_audit_event(engram) -> None:

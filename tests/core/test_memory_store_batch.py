@@ -7,11 +7,12 @@ from pathlib import Path
 
 import pytest
 
-from core import clock, memory_store
-from core.db import bulk_writes, insert_values
-from core.engine import Engram
-from core.errors import EngramError
-from core.memory_store import NewMemory, SourceRef
+from core.base import clock
+from core.base.errors import EngramError
+from core.services.engine import Engram
+from core.store import memories as memory_store
+from core.store.db import bulk_writes, insert_values
+from core.store.memories import NewMemory, SourceRef
 
 TABLES = {
     "memories": "SELECT rowid, * FROM memories ORDER BY rowid",
@@ -117,7 +118,7 @@ def test_multi_row_inserts_match_one_statement_per_row(
         statements: int) -> None:
     """More rows than one statement holds (by count, then by text size), and OR IGNORE
     skipping rows one by one."""
-    import core.db as db_module
+    import core.store.db as db_module
 
     monkeypatch.setattr(db_module, "_ROWS_PER_STATEMENT", rows_per_statement)
     monkeypatch.setattr(db_module, "_CHARS_PER_STATEMENT", chars_per_statement)

@@ -5,9 +5,9 @@ from pathlib import Path
 
 import pytest
 
-from core.db import connect, open_database
-from core.errors import DatabaseTooNewError, MigrationError
-from core.migrations import LATEST, MIGRATIONS, applied_version, migrate
+from core.base.errors import DatabaseTooNewError, MigrationError
+from core.store.db import connect, open_database
+from core.store.migrations import LATEST, MIGRATIONS, applied_version, migrate
 
 EXPECTED_TABLES = {
     "conversations", "messages", "memories", "memory_sources", "memory_events", "retrievals",
@@ -59,7 +59,7 @@ def test_database_from_newer_code_is_refused(tmp_path: Path) -> None:
 
 
 def test_failed_migration_rolls_back_completely(tmp_path: Path, monkeypatch) -> None:
-    import core.migrations as m
+    import core.store.migrations as m
 
     def broken(conn):
         conn.execute("CREATE TABLE half_done (x)")

@@ -9,7 +9,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from core.embedder import Embedder, bundled_model_path, family_of
+from core.index.embedder import Embedder, bundled_model_path, family_of
 
 pytest.importorskip("onnxruntime")
 pytest.importorskip("onnx")
@@ -26,7 +26,7 @@ TEXTS = [
 def export_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """A fresh export into a temp cache (not the machine-wide one), made once for the module."""
     cache = tmp_path_factory.mktemp("onnx-cache")
-    from core.onnx_embedder import ensure_export
+    from core.index.onnx_embedder import ensure_export
 
     ensure_export(bundled_model_path(), cache)
     return cache
@@ -62,7 +62,7 @@ def test_tokenisation_matches_sentence_transformers(export_dir, embedder) -> Non
 
 
 def test_the_export_is_made_once_and_recorded(export_dir) -> None:
-    from core.onnx_embedder import ensure_export, find_export
+    from core.index.onnx_embedder import ensure_export, find_export
 
     first = find_export(bundled_model_path(), export_dir)
     assert first is not None and first.meta["fp32_min_cosine"] >= 0.9999
@@ -93,7 +93,7 @@ def test_a_failed_export_falls_back_to_torch(tmp_path, torch_vectors) -> None:
 
 def test_a_broken_cached_export_is_not_used(tmp_path, export_dir) -> None:
     """A damaged model file in the cache: the embedder says why and uses torch."""
-    from core.onnx_embedder import find_export
+    from core.index.onnx_embedder import find_export
 
     cache = tmp_path / "cache"
     shutil.copytree(export_dir, cache)

@@ -6,8 +6,8 @@ from pathlib import Path
 import pytest
 
 from app.paths import resolve_layout
-from core.errors import SettingsError
-from core.settings import Settings, load_settings, save_settings
+from core.base.errors import SettingsError
+from core.base.settings import Settings, load_settings, save_settings
 
 
 def test_settings_round_trip_and_defaults(tmp_path: Path) -> None:

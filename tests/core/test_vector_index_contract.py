@@ -5,9 +5,9 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from core.index_proxies import VectorIndexProxy
-from core.index_worker import IndexWorker, IndexWorkerSpec
-from core.vector_index import IndexEntry, VectorIndex
+from core.index.proxies import VectorIndexProxy
+from core.index.vector_index import IndexEntry, VectorIndex
+from core.index.worker import IndexWorker, IndexWorkerSpec
 
 
 @pytest.fixture(params=["embedded", "server", "worker-embedded", "worker-server"])

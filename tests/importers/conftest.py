@@ -21,7 +21,7 @@ def fixture_copy(tmp_path: Path):
 @pytest.fixture
 def store_only(home: Path):
     """An Engram on a temp folder, used without embeddings (import with embed=False)."""
-    from core.engine import Engram
+    from core.services.engine import Engram
 
     eng = Engram.open(home)
     yield eng

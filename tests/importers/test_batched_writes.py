@@ -8,13 +8,14 @@ from pathlib import Path
 
 import pytest
 
-import core.db as db_module
 import core.importers.store as import_store
-from core import clock, memory_store
-from core.engine import Engram
+import core.store.db as db_module
+from core.base import clock
 from core.importers import api, run_import
 from core.memory import episodic
-from core.memory_store import MemoryStore
+from core.services.engine import Engram
+from core.store import memories as memory_store
+from core.store.memories import MemoryStore
 from tests.memory.reference_writes import one_create_per_item
 
 from .conftest import FIXTURES

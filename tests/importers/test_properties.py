@@ -77,7 +77,7 @@ def test_mangled_real_json_only_raises_archive_error(noise, suffix) -> None:
 @settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(st.lists(records, min_size=1, max_size=3))
 def test_storing_whatever_parses_never_breaks_the_database(items) -> None:
-    from core.engine import Engram
+    from core.services.engine import Engram
 
     with tempfile.TemporaryDirectory() as tmp:
         path = Path(tmp) / "conversations.json"

@@ -6,7 +6,7 @@ import json
 
 import pytest
 
-from core.ids import stable_id
+from core.base.ids import stable_id
 from core.importers import run_import
 from core.importers.store import SUMMARY_JOBS
 

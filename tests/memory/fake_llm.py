@@ -1,12 +1,18 @@
 """A scripted fake LLM for memory logic (a real model's output is not predictable enough to
-test merge/contradiction rules). It implements `core.llm.LLM`; every call is recorded."""
+test merge/contradiction rules). It implements `core.base.llm.LLM`; every call is recorded."""
 from __future__ import annotations
 
 import json
 from collections.abc import Callable
 from typing import Any
 
-from core.llm import ChatMessage, GenerationParams, GenerationStats, StreamCallback, approx_tokens
+from core.base.llm import (
+    ChatMessage,
+    GenerationParams,
+    GenerationStats,
+    StreamCallback,
+    approx_tokens,
+)
 
 
 class ScriptedFakeLLM:

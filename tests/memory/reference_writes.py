@@ -2,7 +2,7 @@
 as remember_messages and the importer wrote before they batched."""
 from __future__ import annotations
 
-from core.memory_store import MemoryStore
+from core.store.memories import MemoryStore
 
 
 def one_create_per_item(self: MemoryStore, items, *, actor: str) -> list[str]:

@@ -2,8 +2,8 @@ from __future__ import annotations
 
 import pytest
 
-from core.chat import ChatService
-from core.errors import EngramError
+from core.base.errors import EngramError
+from core.services.chat import ChatService
 from tests.memory.fake_llm import ScriptedFakeLLM
 
 

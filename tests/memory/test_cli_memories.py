@@ -5,8 +5,8 @@ import json
 import pytest
 
 from app.cli import main
-from core.engine import Engram
 from core.memory.episodic import remember_messages
+from core.services.engine import Engram
 
 
 @pytest.fixture

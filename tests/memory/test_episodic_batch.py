@@ -7,11 +7,12 @@ from pathlib import Path
 
 import pytest
 
-from core import clock, memory_store
-from core.engine import Engram
+from core.base import clock
 from core.memory import episodic
 from core.memory.episodic import remember_messages
-from core.memory_store import MemoryStore
+from core.services.engine import Engram
+from core.store import memories as memory_store
+from core.store.memories import MemoryStore
 from tests.memory.reference_writes import one_create_per_item
 
 ROWS = ("SELECT rowid, * FROM memories ORDER BY rowid",

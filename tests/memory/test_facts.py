@@ -2,9 +2,9 @@
 stored, what is refused and why, which message a fact cites, and the resumable facts job."""
 from __future__ import annotations
 
-from core import jobs as kinds
 from core.memory import facts
-from core.memory.worker import MemoryWorker
+from core.services.memory_worker import MemoryWorker
+from core.store import jobs as kinds
 from tests.memory.fake_llm import ScriptedFakeLLM
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pytest
 
+from core.base.prompts import frame_text
 from core.memory.gates import (
     ReplyGuard,
     check_example_words,
@@ -12,7 +13,6 @@ from core.memory.gates import (
     check_text,
     cut_reply,
 )
-from core.prompts import frame_text
 
 LENA = "Hi! My name is Lena and I live in Ghent. I have a dog named Pixel."
 SYSTEM = frame_text("system", "instruct")

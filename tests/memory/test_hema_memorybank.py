@@ -2,9 +2,9 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
-from core.chat import ChatService
 from core.memory import hema, memorybank
-from core.memory.worker import MemoryWorker
+from core.services.chat import ChatService
+from core.services.memory_worker import MemoryWorker
 
 DAY = 86400.0
 
@@ -120,7 +120,7 @@ def test_daily_summaries_global_summary_and_portrait(engram, fake_llm, say) -> N
     assert kinds[("portrait", "day")] == "The user likes flights to Porto."
     assert kinds[("portrait", "overall")] == "The user books flights to Porto."
     # the portrait and the global summary open the next prompt
-    from core.chat import ChatService
+    from core.services.chat import ChatService
     ChatService(engram, fake_llm).send(conv.id, "hello again")
     system = fake_llm.calls[-1][0][0].content
     assert "The user books flights to Porto." in system
@@ -133,7 +133,7 @@ def test_daily_summaries_global_summary_and_portrait(engram, fake_llm, say) -> N
 
 
 def test_maintenance_sweeps_only_when_the_user_turned_forgetting_on(engram) -> None:
-    from core import clock
+    from core.base import clock
 
     old = engram.memories.create(   # two months old, never recalled: R = e^-60
         "episodic", "User: I adopted a grey cat named Miso from the shelter in Porto",

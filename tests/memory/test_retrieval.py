@@ -1,6 +1,6 @@
 from __future__ import annotations
 
-from core.llm import approx_tokens
+from core.base.llm import approx_tokens
 from core.memory.retrieval import RetrievalParams, Retriever, lexical_query, retention
 
 

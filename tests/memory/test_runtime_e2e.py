@@ -6,9 +6,9 @@ from pathlib import Path
 
 import pytest
 
-from core.chat import ChatService
-from core.llm import GenerationParams
-from core.memory.worker import MemoryWorker
+from core.base.llm import GenerationParams
+from core.services.chat import ChatService
+from core.services.memory_worker import MemoryWorker
 
 
 @pytest.fixture
@@ -46,8 +46,8 @@ def test_a_turn_through_llama_cpp_streams_stops_and_stores_its_trace(engram, tin
 
 @pytest.fixture(scope="module")
 def starter_model(tmp_path_factory) -> Path:
-    from core.errors import EngramError
-    from core.starter_model import ensure_starter_model
+    from core.base.errors import EngramError
+    from core.runtime.starter_model import ensure_starter_model
 
     try:
         return ensure_starter_model(tmp_path_factory.mktemp("starter"))
@@ -66,8 +66,8 @@ def test_the_starter_model_converses_and_stores_only_what_is_true(engram, starte
     """The new user's first minutes, with the real starter model and the app's own sampling
     settings (seeded): short replies that never echo the prompt or loop, a dog's name answered
     from memory in a new chat, and nothing stored that the conversation does not say."""
+    from core.base.prompts import frame_text
     from core.memory.gates import copied_run, repetition, words
-    from core.prompts import frame_text
     from core.runtime.kv_config import RuntimeConfig
     from core.runtime.local_llm import LocalLLM
 

@@ -2,9 +2,9 @@ from __future__ import annotations
 
 import numpy as np
 
-from core.chat import ChatService
 from core.memory.thoughts import HyperplaneLSH, add_thought, recall_thoughts
-from core.memory.worker import MemoryWorker
+from core.services.chat import ChatService
+from core.services.memory_worker import MemoryWorker
 from tests.memory.fake_llm import ScriptedFakeLLM
 
 

@@ -1,8 +1,8 @@
 from __future__ import annotations
 
-from core.chat import ChatService
-from core.engine import Engram
-from core.memory.worker import MemoryWorker
+from core.services.chat import ChatService
+from core.services.engine import Engram
+from core.services.memory_worker import MemoryWorker
 
 
 def test_model_jobs_wait_for_a_model_and_survive_a_restart(home, embedder, fake_llm) -> None:

@@ -9,7 +9,7 @@ from __future__ import annotations
 import sys
 import time
 
-from core.engine import Engram
+from core.services.engine import Engram
 
 
 def main() -> None:
@@ -30,9 +30,9 @@ def main() -> None:
         while True:
             eng.index_sync.reindex()
     elif action == "reply":
-        from core.chat import ChatService
-        from core.llm import GenerationParams
+        from core.base.llm import GenerationParams
         from core.runtime.local_llm import LocalLLM
+        from core.services.chat import ChatService
 
         llm = LocalLLM(sys.argv[3], kv_state_dir=eng.layout.kv_state_dir)
         service = ChatService(eng, llm, params=GenerationParams(

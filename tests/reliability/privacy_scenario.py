@@ -8,12 +8,12 @@ from __future__ import annotations
 
 import sys
 
-from core.chat import ChatService
-from core.engine import Engram
+from core.base.llm import GenerationParams
+from core.base.paths import DataLayout
 from core.importers import run_import
-from core.llm import GenerationParams
-from core.paths import DataLayout
 from core.runtime.local_llm import LocalLLM
+from core.services.chat import ChatService
+from core.services.engine import Engram
 
 
 def main() -> None:

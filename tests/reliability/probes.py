@@ -1,6 +1,6 @@
 """The two probes of a purge test: the text (UTF-8 and UTF-16) and the vector (the purged
 text embedded again with the same model, looked for in every file in float32, float64 and
-float16 at every alignment: core.vector_probe). Some vectors are not an embedding of their
+float16 at every alignment: app.benchmarks.vector_probe). Some vectors are not an embedding of their
 memory's text (a turn window's is the mean of its turns' vectors), so the vectors the index
 held before the purge are probed for as well (`stored_vector_hits`)."""
 from __future__ import annotations
@@ -9,8 +9,8 @@ from pathlib import Path
 
 import numpy as np
 
-from core.vector_index import IndexEntry
-from core.vector_probe import files_under, find_vectors
+from app.benchmarks.vector_probe import files_under, find_vectors
+from core.index.vector_index import IndexEntry
 
 
 def files_containing(root: Path, marker: str) -> list[str]:

@@ -16,10 +16,10 @@ import sqlite3
 import sys
 import time
 
-import core.backup
-import core.purge
-from core.engine import Engram
-from core.private_files import create_private_file
+import core.services.purge
+import core.store.backup
+from core.base.private_files import create_private_file
+from core.services.engine import Engram
 
 
 def wait_here(step: str) -> None:
@@ -32,7 +32,7 @@ def main() -> None:
     eng = Engram.open(home)
     eng.index.count()          # Chroma loaded before the purge starts
     if stop_at == "planned":
-        core.purge.scrub_logs = lambda *a, **k: wait_here("planned")
+        core.services.purge.scrub_logs = lambda *a, **k: wait_here("planned")
     elif stop_at == "database":
         index = eng.index
         real_erase = index.erase
@@ -55,9 +55,9 @@ def main() -> None:
             target = sqlite3.connect(str(tmp))
             conn.backup(target, pages=1, progress=lambda *_: wait_here("backup-copy"))
 
-        core.backup.backup_copy = half_copy
+        core.store.backup.backup_copy = half_copy
     print("STARTED", flush=True)
-    core.purge.purge_memory(eng, memory_id)
+    core.services.purge.purge_memory(eng, memory_id)
     print("FINISHED", flush=True)
 
 

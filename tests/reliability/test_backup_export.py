@@ -6,12 +6,12 @@ from pathlib import Path
 
 import pytest
 
-from core.backup import backup_now, list_backups, maybe_backup
-from core.engine import Engram
-from core.errors import EngramError
-from core.export import export_json, export_markdown, restore_json
+from core.base.errors import EngramError
 from core.memory.episodic import remember_messages
-from core.purge import purge_memory
+from core.services.engine import Engram
+from core.services.export import export_json, export_markdown, restore_json
+from core.services.purge import purge_memory
+from core.store.backup import backup_now, list_backups, maybe_backup
 
 
 def populate(eng: Engram) -> dict[str, str]:

@@ -14,8 +14,8 @@ from pathlib import Path
 
 import pytest
 
-from core.engine import Engram
-from core.startup import recover
+from core.services.engine import Engram
+from core.services.startup import recover
 
 ROOT = Path(__file__).resolve().parents[2]
 CHILD = Path(__file__).with_name("crash_child.py")

@@ -5,12 +5,12 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from core.engine import Engram
-from core.export import export_json, restore
 from core.importers import run_import
 from core.importers.report import TRUNCATED_TEXT
 from core.importers.text import MAX_TEXT_CHARS
-from core.purge import purge_conversation
+from core.services.engine import Engram
+from core.services.export import export_json, restore
+from core.services.purge import purge_conversation
 from tests.reliability.archive_maker import chatgpt_export
 from tests.reliability.failing_env import run_engram
 

@@ -12,12 +12,12 @@ from pathlib import Path
 
 import pytest
 
-from core.chat import ChatService
-from core.errors import EngramError
-from core.llm import GenerationParams
+from core.base.errors import EngramError
+from core.base.llm import GenerationParams
 from core.runtime.errors import ModelFileError, ModelLoadError, WorkerCrashedError
 from core.runtime.kv_config import RuntimeConfig
 from core.runtime.local_llm import LocalLLM
+from core.services.chat import ChatService
 
 PARAMS = GenerationParams(max_tokens=6, temperature=0.0)
 

@@ -5,10 +5,10 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from core.backup import backup_now
-from core.export import export_json
 from core.memory.episodic import remember_messages
-from core.purge import purge_conversation, purge_memory
+from core.services.export import export_json
+from core.services.purge import purge_conversation, purge_memory
+from core.store.backup import backup_now
 from tests.reliability.probes import (
     files_containing,
     fill_index,
@@ -143,8 +143,8 @@ def test_purge_on_a_chroma_server_erases_what_the_server_shows(
     server's live files no longer hold the vector. The folder of the collection the rebuild
     dropped stays on the server's disk (Chroma does not remove it): Engram cannot reach the
     server's files, as the README says."""
-    from core.vector_erasure import stale_segment_dirs
-    from core.vector_index import VectorIndex
+    from core.index.erasure import stale_segment_dirs
+    from core.index.vector_index import VectorIndex
     from tests.reliability.chroma_server import running_chroma_server
 
     with running_chroma_server(tmp_path / "server-data") as (url, server_dir):

@@ -13,10 +13,10 @@ from pathlib import Path
 
 import pytest
 
-from core import purge_journal
-from core.backup import backup_now, leftovers, list_backups
-from core.engine import Engram
-from core.startup import recover
+from core.services.engine import Engram
+from core.services.startup import recover
+from core.store import purge_journal
+from core.store.backup import backup_now, leftovers, list_backups
 from tests.reliability.probes import files_containing, fill_index, vector_hits
 
 ROOT = Path(__file__).resolve().parents[2]

@@ -9,7 +9,7 @@ import pytest
 def one_layer_gguf(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """A 1-layer model: its cached K/V depend only on each token and its position, so an
     evicted-and-shifted cache must equal a fresh one fed the kept tokens."""
-    from core.runtime.synthetic_gguf import write_tiny_gguf
+    from app.benchmarks.synthetic_gguf import write_tiny_gguf
 
     return write_tiny_gguf(tmp_path_factory.mktemp("models1") / "one-layer.gguf", n_layers=1)
 
@@ -36,8 +36,8 @@ def session_factory(tiny_gguf):
 @pytest.fixture(scope="session")
 def starter_gguf(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """The real starter model (Gemma 3 270M, 253 MB), assembled from its package once."""
-    from core.errors import EngramError
-    from core.starter_model import ensure_starter_model
+    from core.base.errors import EngramError
+    from core.runtime.starter_model import ensure_starter_model
 
     try:
         return ensure_starter_model(tmp_path_factory.mktemp("starter"))

@@ -9,6 +9,7 @@ from pathlib import Path
 
 import pytest
 
+from app.benchmarks.synthetic_gguf import ModelShape, write_gguf
 from core.runtime.catalogue import (
     FITS,
     TIGHT,
@@ -24,7 +25,6 @@ from core.runtime.downloads import cancel_download, download_entry, partial_path
 from core.runtime.errors import DownloadError
 from core.runtime.gguf_info import read_gguf_info
 from core.runtime.machine import GIB, GpuDevice, MachineMemory
-from core.runtime.synthetic_gguf import ModelShape, write_gguf
 from tests.runtime.local_http import RangeHandler, serve_folder
 
 GB = 10**9

@@ -9,9 +9,9 @@ from pathlib import Path
 
 import pytest
 
+from app.benchmarks.synthetic_gguf import TINY, write_gguf
 from core.runtime.discovery import discover
 from core.runtime.model_manager import ModelManager
-from core.runtime.synthetic_gguf import TINY, write_gguf
 
 ENV_KEYS = ("XDG_DATA_HOME", "XDG_CACHE_HOME", "OLLAMA_MODELS", "HF_HOME", "HF_HUB_CACHE",
             "LLAMA_CACHE")

@@ -3,9 +3,9 @@ from __future__ import annotations
 
 import pytest
 
+from app.benchmarks.synthetic_gguf import ModelShape, write_gguf
 from core.runtime.errors import ModelFileError
 from core.runtime.gguf_info import read_gguf_info
-from core.runtime.synthetic_gguf import ModelShape, write_gguf
 
 
 def test_tiny_gguf_generates_tokens_with_real_llama_cpp(tiny_gguf):

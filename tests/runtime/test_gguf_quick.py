@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import pytest
 
+from app.benchmarks.synthetic_gguf import QWEN05B_SHAPE, TINY, ModelShape, write_gguf
 from core.runtime.errors import ModelFileError
 from core.runtime.gguf_info import read_gguf_info
 from core.runtime.gguf_quick import quick_gguf_info
-from core.runtime.synthetic_gguf import QWEN05B_SHAPE, TINY, ModelShape, write_gguf
 
 
 def test_same_info_as_the_gguf_package(tmp_path, tiny_gguf):

@@ -7,7 +7,7 @@ import signal
 
 import pytest
 
-from core.llm import LLM, ChatMessage, GenerationParams
+from core.base.llm import LLM, ChatMessage, GenerationParams
 from core.runtime.errors import ModelFileError, WorkerCrashedError
 from core.runtime.kv_config import RuntimeConfig
 from core.runtime.local_llm import LocalLLM
@@ -52,7 +52,7 @@ def test_parent_never_imports_llama_cpp(tiny_gguf):
     from pathlib import Path
 
     code = ("import sys\n"
-            "from core.llm import ChatMessage, GenerationParams\n"
+            "from core.base.llm import ChatMessage, GenerationParams\n"
             "from core.runtime.local_llm import LocalLLM\n"
             "llm = LocalLLM(sys.argv[1])\n"
             "llm.chat([ChatMessage('user', 'hi')], GenerationParams(max_tokens=2))\n"
@@ -130,7 +130,7 @@ def test_saved_state_restores_in_a_new_worker(make_llm, tmp_path):
     reply, st = a.chat(msgs, P, session="conv42")
     a.close()
     files = sorted(p.name for p in kv.iterdir())
-    assert files == ["conv42.kvstate"]          # core.purge deletes <conversation_id>.*
+    assert files == ["conv42.kvstate"]          # core.services.purge deletes <conversation_id>.*
     b = make_llm(kv_dir=kv)
     msgs2 = msgs + [ChatMessage("assistant", reply), ChatMessage("user", "next")]
     _, st2 = b.chat(msgs2, P, session="conv42")

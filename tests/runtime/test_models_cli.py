@@ -9,9 +9,9 @@ from dataclasses import replace
 
 import pytest
 
+from app.benchmarks.synthetic_gguf import ModelShape, write_gguf
 from app.cli import main
 from core.runtime import catalogue as catalogue_mod
-from core.runtime.synthetic_gguf import ModelShape, write_gguf
 from tests.runtime.local_http import serve_folder
 
 

@@ -14,9 +14,9 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from app.benchmarks.kv_quality import eviction_logit_error
+from app.benchmarks.synthetic_gguf import ModelShape, write_gguf
 from core.runtime.kv_config import RuntimeConfig, resolve_config, shift_is_safe
-from core.runtime.quality import eviction_logit_error
-from core.runtime.synthetic_gguf import ModelShape, write_gguf
 
 
 def _shape(n_layers: int, head_dim: int) -> ModelShape:
@@ -74,7 +74,7 @@ def eviction_logit_error_against(model: str, toks: list[int], other: list[int],
                                  cache_type: str) -> float:
     """Max |logit difference| between two contexts fed different tokens (the scale of a
     wrong answer)."""
-    from core.runtime.quality import session
+    from app.benchmarks.kv_quality import session
 
     a = session(model, n_ctx=512, type_k=cache_type, type_v=cache_type)
     b = session(model, n_ctx=512, type_k=cache_type, type_v=cache_type)

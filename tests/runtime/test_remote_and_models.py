@@ -11,7 +11,7 @@ import threading
 
 import pytest
 
-from core.llm import ChatMessage, GenerationParams
+from core.base.llm import ChatMessage, GenerationParams
 from core.runtime.chat_format import chat_format_for, layout_messages
 from core.runtime.errors import DownloadError, ModelFileError, RemoteModelError
 from core.runtime.model_manager import ModelManager, download_file

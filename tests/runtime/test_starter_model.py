@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from core.llm import ChatMessage, GenerationParams
+from core.base.llm import ChatMessage, GenerationParams
 from core.runtime.gguf_info import read_gguf_info
 from core.runtime.kv_config import RuntimeConfig
 from core.runtime.local_llm import LocalLLM

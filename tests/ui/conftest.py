@@ -7,11 +7,11 @@ from pathlib import Path
 
 import pytest
 
-from core.llm import GenerationStats
+from core.base.llm import GenerationStats
 
 
 class ScriptedFakeLLM:
-    """A FAKE core.llm.LLM: replies with a fixed script, one word per token, slowly enough to
+    """A FAKE core.base.llm.LLM: replies with a fixed script, one word per token, slowly enough to
     be stopped. Used where the UI flow matters more than the text; real llama.cpp runs in
     test_chat_real_model.py."""
 
@@ -59,7 +59,7 @@ def collect_on_the_gui_thread():
 @pytest.fixture
 def services(home: Path, embedder, qapp):
     from app.paths import resolve_layout
-    from core.engine import Engram
+    from core.services.engine import Engram
     from ui.services import Services
     from ui.theme import apply_theme
 

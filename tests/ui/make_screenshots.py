@@ -25,10 +25,10 @@ REPLY = ("Since your sister **Ana** lives in Porto, a train from Lisbon takes ab
 
 
 def build_demo(home: Path, models: Path) -> Path:
-    from core.engine import Engram
+    from app.benchmarks.synthetic_gguf import write_tiny_gguf
+    from core.base.llm import GenerationStats
     from core.importers import run_import
-    from core.llm import GenerationStats
-    from core.runtime.synthetic_gguf import write_tiny_gguf
+    from core.services.engine import Engram
     from tests.ui.sample_export import write_chatgpt_export
 
     eng = Engram.open(home)

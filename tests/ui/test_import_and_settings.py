@@ -54,7 +54,7 @@ def test_import_wizard_reports_a_bad_file(qtbot, window, tmp_path: Path) -> None
 
 
 def test_settings_are_saved_and_applied(qtbot, window, services) -> None:
-    from core.settings import load_settings
+    from core.base.settings import load_settings
 
     window.open_settings("memory")
     dlg = window._dialogs["settings"]

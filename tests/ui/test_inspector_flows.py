@@ -171,7 +171,7 @@ def test_purge_asks_first_and_is_irreversible(qtbot, window, services) -> None:
 
 def test_table_pages_lazily(qtbot, window, services) -> None:
     def many(engram):
-        from core.db import transaction
+        from core.store.db import transaction
 
         with transaction(engram.db):
             for i in range(1050):

@@ -24,7 +24,7 @@ def test_first_run_shows_the_welcome_page_with_the_starter_model(qtbot, home: Pa
     assert window.stack.currentWidget() is window.chat
     qtbot.waitUntil(lambda: window.services.runner.busy is False)
     window.services.runner.shutdown()
-    from core.settings import load_settings
+    from core.base.settings import load_settings
 
     assert load_settings(window.layout_.settings_path).first_run_done
     window.services.engram.close()
@@ -47,7 +47,7 @@ def test_window_opens_without_heavy_libraries(home: Path) -> None:
 
 
 def test_start_up_backs_up_and_repairs_the_index_in_the_background(qtbot, home: Path) -> None:
-    from core.engine import Engram
+    from core.services.engine import Engram
     from ui.services import Services
 
     eng = Engram.open(home)

@@ -10,10 +10,10 @@ from pathlib import Path
 
 import pytest
 
+from app.benchmarks.synthetic_gguf import ModelShape, write_gguf
 from core.runtime.catalogue import assess, load_catalogue
 from core.runtime.downloads import partial_path
 from core.runtime.machine import GIB, MachineMemory
-from core.runtime.synthetic_gguf import ModelShape, write_gguf
 from tests.runtime.local_http import RangeHandler, serve_folder
 
 

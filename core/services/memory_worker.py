@@ -1,0 +1,191 @@
+"""The background memory worker: runs queued jobs after the answers, never before them.
+
+Jobs live in SQLite (core.store.jobs), so they survive a restart; `recover` requeues what a killed
+process left running. Jobs that need a model wait while `llm_provider()` returns None. A job
+that fails is retried up to MAX_ATTEMPTS times; a model answer that cannot be used fails at
+once (asking the same model again rarely helps).
+
+Job kinds (core.store.jobs): index_sync, hema_update, post_think (facts from the latest exchange),
+summarize_conversation and extract_facts (queued by importers), daily_summary, global_summary,
+portrait, maintenance (MemoryBank sweep, HEMA pruning, and queueing the summaries of past days).
+
+A model answer that fails a quality gate (core.memory.gates) fails its job with the reason,
+which `engram info` and `engram memories jobs` show; nothing of it is stored. Facts over a
+whole conversation go a few messages at a time and record where they are (`cursor` in the
+payload): a stopped worker puts the job back at a safe point, a killed one resumes from there.
+"""
+from __future__ import annotations
+
+import logging
+import threading
+from collections.abc import Callable
+from typing import Any
+
+from core.base.llm import LLM
+from core.memory import facts, hema, memorybank
+from core.memory.generation import ModelAnswerError
+from core.store import jobs as kinds
+from core.store.jobs import Job
+
+log = logging.getLogger(__name__)
+
+MAX_ATTEMPTS = 3
+
+
+class JobYielded(Exception):
+    """A job stopped at a safe point and was put back in the queue with its progress."""
+
+LLMProvider = Callable[[], LLM | None]
+
+
+class MemoryWorker:
+    def __init__(self, engram, llm_provider: LLMProvider) -> None:
+        self.engram = engram
+        self.llm_provider = llm_provider
+        self._stop = threading.Event()
+        self._thread: threading.Thread | None = None
+        self._job: Job | None = None       # the job being run (for progress)
+        self.handlers: dict[str, Callable[[dict[str, Any], LLM | None], Any]] = {
+            kinds.INDEX_SYNC: lambda p, llm: self.engram.index_sync.sync(),
+            kinds.HEMA_UPDATE: lambda p, llm: hema.update_running_summary(
+                self.engram, llm, p["conversation_id"], p["message_id"]),
+            kinds.POST_THINK: self._post_think,
+            kinds.SUMMARIZE_CONVERSATION: lambda p, llm: hema.summarize_conversation(
+                self.engram, llm, p["conversation_id"]),
+            kinds.EXTRACT_FACTS: self._extract_facts,
+            kinds.DAILY_SUMMARY: self._daily,
+            kinds.GLOBAL_SUMMARY: lambda p, llm: memorybank.global_summary(self.engram, llm),
+            kinds.PORTRAIT: lambda p, llm: memorybank.overall_portrait(self.engram, llm),
+            kinds.MAINTENANCE: self._maintenance,
+        }
+
+    # -- one step -------------------------------------------------------------------------
+    def run_once(self) -> Job | None:
+        """Claim and run one job. Returns it (with its final status), or None if idle."""
+        llm = self.llm_provider()
+        job = self.engram.jobs.claim(model_available=llm is not None,
+                                     kinds=list(self.handlers))
+        if job is None:
+            return None
+        self._job = job
+        try:
+            self.handlers[job.kind](job.payload, llm)
+        except JobYielded:
+            job.status = "queued"
+        except ModelAnswerError as exc:
+            self.engram.jobs.finish(job.id, error=str(exc), retry=False)
+            job.status, job.error = "failed", str(exc)
+            log.info("memory job %s (%s) gave no usable answer", job.id, job.kind)
+        except Exception as exc:
+            retry = job.attempts < MAX_ATTEMPTS
+            self.engram.jobs.finish(job.id, error=f"{type(exc).__name__}: {exc}", retry=retry)
+            job.status, job.error = ("queued" if retry else "failed"), str(exc)
+            log.warning("memory job %s (%s) failed (attempt %d)", job.id, job.kind,
+                        job.attempts, exc_info=True)
+        else:
+            self.engram.jobs.finish(job.id)
+            job.status = "done"
+            if job.needs_model:     # what it wrote is searchable by meaning soon after
+                self.engram.jobs.enqueue(kinds.INDEX_SYNC, {})
+        finally:
+            self._job = None
+        return job
+
+    def run_until_idle(self, max_jobs: int = 1000) -> int:
+        done = 0
+        while done < max_jobs and self.run_once() is not None:
+            done += 1
+        return done
+
+    # -- a thread ---------------------------------------------------------------------------
+    def start(self, *, idle_seconds: float = 2.0) -> None:
+        """Run in a daemon thread until `stop`. Requeues jobs a previous run left running and
+        queues one maintenance pass."""
+        if self._thread and self._thread.is_alive():
+            return
+        self.engram.jobs.recover()
+        self.engram.jobs.enqueue(kinds.MAINTENANCE, {})
+        self._stop.clear()
+        self._thread = threading.Thread(target=self._loop, args=(idle_seconds,),
+                                        name="engram-memory-worker", daemon=True)
+        self._thread.start()
+
+    def stop(self, timeout: float = 30.0) -> None:
+        self._stop.set()
+        if self._thread:
+            self._thread.join(timeout)
+            self._thread = None
+
+    def _loop(self, idle_seconds: float) -> None:
+        while not self._stop.is_set():
+            try:
+                job = self.run_once()
+            except Exception:
+                log.warning("memory worker step failed", exc_info=True)
+                job = None
+            if job is None:
+                self._stop.wait(idle_seconds)
+
+    # -- handlers ---------------------------------------------------------------------------
+    def _post_think(self, payload: dict[str, Any], llm: LLM | None) -> None:
+        outcome = facts.post_think(self.engram, llm, payload["conversation_id"],
+                                   payload["message_id"])
+        _fail_if_all_refused(outcome)
+        if outcome.stored:
+            self.engram.jobs.enqueue(kinds.INDEX_SYNC, {})
+
+    def _extract_facts(self, payload: dict[str, Any], llm: LLM | None) -> None:
+        """Facts over a conversation's visible thread, a chunk at a time, resumable."""
+        eng = self.engram
+        job = self._job
+        thread = facts.extractable_thread(eng, payload["conversation_id"])
+
+        def progress(end: int) -> None:
+            if job is not None:
+                eng.jobs.save_progress(job.id, {**payload, "cursor": end, "total": len(thread)})
+
+        outcome, resume = facts.extract_thread(
+            eng, llm, thread, cursor=int(payload.get("cursor", 0)),
+            should_yield=lambda: self._stop.is_set() and job is not None,
+            on_progress=progress)
+        if outcome.stored:
+            eng.jobs.enqueue(kinds.INDEX_SYNC, {})
+        if resume is not None:
+            eng.jobs.release(job.id, {**payload, "cursor": resume, "total": len(thread)})
+            raise JobYielded()
+        _fail_if_all_refused(outcome)
+
+    def _daily(self, payload: dict[str, Any], llm: LLM | None) -> None:
+        """The day's summary and the day's portrait: one refused does not stop the other."""
+        date = payload["date"]
+        refused = []
+        for step in (memorybank.daily_summary, memorybank.daily_portrait):
+            try:
+                step(self.engram, llm, date)
+            except ModelAnswerError as exc:
+                refused.append(str(exc))
+        if refused:
+            raise ModelAnswerError(" ".join(refused))
+
+    def _maintenance(self, payload: dict[str, Any], llm: LLM | None) -> None:
+        eng = self.engram
+        # find the days to summarise before anything of them fades
+        days = memorybank.days_needing_summary(eng) if eng.settings.memory.memorybank_enabled \
+            else []
+        if eng.settings.memory.memorybank_enabled and eng.settings.memory.forgetting_sweep:
+            memorybank.sweep(eng)
+        if eng.settings.memory.hema_enabled:
+            hema.prune_old_chunks(eng)
+        for date in days:
+            eng.jobs.enqueue(kinds.DAILY_SUMMARY, {"date": date}, needs_model=True)
+        if days:
+            eng.jobs.enqueue(kinds.GLOBAL_SUMMARY, {}, needs_model=True)
+            eng.jobs.enqueue(kinds.PORTRAIT, {}, needs_model=True)
+        eng.jobs.enqueue(kinds.INDEX_SYNC, {})
+
+
+def _fail_if_all_refused(outcome: facts.FactOutcome) -> None:
+    """An answer whose every line was refused fails its job with the reasons."""
+    if outcome.refused and not (outcome.stored or outcome.duplicates):
+        raise ModelAnswerError(f"Every fact the model wrote was refused: "
+                               f"{facts.describe(outcome)}")
