@@ -16,7 +16,7 @@ import sqlite3
 import sys
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from app.commands import register_all
 from app.failures import describe
@@ -25,6 +25,9 @@ from app.paths import resolve_layout
 from core.base.errors import EngramError
 from core.base.paths import DataLayout
 from core.base.private_files import use_private_umask
+
+if TYPE_CHECKING:
+    from core.services.engine import Engram
 
 log = logging.getLogger("engram.cli")
 
@@ -37,10 +40,10 @@ class Context:
         self.layout: DataLayout = resolve_layout(home)
         self.verbose = verbose
         self.finish_purges = finish_purges
-        self._engram = None
+        self._engram: Engram | None = None
 
     @property
-    def engram(self):
+    def engram(self) -> Engram:
         if self._engram is None:
             from core.services.engine import Engram
 
@@ -56,7 +59,7 @@ class Context:
             self._engram.close()
 
 
-def _finish_interrupted_purges(eng) -> None:
+def _finish_interrupted_purges(eng: Engram) -> None:
     """A purge an earlier run left unfinished is finished before the command reads anything
     (as the app does at start-up). If it cannot be yet, the command goes on with a warning."""
     from core.services.purge import finish_pending

@@ -1,8 +1,13 @@
-"""The chat panel: the visible branch of one conversation, streaming replies, the composer."""
+"""The chat panel: the visible branch of one conversation, streaming replies, the composer.
+
+A turn runs `core.services.chat.ChatService` on the background lane; the finished
+`TurnResult` (its messages and their trace) replaces the turn's placeholders as it is, without
+reading the thread back. The conversation is reloaded only when something else changed it.
+"""
 from __future__ import annotations
 
 import logging
-from typing import Any
+from collections.abc import Sequence
 
 from PySide6.QtCore import Qt, QTimer, Signal
 from PySide6.QtGui import QKeySequence, QShortcut
@@ -17,8 +22,13 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from core.services.provenance import retrieval_traces as memories_used
-from ui.chat_backend import TurnResult, run_turn
+from core.base.errors import EngramError
+from core.services import conversation_ops
+from core.services.changes import Changes
+from core.services.chat import ChatService, TurnResult
+from core.services.engine import Engram
+from core.store.conversations import Conversation, ConversationStore, Message
+from core.store.retrievals import TraceItem
 from ui.dialogs import show_error
 from ui.message_widget import MessageItem, MessageWidget
 from ui.ops import Op, OpContext
@@ -29,24 +39,25 @@ FLUSH_MS = 40
 MESSAGE_MAX_WIDTH = 860
 
 
-def load_thread(eng: Any, conversation_id: str) -> tuple[Any, list[MessageItem]]:
+def message_item(convs: ConversationStore, m: Message,
+                 trace: Sequence[TraceItem] = ()) -> MessageItem:
+    """What the view shows of one message: its text, its place among its versions (edits and
+    regenerations), the memories its answer used."""
+    ids = [s.id for s in convs.siblings(m.id) if s.role == m.role]
+    return MessageItem(id=m.id, role=m.role, text=m.text,
+                       branch_index=ids.index(m.id) if m.id in ids else 0,
+                       branch_count=len(ids), sibling_ids=ids, memories=list(trace),
+                       model=m.model, stopped=bool(m.meta.get("stopped")))
+
+
+def load_thread(eng: Engram, conversation_id: str) -> tuple[Conversation, list[MessageItem]]:
     """Runs on the db thread: the conversation and its visible branch as view items."""
     convs = eng.conversations
     conv = convs.get(conversation_id)
-    items: list[MessageItem] = []
-    for m in convs.thread(conversation_id):
-        if m.hidden or m.role not in ("user", "assistant"):
-            continue
-        sibs = [s for s in convs.siblings(m.id) if s.role == m.role]
-        ids = [s.id for s in sibs]
-        items.append(MessageItem(
-            id=m.id, role=m.role, text=m.text, branch_index=ids.index(m.id) if m.id in ids else 0,
-            branch_count=len(ids), sibling_ids=ids, model=m.model,
-            stopped=bool(m.meta.get("stopped"))))
-    trace = memories_used(eng, [i.id for i in items if i.role == "assistant"])
-    for item in items:
-        item.memories = trace.get(item.id, [])
-    return conv, items
+    shown = [m for m in convs.thread(conversation_id)
+             if not m.hidden and m.role in ("user", "assistant")]
+    traces = eng.retrievals.traces([m.id for m in shown if m.role == "assistant"])
+    return conv, [message_item(convs, m, traces.get(m.id, ())) for m in shown]
 
 
 class Composer(QPlainTextEdit):
@@ -68,7 +79,7 @@ class ChatView(QWidget):
         super().__init__(parent)
         self.services = services
         self.conversation_id: str | None = None
-        self.conversation: Any = None
+        self.conversation: Conversation | None = None
         self.widgets: list[MessageWidget] = []
         self.generating: Op | None = None
         self._stream_widget: MessageWidget | None = None
@@ -76,11 +87,12 @@ class ChatView(QWidget):
         self._stream_dirty = False
         self._editing_id: str | None = None
         self._generating_cid: str | None = None
+        self._announced: Changes | None = None       # this view's own turn's record
         self._build()
         self._flush = QTimer(self)
         self._flush.setInterval(FLUSH_MS)
         self._flush.timeout.connect(self._flush_stream)
-        services.events.conversation_changed.connect(self._on_conversation_changed)
+        services.events.changed.connect(self._on_changed)
         services.events.model_changed.connect(self._update_composer_state)
         self._update_composer_state()
 
@@ -182,7 +194,7 @@ class ChatView(QWidget):
         if self.conversation_id:
             self.open_conversation(self.conversation_id)
 
-    def _loaded(self, conversation_id: str, res: tuple[Any, list[MessageItem]],
+    def _loaded(self, conversation_id: str, res: tuple[Conversation, list[MessageItem]],
                 scroll_to: str) -> None:
         if conversation_id != self.conversation_id:
             return
@@ -197,9 +209,14 @@ class ChatView(QWidget):
             else:
                 self._scroll_to_bottom()
 
-    def _on_conversation_changed(self, conversation_id: str) -> None:
-        if conversation_id == self.conversation_id and (
-                self.generating is None or conversation_id != self._generating_cid):
+    def _on_changed(self, changes: Changes) -> None:
+        """Reload when another operation changed this conversation (a branch switch, a purge);
+        this view's own turns are already on screen."""
+        if changes is self._announced:
+            return
+        cid = self.conversation_id
+        if changes.touches_conversation(cid) and (
+                self.generating is None or cid != self._generating_cid):
             self.reload()
 
     def _render(self, items: list[MessageItem]) -> None:
@@ -260,17 +277,16 @@ class ChatView(QWidget):
             return
         self.composer.clear()
         if self.conversation_id is None:
-            self.services.runner.db(
-                lambda ctx: ctx.engram.conversations.create(""),
-                success=lambda conv: self._created_then_send(conv, text),
+            # untitled: the chat service titles it from this first message
+            self.services.runner.change(
+                lambda ctx: conversation_ops.create(ctx.engram)[1],
+                success=lambda changes: self._created_then_send(changes.conversations[0], text),
                 failure=self._show_error)
             return
         self._start_turn("send", text=text)
 
-    def _created_then_send(self, conv: Any, text: str) -> None:
-        self.conversation_id = conv.id
-        self.conversation = conv
-        self.services.events.conversations_changed.emit()
+    def _created_then_send(self, conversation_id: str, text: str) -> None:
+        self.conversation_id = conversation_id
         self._start_turn("send", text=text)
 
     def regenerate(self, message_id: str) -> None:
@@ -281,10 +297,9 @@ class ChatView(QWidget):
         """Show another version (edit or regeneration) of a message and its thread."""
         if self.generating is not None or self.conversation_id is None:
             return
-        cid = self.conversation_id
-        self.services.runner.db(lambda ctx: ctx.engram.conversations.switch_branch(message_id),
-                                success=lambda _t: self.services.events.conversation_changed.emit(cid),
-                                failure=self._show_error)
+        self.services.runner.change(
+            lambda ctx: conversation_ops.switch_branch(ctx.engram, message_id),
+            failure=self._show_error)
 
     def begin_edit(self, message_id: str) -> None:
         if self.generating is not None:
@@ -328,11 +343,22 @@ class ChatView(QWidget):
         self._stream_text = ""
         self._scroll_to_bottom()
 
-        def work(ctx: OpContext) -> TurnResult:
-            return run_turn(ctx.engram, llm, action, conversation_id=cid, text=text,
-                            message_id=message_id,
-                            on_token=lambda piece: ctx.post(self._on_token, piece),
-                            stop=ctx.cancelled)
+        def work(ctx: OpContext) -> tuple[TurnResult, list[MessageItem]]:
+            if llm is None:
+                raise EngramError("No model is loaded. Choose one in Settings or on the "
+                                  "welcome page.")
+            service = ChatService(ctx.engram, llm)
+            stream = {"on_token": lambda piece: ctx.post(self._on_token, piece),
+                      "should_stop": ctx.cancelled}
+            if action == "send":
+                result = service.send(cid, text, **stream)
+            elif action == "regenerate":
+                result = service.regenerate(message_id, **stream)
+            else:
+                result = service.edit_and_resend(message_id, text, **stream)
+            convs = ctx.engram.conversations
+            return result, [message_item(convs, result.user_message),
+                            message_item(convs, result.assistant_message, result.trace)]
 
         op = Op(work, lane="background", success=self._turn_done, failure=self._turn_failed,
                 label="Generating")
@@ -372,15 +398,32 @@ class ChatView(QWidget):
                 llm.stop()        # also interrupts a long prompt evaluation
             self.stop_button.setEnabled(False)
 
-    def _turn_done(self, result: TurnResult) -> None:
+    def _turn_done(self, done: tuple[TurnResult, list[MessageItem]]) -> None:
+        result, items = done
         self._flush_stream()
+        on_screen = self._stream_widget in self.widgets
         self._end_generation()
-        self.services.events.conversation_changed.emit(result.conversation_id)
-        self.services.events.conversations_changed.emit()
-        self.services.events.memories_changed.emit([])
-        if result.stats:
-            self.services.events.runtime_stats.emit(result.stats)
+        if result.conversation_id == self.conversation_id:
+            if on_screen:
+                self._show_finished(items)
+            else:                           # the view was reloaded meanwhile
+                self.reload()
+            self.title.setText(result.title or "Untitled chat")
+        self._announced = result.changes
+        self.services.events.announce(result.changes)
+        self.services.events.reply_stats.emit(result.stats)
         self.turn_finished.emit(result)
+
+    def _show_finished(self, items: list[MessageItem]) -> None:
+        """The stored messages take the place of the turn's placeholders (and of the older
+        widgets of the same messages, whose branch counts changed)."""
+        for w in [w for w in self.widgets if not w.item.id or
+                  any(w.item.id == i.id for i in items)]:
+            self.widgets.remove(w)
+            w.setParent(None)
+            w.deleteLater()
+        for item in items:
+            self._append_widget(item)
 
     def _turn_failed(self, error: BaseException) -> None:
         self._end_generation()

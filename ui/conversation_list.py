@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 from typing import Any
 
 from PySide6.QtCore import QRect, QSize, Qt, QTimer, Signal
@@ -22,7 +23,12 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from core.services import conversation_ops
+from core.services.changes import Changes
+from core.services.engine import Engram
+from core.store.conversations import Conversation
 from ui.dialogs import ask, show_error
+from ui.ops import OpContext
 from ui.services import Services
 
 CONV_ROLE = Qt.ItemDataRole.UserRole + 1
@@ -92,7 +98,8 @@ class ConversationList(QWidget):
         self.setObjectName("sidebar")
         self.setMinimumWidth(230)
         self.setMaximumWidth(420)
-        self.conversations: list[Any] = []
+        self.conversations: list[Conversation] = []
+        self._select_next: str | None = None
         box = QVBoxLayout(self)
         box.setContentsMargins(10, 12, 10, 10)
         box.setSpacing(8)
@@ -129,7 +136,8 @@ class ConversationList(QWidget):
         self.empty.setAlignment(Qt.AlignmentFlag.AlignHCenter | Qt.AlignmentFlag.AlignTop)
         self.empty.hide()
         box.addWidget(self.empty, 1)
-        services.events.conversations_changed.connect(self.refresh)
+        services.events.changed.connect(
+            lambda changes: changes.conversation_list and self.refresh())
 
     # -- data ------------------------------------------------------------------------------
     def refresh(self) -> None:
@@ -137,7 +145,7 @@ class ConversationList(QWidget):
         self.services.runner.db(lambda ctx: ctx.engram.conversations.list(search=query),
                                 success=self._fill, failure=lambda e: show_error(self, e))
 
-    def _fill(self, conversations: list[Any]) -> None:
+    def _fill(self, conversations: list[Conversation]) -> None:
         current = self.current_id()
         self.conversations = conversations
         self.list.blockSignals(True)
@@ -154,6 +162,9 @@ class ConversationList(QWidget):
         nothing = not conversations and not self.search.text().strip()
         self.list.setVisible(not nothing)
         self.empty.setVisible(nothing)
+        if self._select_next and any(c.id == self._select_next for c in conversations):
+            self.select(self._select_next)
+            self._select_next = None
 
     def current_id(self) -> str | None:
         item = self.list.currentItem()
@@ -175,14 +186,14 @@ class ConversationList(QWidget):
             self.list.setCurrentItem(None)
             self.conversation_selected.emit(None)
             return
-        self.services.runner.db(
-            lambda ctx: ctx.engram.conversations.create("Incognito chat", incognito=True),
-            success=self._created, failure=lambda e: show_error(self, e))
+        def work(ctx: OpContext) -> Changes:
+            return conversation_ops.create(ctx.engram, "Incognito chat", incognito=True)[1]
 
-    def _created(self, conv: Any) -> None:
-        self.services.runner.db(lambda ctx: ctx.engram.conversations.list(
-            search=self.search.text().strip()),
-            success=lambda convs: (self._fill(convs), self.select(conv.id)))
+        def created(changes: Changes) -> None:
+            self._select_next = changes.conversations[0]     # once the list has it
+
+        self.services.runner.change(work, success=created,
+                                    failure=lambda e: show_error(self, e))
 
     def _menu(self, pos) -> None:
         item = self.list.itemAt(pos)
@@ -205,12 +216,10 @@ class ConversationList(QWidget):
             self.apply_rename(conversation_id, new.strip())
 
     def apply_rename(self, conversation_id: str, title: str) -> None:
-        self._change(lambda ctx: ctx.engram.conversations.rename(conversation_id, title),
-                     conversation_id)
+        self._change(lambda eng: conversation_ops.rename(eng, conversation_id, title))
 
     def set_pinned(self, conversation_id: str, pinned: bool) -> None:
-        self._change(lambda ctx: ctx.engram.conversations.update(conversation_id, pinned=pinned),
-                     conversation_id)
+        self._change(lambda eng: conversation_ops.pin(eng, conversation_id, pinned))
 
     def confirm_delete(self, conversation_id: str, title: str) -> None:
         ask(self, "Delete chat", f"Delete “{title or 'Untitled chat'}” and its messages?",
@@ -227,24 +236,15 @@ class ConversationList(QWidget):
                    "It cannot be undone.")
 
     def delete(self, conversation_id: str, *, purge: bool = False) -> None:
-        def work(ctx):
-            if purge:
-                from core.services.purge import purge_conversation
+        op = conversation_ops.purge if purge else conversation_ops.delete
 
-                return purge_conversation(ctx.engram, conversation_id)
-            return ctx.engram.conversations.delete(conversation_id)
-
-        def done(_):
+        def done(_changes: Changes) -> None:
             if self.current_id() == conversation_id:
                 self.conversation_selected.emit(None)
-            self.services.events.conversations_changed.emit()
-            self.services.events.memories_changed.emit([])
 
-        self.services.runner.db(work, success=done, failure=lambda e: show_error(self, e))
+        self._change(lambda eng: op(eng, conversation_id), done)
 
-    def _change(self, fn, conversation_id: str) -> None:
-        def done(_):
-            self.services.events.conversations_changed.emit()
-            self.services.events.conversation_changed.emit(conversation_id)
-
-        self.services.runner.db(fn, success=done, failure=lambda e: show_error(self, e))
+    def _change(self, fn: Callable[[Engram], Changes],
+                success: Callable[[Changes], None] | None = None) -> None:
+        self.services.runner.change(lambda ctx: fn(ctx.engram), success=success,
+                                    failure=lambda e: show_error(self, e))

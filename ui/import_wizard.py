@@ -4,7 +4,7 @@ background with its own indicator in the status bar."""
 from __future__ import annotations
 
 import time
-from typing import Any
+from typing import TYPE_CHECKING
 
 from PySide6.QtCore import Qt, Signal
 from PySide6.QtWidgets import (
@@ -23,15 +23,20 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from ui.ops import Op
+from core.base.progress import Progress
+from core.services.changes import Changes
+from ui.ops import Op, OpContext
 from ui.services import Services
+
+if TYPE_CHECKING:     # the importers load on the worker thread (see set_path)
+    from core.importers import DetectedFormat, ImportReport
 
 
 def _when(ts: float | None) -> str:
     return time.strftime("%Y-%m-%d", time.localtime(ts)) if ts else "—"
 
 
-def report_rows(report: Any) -> list[tuple[str, str]]:
+def report_rows(report: ImportReport) -> list[tuple[str, str]]:
     """The figures a person wants to see, in order."""
     rows = [("Format", ", ".join(report.formats) or "—"),
             ("Conversations", f"{report.conversations:,}"),
@@ -59,7 +64,7 @@ class ImportWizard(QDialog):
         self.resize(680, 520)
         self.path = ""
         self.op: Op | None = None
-        self.report: Any = None
+        self.report: ImportReport | None = None
         box = QVBoxLayout(self)
         self.pages = QStackedWidget()
         self.pages.addWidget(self._choose_page())
@@ -175,15 +180,14 @@ class ImportWizard(QDialog):
 
             found = detect(self.path)
             ctx.post(self._detected, found)
-            return dry_run(self.path, progress=lambda p: ctx.progress(int(p.fraction * 1000), 1000),
-                           cancelled=ctx.cancelled)
+            return dry_run(self.path, progress=ctx.progress, should_stop=ctx.cancelled)
 
         self.op = self.services.runner.background(work, success=self._previewed,
                                                   failure=self._preview_failed)
-        self.op.progressed.connect(lambda d, t, _s: self.status.setText(
-            f"Reading… {100 * d // max(t, 1)}%"))
+        self.op.progressed.connect(lambda p: self.status.setText(
+            f"Reading… {p.fraction:.0%}"))
 
-    def _detected(self, found: Any) -> None:
+    def _detected(self, found: DetectedFormat) -> None:
         text = f"<b>Detected:</b> {found.label} ({found.container}, {len(found.files)} file"
         text += "s)" if len(found.files) != 1 else ")"
         if found.unrecognised:
@@ -191,7 +195,7 @@ class ImportWizard(QDialog):
                     f"{', '.join(list(found.unrecognised)[:4])}</span>"
         self.detected.setText(text)
 
-    def _previewed(self, report: Any) -> None:
+    def _previewed(self, report: ImportReport) -> None:
         self.op = None
         self.status.setText("")
         self.preview.clear()
@@ -220,24 +224,21 @@ class ImportWizard(QDialog):
         self.cancel_button.setText("Cancel")
         self.progress.setValue(0)
 
-        def work(ctx):
-            def progress(p):
-                ctx.progress(int(p.fraction * 1000), 1000,
-                             f"{p.conversations:,} conversations, {p.messages:,} messages")
-            return run_import(ctx.engram, path, progress=progress, cancelled=ctx.cancelled,
-                              embed=False)
+        def work(ctx: OpContext) -> ImportReport:
+            return run_import(ctx.engram, path, progress=ctx.progress,
+                              should_stop=ctx.cancelled, embed=False)
 
         self.op = Op(work, lane="background", success=self._imported, failure=self._failed,
                      label="Importing")
         self.op.progressed.connect(self._progress)
         self.services.runner.submit(self.op)
 
-    def _progress(self, done: int, total: int, text: str) -> None:
-        self.progress.setValue(done)
-        if text:
-            self.progress_text.setText(text)
+    def _progress(self, p: Progress) -> None:
+        self.progress.setValue(int(p.fraction * 1000))
+        if p.counts:
+            self.progress_text.setText(", ".join(f"{n:,} {what}" for what, n in p.counts.items()))
 
-    def _imported(self, report: Any) -> None:
+    def _imported(self, report: ImportReport) -> None:
         cancelled = report.status == "cancelled"
         self.op = None
         self.report = report
@@ -257,9 +258,8 @@ class ImportWizard(QDialog):
             self.embed_note.setText("Importing the same file again continues where it stopped.")
         self.cancel_button.setText("Close")
         self.import_button.hide()
-        events = self.services.events
-        events.conversations_changed.emit()
-        events.memories_changed.emit([])
+        self.services.events.announce(Changes(
+            "import", conversation_list=True, many_memories=bool(report.memories_created)))
         if report.memories_created:
             self.embed_note.setText(
                 f"Embedding {report.memories_created:,} new memories for search continues in "
@@ -271,7 +271,9 @@ class ImportWizard(QDialog):
         self.op = None
         self.pages.setCurrentIndex(0)
         self.import_button.setEnabled(True)
-        self.services.events.conversations_changed.emit()
+        # conversations read before the failure stay imported
+        self.services.events.announce(Changes("import", conversation_list=True,
+                                              many_memories=True))
         self.detected.setText(f"<span style='color:#b3261e'>Import stopped: {error}</span>")
 
     def start_embedding(self) -> None:
@@ -280,13 +282,12 @@ class ImportWizard(QDialog):
 
         events = self.services.events
 
-        def work(ctx):
-            return embed_pending(ctx.engram, progress=lambda p: ctx.progress(
-                p.embedded, p.embed_total), cancelled=ctx.cancelled)
+        def work(ctx: OpContext) -> int:
+            return embed_pending(ctx.engram, progress=ctx.progress, should_stop=ctx.cancelled)
 
         def done(n: int) -> None:
             events.background_progress.emit("Embedding imported memories", 0, 0)
-            events.memories_changed.emit([])
+            events.announce(Changes("embedding", many_memories=True))
             self.embedding_done.emit(n)
 
         def failed(error: BaseException) -> None:
@@ -295,8 +296,8 @@ class ImportWizard(QDialog):
 
         events.background_progress.emit("Embedding imported memories", 0, 1)
         op = self.services.runner.background(work, success=done, failure=failed)
-        op.progressed.connect(lambda d, t, _s: events.background_progress.emit(
-            "Embedding imported memories", d, max(t, 1)))
+        op.progressed.connect(lambda p: events.background_progress.emit(
+            "Embedding imported memories", p.done, max(p.total, 1)))
         self.embed_op = op
 
     def _cancel_or_close(self) -> None:

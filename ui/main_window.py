@@ -10,11 +10,14 @@ from PySide6.QtGui import QAction, QKeySequence
 from PySide6.QtWidgets import QDockWidget, QFileDialog, QMainWindow, QSplitter, QStackedWidget
 
 from core.base.paths import DataLayout
+from core.index.sync import SyncReport
 from core.runtime.starter_model import starter_model_status
+from core.services.changes import Changes
 from ui.chat_view import ChatView
 from ui.conversation_list import ConversationList
 from ui.dialogs import show_error
 from ui.memory_inspector import MemoryInspector
+from ui.ops import Op, OpContext
 from ui.services import Services
 from ui.status_bar import EngramStatusBar
 from ui.welcome_page import WelcomePage
@@ -65,7 +68,6 @@ class MainWindow(QMainWindow):
 
         self.status = EngramStatusBar(services)
         self.setStatusBar(self.status)
-        self.model_label = self.status.model_label   # kept for older callers
         self._build_menus()
 
         self.conversations.conversation_selected.connect(self.open_conversation)
@@ -192,17 +194,16 @@ class MainWindow(QMainWindow):
 
         def seen(pending: int) -> None:
             if self._jobs_seen not in (-1, pending):
-                self.services.events.memories_changed.emit([])
+                self.services.events.announce(Changes("memory work", many_memories=True))
             self._jobs_seen = pending
 
         self.services.runner.db(lambda ctx: ctx.engram.jobs.pending(), success=seen)
 
     # -- model -------------------------------------------------------------------------------
     def _autoload_model(self) -> None:
-        from ui.model_loader import load_model, resolve_model_path
+        from ui.model_loader import has_model, load_model
 
-        if self.services.llm is None and (resolve_model_path(self.services)
-                                          or self.services.settings.model.remote_url):
+        if self.services.llm is None and has_model(self.services):
             load_model(self.services, parent=self)
 
     def start_starter_model(self) -> None:
@@ -270,15 +271,14 @@ class MainWindow(QMainWindow):
         dlg.show()
         dlg.raise_()
 
-    def reindex(self) -> Any:
+    def reindex(self) -> Op:
         """Rebuild the vector index from SQLite in the background (progress, cancel)."""
-        from ui.ops import Op
 
         events = self.services.events
 
-        def work(ctx):
-            return ctx.engram.index_sync.reindex(progress=lambda d, t: ctx.progress(d, t),
-                                                 cancelled=ctx.cancelled)
+        def work(ctx: OpContext) -> SyncReport:
+            return ctx.engram.index_sync.reindex(progress=ctx.progress,
+                                                 should_stop=ctx.cancelled)
 
         def finished(_result=None):
             events.background_progress.emit("Rebuilding the index", 0, 0)
@@ -289,8 +289,8 @@ class MainWindow(QMainWindow):
 
         op = Op(work, lane="background", success=finished, failure=failed,
                 label="Rebuilding the memory index", dialog_parent=self)
-        op.progressed.connect(lambda d, t, _s: events.background_progress.emit(
-            "Rebuilding the index", d, max(t, 1)))
+        op.progressed.connect(lambda p: events.background_progress.emit(
+            "Rebuilding the index", p.done, max(p.total, 1)))
         events.background_progress.emit("Rebuilding the index", 0, 1)
         return self.services.runner.submit(op)
 

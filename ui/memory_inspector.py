@@ -2,7 +2,6 @@
 actions a user needs to control them (edit, pin, scope, forget/restore, merge, purge, undo)."""
 from __future__ import annotations
 
-import time
 from collections.abc import Callable
 from typing import Any
 
@@ -24,11 +23,15 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from core.services.provenance import list_imports, provenance
+from core.services import memory_ops
+from core.services.changes import Changes
+from core.services.engine import Engram
+from core.services.provenance import provenance
 from core.store.memories import KINDS
 from ui.dialogs import ask, show_error
 from ui.memory_detail import MemoryDetail
 from ui.memory_table_model import MemoryFilter, MemoryTableModel
+from ui.ops import OpContext
 from ui.services import Services
 
 STATUS_CHOICES = [("Active", ("active",)), ("Forgotten", ("forgotten",)),
@@ -45,12 +48,12 @@ class MemoryInspector(QWidget):
         self.services = services
         self.model = MemoryTableModel(services, self)
         self.current_id: str | None = None
-        self.undo_stack: list[tuple[str, Callable[[Any], Any]]] = []
-        self._own_change = False
+        self.undo_text = ""              # what undo would take back ("" = nothing)
+        self._own_changes: list[Changes] = []   # records of this panel's own operations
         self._build()
         self.model.total_changed.connect(self._count_changed)
         self.model.loaded.connect(self._reselect)
-        services.events.memories_changed.connect(self._memories_changed)
+        services.events.changed.connect(self._changed)
         self.detail.forget_threshold = services.settings.memory.forget_threshold
 
     # -- layout ------------------------------------------------------------------------------
@@ -190,7 +193,8 @@ class MemoryInspector(QWidget):
 
     # -- loading -----------------------------------------------------------------------------
     def refresh(self) -> None:
-        self.services.runner.db(lambda ctx: list_imports(ctx.engram), success=self._fill_sources)
+        self.services.runner.db(lambda ctx: ctx.engram.imports.list(), success=self._fill_sources)
+        self.refresh_undo()
         self.apply_filters()
 
     def _fill_sources(self, imports: list[dict[str, Any]]) -> None:
@@ -228,10 +232,15 @@ class MemoryInspector(QWidget):
         what = "match" if flt.semantic and flt.text else "memory" if total == 1 else "memories"
         self.count_label.setText(f"{total:,} {what}" + (" (best first)" if self.model.scores else ""))
 
-    def _memories_changed(self, ids: list[str]) -> None:
+    def _changed(self, changes: Changes) -> None:
+        if changes.undo is not None:
+            self._set_undo(changes.undo)
+        if not changes.memories_changed:
+            return
         self.model.reload()
-        mine, self._own_change = self._own_change, False
-        if self.current_id and (not ids or self.current_id in ids) and (
+        mine = any(changes is c for c in self._own_changes)
+        self._own_changes = [c for c in self._own_changes if c is not changes]
+        if self.current_id and changes.touches_memory(self.current_id) and (
                 mine or not self.detail.is_dirty()):
             self.show_memory(self.current_id, select=False)
 
@@ -296,40 +305,32 @@ class MemoryInspector(QWidget):
         self.pin_button.setText("Unpin" if live and all(m.pinned for m in live) else "Pin")
         self.merge_button.setEnabled(len([m for m in live if m.status == "active"]) >= 2)
         self.purge_button.setEnabled(bool(live))
-        self.undo_button.setEnabled(bool(self.undo_stack))
-        self.undo_button.setToolTip(f"Undo: {self.undo_stack[-1][0]}" if self.undo_stack
+        self.undo_button.setEnabled(bool(self.undo_text))
+        self.undo_button.setToolTip(f"Undo: {self.undo_text}" if self.undo_text
                                     else "Nothing to undo")
 
     # -- changes -----------------------------------------------------------------------------
-    def _change(self, description: str, fn: Callable[[Any], Any],
-                undo: Callable[[Any], Any] | None, ids: list[str]) -> None:
-        """Run a change on the db thread, remember how to undo it, refresh, re-index."""
-        def done(_result):
-            if undo is not None:
-                self.undo_stack.append((description, undo))
-                del self.undo_stack[:-20]
-            self._own_change = True     # the detail pane shows the saved text, not the draft
-            self.services.events.memories_changed.emit(ids)
-            self.action_done.emit(description)
-            self._update_buttons()
-            self.schedule_index_sync()
+    def _change(self, fn: Callable[[Engram], Changes]) -> None:
+        """Run one core operation (core.services.memory_ops) on the db lane; the runner
+        announces what it changed, to this panel and every other."""
+        def work(ctx: OpContext) -> Changes:
+            changes = fn(ctx.engram)
+            # known before the record is announced: the detail pane then shows the saved
+            # text even though its editor differs from what it showed before
+            self._own_changes.append(changes)
+            return changes
 
-        self.services.runner.db(lambda ctx: fn(ctx.engram), success=done,
-                                failure=lambda e: show_error(self, e))
+        def done(changes: Changes) -> None:
+            self.action_done.emit(changes.description)
+
+        self.services.runner.change(work, success=done,
+                                    failure=lambda e: show_error(self, e))
 
     def edit_text(self, memory_id: str, text: str) -> None:
-        old = self.detail.memory.text if self.detail.memory else None
-        self._change("edit", lambda eng: eng.memories.edit(memory_id, text),
-                     (lambda eng: eng.memories.edit(memory_id, old)) if old else None, [memory_id])
+        self._change(lambda eng: memory_ops.edit(eng, memory_id, text))
 
     def set_pinned(self, ids: list[str], pinned: bool) -> None:
-        def fn(eng):
-            return [eng.memories.set_pinned(mid, pinned) for mid in ids]
-
-        def undo(eng):
-            return [eng.memories.set_pinned(mid, not pinned) for mid in ids]
-
-        self._change("unpin" if not pinned else "pin", fn, undo, ids)
+        self._change(lambda eng: memory_ops.pin(eng, ids, pinned))
 
     def toggle_pin_selected(self) -> None:
         live = [m for m in self.selected_memories() if m.status != "purged"]
@@ -337,61 +338,25 @@ class MemoryInspector(QWidget):
             self.set_pinned([m.id for m in live], not all(m.pinned for m in live))
 
     def set_scope(self, memory_id: str, scope: str) -> None:
-        old = self.detail.memory.scope if self.detail.memory else "global"
-        self._change("change scope", lambda eng: eng.memories.set_scope(memory_id, scope),
-                     lambda eng: eng.memories.set_scope(memory_id, old), [memory_id])
+        self._change(lambda eng: memory_ops.move(eng, [memory_id], scope))
 
     def restore_version(self, memory_id: str, event_id: int) -> None:
-        old = self.detail.memory.text if self.detail.memory else None
-        self._change("restore version",
-                     lambda eng: eng.memories.restore_version(memory_id, event_id),
-                     (lambda eng: eng.memories.edit(memory_id, old)) if old else None, [memory_id])
+        self._change(lambda eng: memory_ops.restore_version(eng, memory_id, event_id))
 
     def forget_selected(self) -> None:
         ids = [m.id for m in self.selected_memories() if m.status == "active"]
         if ids:
-            self._change("forget", lambda eng: [eng.memories.forget(i) for i in ids],
-                         lambda eng: [eng.memories.restore(i) for i in ids], ids)
+            self._change(lambda eng: memory_ops.forget(eng, ids))
 
     def restore_selected(self) -> None:
-        mems = [m for m in self.selected_memories() if m.status in ("forgotten", "superseded")]
-        previous = {m.id: m.status for m in mems}
-        ids = list(previous)
-
-        def undo(eng):
-            return [eng.memories.forget(i) for i, st in previous.items() if st == "forgotten"]
-
+        ids = [m.id for m in self.selected_memories() if m.status in ("forgotten", "superseded")]
         if ids:
-            self._change("restore", lambda eng: [eng.memories.restore(i) for i in ids], undo, ids)
+            self._change(lambda eng: memory_ops.restore(eng, ids))
 
     def merge_selected(self) -> None:
-        mems = [m for m in self.selected_memories() if m.status == "active"]
-        if len(mems) < 2:
-            return
-        ids = [m.id for m in mems]
-
-        def fn(eng):
-            from core.store.memories import SourceRef
-
-            first = eng.memories.get(ids[0])
-            texts = [eng.memories.get(i).text for i in ids]
-            sources = [SourceRef(s["message_id"], s["conversation_id"], s["import_id"],
-                                 s["source_ref"]) for i in ids for s in eng.memories.sources(i)]
-            merged = eng.memories.create(
-                "fact" if first.kind == "episodic" else first.kind, "\n".join(texts),
-                actor="user", scope=first.scope, conversation_id=first.conversation_id,
-                sources=sources, note=f"merged from {len(ids)} memories")
-            for i in ids:
-                eng.memories.supersede(i, merged.id, actor="user", event="merged")
-            self._last_merged = merged.id
-            return merged
-
-        def undo(eng):
-            for i in ids:
-                eng.memories.restore(i)
-            eng.memories.forget(self._last_merged, note="merge undone")
-
-        self._change("merge", fn, undo, ids)
+        ids = [m.id for m in self.selected_memories() if m.status == "active"]
+        if len(ids) >= 2:
+            self._change(lambda eng: memory_ops.merge(eng, ids))
 
     def confirm_purge_selected(self) -> None:
         mems = [m for m in self.selected_memories() if m.status != "purged"]
@@ -407,52 +372,18 @@ class MemoryInspector(QWidget):
                    "To hide a memory reversibly, use Forget.")
 
     def purge(self, ids: list[str]) -> None:
-        def fn(eng):
-            from core.services.purge import purge_memories
-
-            return purge_memories(eng, ids)   # one journalled purge, one index rebuild
-
-        self.undo_stack.clear()
-        self._change("purge", fn, None, ids)
-        for mid in ids:
-            self.services.events.memories_changed.emit([mid])
+        """One journalled purge of them all: one index rebuild, one scrub of the files."""
+        self._change(lambda eng: memory_ops.purge(eng, ids))
 
     def undo(self) -> None:
-        if not self.undo_stack:
-            return
-        description, fn = self.undo_stack.pop()
+        if self.undo_text:
+            self._change(memory_ops.undo)
 
-        def done(_):
-            self._own_change = True
-            self.services.events.memories_changed.emit([])
-            self.action_done.emit(f"undo {description}")
-            self._update_buttons()
-            self.schedule_index_sync()
+    def refresh_undo(self) -> None:
+        """Ask core what undo would take back (the last operation, from the audit log)."""
+        self.services.runner.db(lambda ctx: memory_ops.undo_description(ctx.engram),
+                                success=self._set_undo)
 
-        self.services.runner.db(lambda ctx: fn(ctx.engram), success=done,
-                                failure=lambda e: show_error(self, e))
-
-    # -- index ---------------------------------------------------------------------------------
-    def schedule_index_sync(self) -> None:
-        """Bring the vector index up to date after changes (in the background)."""
-        if getattr(self, "_syncing", False):
-            self._sync_again = True
-            return
-        self._syncing, self._sync_again = True, False
-        events = self.services.events
-
-        def work(ctx):
-            return ctx.engram.index_sync.sync(
-                progress=lambda d, t: ctx.progress(d, t), cancelled=ctx.cancelled)
-
-        def finished(_=None):
-            self._syncing = False
-            events.background_progress.emit("Indexing memories", 0, 0)
-            if self._sync_again:
-                QTimer.singleShot(0, self.schedule_index_sync)
-
-        op = self.services.runner.background(work, success=finished,
-                                             failure=lambda e: finished())
-        op.progressed.connect(lambda d, t, _s: events.background_progress.emit(
-            "Indexing memories", d, t))
-        self._sync_started = time.monotonic()
+    def _set_undo(self, text: str) -> None:
+        self.undo_text = text
+        self._update_buttons()

@@ -13,6 +13,9 @@ from typing import Any
 from PySide6.QtCore import QAbstractTableModel, QModelIndex, Qt, Signal
 from PySide6.QtGui import QColor, QFont
 
+from core.memory.retrieval import semantic_search
+from core.services.engine import Engram
+from core.store.memories import Memory
 from ui.services import Services
 
 PAGE_SIZE = 200
@@ -41,31 +44,10 @@ class MemoryFilter:
                 "until": self.until, "text": "" if self.semantic else self.text}
 
 
-def semantic_search(eng: Any, flt: MemoryFilter, k: int = 100) -> list[tuple[Any, float]]:
-    """Runs on a worker: embed the query, ask the index, keep what passes the filters."""
-    retrieval = None
-    try:
-        from core.memory import retrieval  # type: ignore[attr-defined]
-    except ImportError:
-        pass
-    if retrieval is not None and hasattr(retrieval, "semantic_search"):
-        return retrieval.semantic_search(eng, flt.text, k=k, **flt.store_kwargs())
-    hits = eng.index.query(eng.embedder.encode_one(flt.text), k)
-    found = eng.memories.get_many([mid for mid, _ in hits])
-    out = []
-    kw = flt.store_kwargs()
-    for mid, score in hits:
-        mem = found.get(mid)
-        if mem is None:
-            continue
-        if kw["kinds"] and mem.kind not in kw["kinds"]:
-            continue
-        if kw["statuses"] and mem.status not in kw["statuses"]:
-            continue
-        if kw["scope"] and mem.scope != kw["scope"]:
-            continue
-        out.append((mem, score))
-    return out
+def search_by_meaning(eng: Engram, flt: MemoryFilter, k: int = 100) -> list[tuple[Memory, float]]:
+    """Runs on a worker: core's semantic search with this filter's kinds, statuses, scope."""
+    return semantic_search(eng.memories, eng.index, eng.embedder, flt.text, k=k,
+                           kinds=flt.kinds, statuses=flt.statuses, scope=flt.scope)
 
 
 class MemoryTableModel(QAbstractTableModel):
@@ -96,7 +78,7 @@ class MemoryTableModel(QAbstractTableModel):
         if flt.semantic and flt.text.strip():
             self.searching = True
             self.services.runner.background(
-                lambda ctx: semantic_search(ctx.engram, flt),
+                lambda ctx: search_by_meaning(ctx.engram, flt),
                 success=lambda hits: self._semantic_done(gen, hits),
                 failure=lambda e: self._failed(gen, e))
             return

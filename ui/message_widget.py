@@ -2,7 +2,6 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any
 
 from PySide6.QtCore import Qt, Signal
 from PySide6.QtGui import QGuiApplication
@@ -16,6 +15,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from core.store.retrievals import TraceItem
 from ui.flow_layout import FlowLayout
 from ui.markdown_view import MarkdownView
 
@@ -29,7 +29,7 @@ class MessageItem:
     branch_index: int = 0         # position among its siblings
     branch_count: int = 1
     sibling_ids: list[str] = field(default_factory=list)
-    memories: list[dict[str, Any]] = field(default_factory=list)
+    memories: list[TraceItem] = field(default_factory=list)   # what its answer used
     model: str | None = None
     stopped: bool = False
 
@@ -135,7 +135,7 @@ class MessageWidget(QFrame):
     def set_stopped(self, stopped: bool) -> None:
         self.stopped_label.setVisible(stopped)
 
-    def set_memories(self, memories: list[dict[str, Any]]) -> None:
+    def set_memories(self, memories: list[TraceItem]) -> None:
         self.item.memories = memories
         while self.chips.box.count():
             w = self.chips.box.takeAt(0).widget()
@@ -148,16 +148,16 @@ class MessageWidget(QFrame):
         title.setObjectName("mutedLabel")
         self.chips.box.addWidget(title)
         for mem in memories[: self.MAX_CHIPS]:
-            text = (mem.get("text") or "").replace("\n", " ")
+            text = (mem.text or "").replace("\n", " ")
             for prefix in ("User: ", "Assistant: "):
                 text = text.removeprefix(prefix)
             short = text[:38] + "…" if len(text) > 38 else text
-            chip = QPushButton(short or f"({mem.get('status', 'memory')})")
+            chip = QPushButton(short or f"({mem.status})")
             chip.setObjectName("memoryChip")
             chip.setCursor(Qt.CursorShape.PointingHandCursor)
-            chip.setToolTip(f"{mem.get('kind', '')} · score {mem.get('score', 0):.2f}\n{text[:300]}")
-            chip.setProperty("memory_id", mem["memory_id"])
-            chip.clicked.connect(lambda _=False, m=mem["memory_id"]: self.memory_clicked.emit(m))
+            chip.setToolTip(f"{mem.kind} · score {mem.score:.2f}\n{text[:300]}")
+            chip.setProperty("memory_id", mem.memory_id)
+            chip.clicked.connect(lambda _=False, m=mem.memory_id: self.memory_clicked.emit(m))
             self.chips.box.addWidget(chip)
         if len(memories) > self.MAX_CHIPS:
             more = QLabel(f"+{len(memories) - self.MAX_CHIPS} more")

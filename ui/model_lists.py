@@ -8,6 +8,7 @@ all run on worker threads; nothing is contacted until the user presses Download.
 from __future__ import annotations
 
 import html
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -24,7 +25,8 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from ui.ops import Op
+from core.base.progress import OnProgress, ShouldStop
+from ui.ops import Op, OpContext
 from ui.services import Services
 
 ROLE = Qt.ItemDataRole.UserRole
@@ -36,15 +38,14 @@ def mb(n: float) -> str:
     return f"{n / 1e9:.2f} GB" if n >= 1e9 else f"{n / 1e6:.0f} MB"
 
 
-def download_work(fetch):
-    """An op's work function for `fetch(progress)` (a resumable download): progress goes to
-    the GUI, the op's cancel stops it and returns None (the partial file stays: "pause")."""
-    def work(ctx):
-        def progress(done: int, total: int | None) -> bool:
-            ctx.progress(done, total or 0)
-            return ctx.cancelled()
+def download_work(fetch: Callable[[OnProgress, ShouldStop], Path]
+                  ) -> Callable[[OpContext], Path | None]:
+    """An op's work function for `fetch(progress, should_stop)` (a resumable download):
+    progress goes to the GUI, the op's cancel stops it and returns None (the partial file
+    stays: "pause")."""
+    def work(ctx: OpContext) -> Path | None:
         try:
-            return fetch(progress)
+            return fetch(ctx.progress, ctx.cancelled)
         except Exception:
             if ctx.cancelled():
                 return None          # paused or cancelled: the GUI decides what stays
@@ -286,11 +287,12 @@ class CatalogueList(QWidget):
             self.status.setText("This model is already downloading in another window.")
             return None
         dest = self.services.layout.models_dir
-        work = download_work(lambda progress: download_entry(entry, dest, progress=progress))
+        work = download_work(lambda progress, stop: download_entry(
+            entry, dest, progress=progress, should_stop=stop))
         op = Op(work, lane="background", label=f"Downloading {entry.display_name}",
                 success=lambda path: self._finished(entry, path),
                 failure=lambda error: self._failed(entry, error))
-        op.progressed.connect(lambda d, t, _x: self._progress(entry, d, t))
+        op.progressed.connect(lambda p: self._progress(entry, p.done, p.total))
         self.op, self._discard = op, False
         _ACTIVE[entry.name] = op
         self.progress.setValue(0)

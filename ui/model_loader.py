@@ -8,47 +8,26 @@ import logging
 from pathlib import Path
 from typing import Any
 
-from ui.ops import Op
+from core.base.llm import LLM
+from core.runtime.factory import model_path, open_llm
+from ui.ops import Op, OpContext
 from ui.services import Services
 
 log = logging.getLogger(__name__)
 
 
-def resolve_model_path(services: Services) -> Path | None:
-    """The GGUF the settings name, or the starter model when it is ready."""
-    from core.runtime.starter_model import starter_model_status
-
-    path = services.settings.model.path
-    if path:
-        return Path(path)
-    status = starter_model_status(services.layout.models_dir)
-    return status.path
-
-
-def open_llm(services: Services, path: Path | None, *, prepare_starter: bool = False) -> Any:
-    """Runs on a worker: build the LLM (remote, the chosen GGUF, or the starter model) and
-    start it, so the first message does not wait for the weights."""
-    from core.runtime.factory import open_llm as factory_open
-
-    settings = services.settings
-    if path is not None and not settings.model.remote_url:
-        from core.runtime.local_llm import LocalLLM
-
-        llm = LocalLLM.from_settings(path, settings.model, services.layout)
-    elif path is None and not prepare_starter and not settings.model.remote_url:
-        return None
-    else:
-        llm = factory_open(services.layout, settings)
-    if not settings.model.remote_url:
-        llm.count_tokens("warm up")   # starts the worker process and loads the weights
-    return llm
+def has_model(services: Services) -> bool:
+    """Whether a model can be loaded without asking: a remote server, a chosen GGUF, or the
+    starter model already prepared."""
+    settings = services.settings.model
+    return bool(settings.remote_url or model_path(services.layout, settings, prepare=False))
 
 
 def load_model(services: Services, path: Path | None = None, *, prepare_starter: bool = False,
                parent: Any = None, on_done: Any = None, on_error: Any = None) -> Op:
-    """Load (or replace) the chat model in the background; the status bar follows."""
-    if path is None and not prepare_starter:
-        path = resolve_model_path(services)
+    """Load (or replace) the chat model in the background (core.runtime.factory.open_llm: a
+    remote server, the chosen GGUF or the starter model, prepared first when
+    `prepare_starter`); the status bar follows."""
     services.events.background_progress.emit("Loading model", 0, 1)
     services.model_loading = True
 
@@ -70,7 +49,9 @@ def load_model(services: Services, path: Path | None = None, *, prepare_starter:
 
             show_error(parent, error)
 
-    return services.runner.submit(Op(lambda ctx: open_llm(services, path,
-                                                           prepare_starter=prepare_starter),
-                                      lane="background", success=done, failure=failed,
+    def work(_ctx: OpContext) -> LLM | None:
+        return open_llm(services.layout, services.settings.model, path=path,
+                        prepare_starter=prepare_starter, start=True)
+
+    return services.runner.submit(Op(work, lane="background", success=done, failure=failed,
                                       label="Loading the model…", dialog_parent=None))

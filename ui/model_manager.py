@@ -21,6 +21,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from core.base.progress import Progress
 from ui.model_lists import CatalogueList, FoundModelsList, download_work, load_model_lists
 from ui.ops import Op
 from ui.services import Services
@@ -220,7 +221,8 @@ class ModelManager(QWidget):
         from core.runtime.model_manager import download_file
 
         dest = self.services.layout.models_dir
-        work = download_work(lambda progress: download_file(url, dest, progress=progress))
+        work = download_work(lambda progress, stop: download_file(
+            url, dest, progress=progress, should_stop=stop))
         op = Op(work, lane="background", success=self._downloaded, failure=self._download_failed,
                 label="Downloading the model")
         op.progressed.connect(self._download_progress)
@@ -232,7 +234,8 @@ class ModelManager(QWidget):
         self.download_note.setText("Starting…")
         self.services.runner.submit(op)
 
-    def _download_progress(self, done: int, total: int, _text: str) -> None:
+    def _download_progress(self, p: Progress) -> None:
+        done, total = p.done, p.total
         if total > 0:
             self.progress.setRange(0, 1000)
             self.progress.setValue(int(1000 * done / total))

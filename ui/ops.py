@@ -10,9 +10,11 @@ Two lanes:
   there gets its own `Engram` connection (sharing the embedder and the vector index), so a long
   import never blocks the inspector; SQLite's WAL and busy timeout order the writers.
 
-Progress is reported by the core call through `OpContext.progress` (throttled), cancellation is
-cooperative (`OpContext.cancelled()`), and a progress dialog appears only if the op is still
-running after `DIALOG_DELAY_MS`.
+Progress is reported by the core call through `OpContext.progress` (a core.base.progress
+`Progress`, throttled), cancellation is cooperative (`OpContext.cancelled`, a `ShouldStop`),
+and a progress dialog appears only if the op is still running after `DIALOG_DELAY_MS`. An op
+whose core call returns a `Changes` record (`Runner.change`) has it announced once, before
+its own success callback runs, so every panel refreshes from one record.
 """
 from __future__ import annotations
 
@@ -28,6 +30,10 @@ from typing import Any
 
 from PySide6.QtCore import QObject, Qt, QTimer, Signal, Slot
 from PySide6.QtWidgets import QProgressDialog, QWidget
+
+from core.base.progress import Progress
+from core.services.changes import Changes
+from core.services.engine import Engram
 
 log = logging.getLogger(__name__)
 
@@ -71,9 +77,11 @@ def to_main(fn: Callable[..., Any], *args: Any, **kwargs: Any) -> None:
 
 
 class OpContext:
-    """What the worker function receives: the Engram to use, progress and cancel."""
+    """What the worker function receives: the Engram to use, progress and cancel. Both are
+    core's own types (`progress` is an OnProgress, `cancelled` a ShouldStop), so they are
+    passed to core calls as they are."""
 
-    def __init__(self, op: Op, engram: Any) -> None:
+    def __init__(self, op: Op, engram: Engram) -> None:
         self._op = op
         self.engram = engram
         self._last = 0.0
@@ -81,14 +89,14 @@ class OpContext:
     def cancelled(self) -> bool:
         return self._op.is_cancelled
 
-    def progress(self, done: int, total: int, text: str = "") -> None:
+    def progress(self, p: Progress) -> None:
         if self._op.orphaned:
             return
         now = time.monotonic()
-        if now - self._last < PROGRESS_INTERVAL_S and done < total:
+        if now - self._last < PROGRESS_INTERVAL_S and p.done < p.total:
             return
         self._last = now
-        to_main(self._op._report_progress, done, total, text)
+        to_main(self._op._report_progress, p)
 
     def post(self, fn: Callable[..., Any], *args: Any) -> None:
         """Send anything else (e.g. streamed tokens) to the GUI thread."""
@@ -120,7 +128,7 @@ class Hook:
 class Op:
     """One user action. Create, connect callbacks, then `runner.submit(op)`.
 
-    `progressed(done, total, text)` and `done()` are called on the GUI thread."""
+    `progressed(Progress)` and `done()` are called on the GUI thread."""
 
     def __init__(self, fn: Callable[[OpContext], Any], *, lane: str = "db",
                  success: Callable[[Any], None] | None = None,
@@ -146,7 +154,7 @@ class Op:
         self._cancel = threading.Event()
         self.orphaned = False        # the runner shut down: report nothing more to the GUI
         self._dialog: QProgressDialog | None = None
-        self._last_progress: tuple[int, int, str] = (0, 0, "")
+        self._last_progress: Progress | None = None
 
     @property
     def is_cancelled(self) -> bool:
@@ -161,7 +169,7 @@ class Op:
         if self.dialog_parent is not None and self.label:
             QTimer.singleShot(DIALOG_DELAY_MS, self._maybe_show_dialog)
 
-    def _execute(self, engram: Any) -> None:
+    def _execute(self, engram: Engram) -> None:
         """Runs on a worker thread."""
         try:
             result = self.fn(OpContext(self, engram))
@@ -204,14 +212,14 @@ class Op:
                 self.progressed.clear()
                 self.done.clear()
 
-    def _report_progress(self, done: int, total: int, text: str) -> None:
-        self._last_progress = (done, total, text)
-        self.progressed.emit(done, total, text)
+    def _report_progress(self, p: Progress) -> None:
+        self._last_progress = p
+        self.progressed.emit(p)
         if self._dialog is not None:
-            self._dialog.setMaximum(max(total, 0))
-            self._dialog.setValue(min(done, total) if total else 0)
-            if text:
-                self._dialog.setLabelText(f"{self.label}\n{text}")
+            self._dialog.setMaximum(max(p.total, 0))
+            self._dialog.setValue(min(p.done, p.total) if p.total else 0)
+            if p.phase or p.counts:
+                self._dialog.setLabelText(f"{self.label}\n{p.line()}")
 
     def _maybe_show_dialog(self) -> None:
         if not self.running or self._dialog is not None:
@@ -227,9 +235,8 @@ class Op:
             dlg.setCancelButton(None)
         dlg.canceled.connect(self.cancel)
         self._dialog = dlg
-        done, total, text = self._last_progress
-        if total:
-            self._report_progress(done, total, text)
+        if self._last_progress is not None and self._last_progress.total:
+            self._report_progress(self._last_progress)
         dlg.show()
 
 
@@ -278,12 +285,14 @@ class _DaemonPool:
 
 class Runner:
     """The two lanes. `engram` is used only on the db thread; `open_worker_engram()` gives a
-    background op its own connection."""
+    background op its own connection. `announce` receives the Changes of `change` ops."""
 
-    def __init__(self, engram: Any, open_worker_engram: Callable[[], Any]) -> None:
+    def __init__(self, engram: Engram, open_worker_engram: Callable[[], Engram],
+                 announce: Callable[[Changes], None] | None = None) -> None:
         init_dispatcher()
         self.engram = engram
         self._open_worker_engram = open_worker_engram
+        self._announce = announce
         self._db = ThreadPoolExecutor(max_workers=1, thread_name_prefix="engram-db")
         self._pool = _DaemonPool(3, "engram-bg")
         self._active: set[Op] = set()
@@ -306,6 +315,20 @@ class Runner:
            failure: Callable[[BaseException], None] | None = None, **kw: Any) -> Op:
         """Shortcut: a db-lane op."""
         return self.submit(Op(fn, lane="db", success=success, failure=failure, **kw))
+
+    def change(self, fn: Callable[[OpContext], Changes],
+               success: Callable[[Changes], None] | None = None,
+               failure: Callable[[BaseException], None] | None = None, *,
+               lane: str = "db", **kw: Any) -> Op:
+        """An operation on core that returns what it changed: the record is announced once
+        (every panel refreshes from it), then `success(changes)` runs."""
+        def done(changes: Changes) -> None:
+            if self._announce is not None:
+                self._announce(changes)
+            if success is not None:
+                success(changes)
+
+        return self.submit(Op(fn, lane=lane, success=done, failure=failure, **kw))
 
     def background(self, fn: Callable[[OpContext], Any],
                    success: Callable[[Any], None] | None = None,

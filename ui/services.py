@@ -1,7 +1,9 @@
 """What every panel shares: the opened data folder, the op runner, the model and a change hub.
 
-Panels never call each other to refresh: an op that changes something emits a change record
-on `AppEvents` (which conversations or memories changed) and each panel decides what to reload.
+Panels never call each other to refresh: an operation returns a `Changes` record (which
+conversations or memories changed), the runner announces it once on `AppEvents.changed`, and
+each panel decides what to reload. A record that says vectors must follow starts an index
+sync in the background (one at a time).
 """
 from __future__ import annotations
 
@@ -10,13 +12,21 @@ import gc
 import logging
 import sqlite3
 import sys
-from typing import Any
+from typing import TYPE_CHECKING
 
-from PySide6.QtCore import QObject, Signal
+from PySide6.QtCore import QObject, QTimer, Signal
 
+from core.base.llm import LLM
 from core.base.paths import DataLayout
+from core.base.settings import Settings
+from core.index.embedder import Embedder
+from core.index.vector_index import VectorIndex
+from core.services.changes import Changes
 from core.services.engine import Engram
-from ui.ops import Runner
+from ui.ops import OpContext, Runner
+
+if TYPE_CHECKING:     # imported when the worker starts, after the window shows
+    from core.services.memory_worker import MemoryWorker
 
 log = logging.getLogger(__name__)
 
@@ -46,15 +56,17 @@ pin_singletons()
 
 
 class AppEvents(QObject):
-    conversations_changed = Signal()          # list needs reloading (new, renamed, deleted)
-    conversation_changed = Signal(str)        # messages of one conversation changed
-    memories_changed = Signal(list)           # ids; empty list = many / unknown
+    changed = Signal(object)                  # a core.services.changes.Changes record
     settings_changed = Signal()
     model_changed = Signal()                  # an LLM was loaded or unloaded
     open_memory = Signal(str)                 # show this memory in the inspector
     open_conversation = Signal(str, str)      # conversation id, message id to scroll to ("")
-    runtime_stats = Signal(dict)              # live model stats for the status bar
+    reply_stats = Signal(object)              # the GenerationStats of a finished answer
     background_progress = Signal(str, int, int)   # task name, done, total (total 0 = finished)
+
+    def announce(self, changes: Changes) -> None:
+        """Tell every panel what one operation changed (once per operation)."""
+        self.changed.emit(changes)
 
 
 class _WorkerEngram(Engram):
@@ -65,11 +77,11 @@ class _WorkerEngram(Engram):
         self._main = main
 
     @property
-    def embedder(self):  # type: ignore[override]
+    def embedder(self) -> Embedder:  # type: ignore[override]
         return self._main.embedder
 
     @property
-    def index(self):  # type: ignore[override]
+    def index(self) -> VectorIndex:  # type: ignore[override]
         return self._main.index
 
 
@@ -80,15 +92,45 @@ class Services:
         # long C calls hold the GIL, which would freeze the window from any thread here.
         self.engram = engram if engram is not None else Engram(layout, index_process=True)
         self.events = AppEvents()
-        self.runner = Runner(self.engram, lambda: _WorkerEngram(self.engram))
-        self.llm: Any = None                # a core.base.llm.LLM when a model is loaded
+        self.runner = Runner(self.engram, lambda: _WorkerEngram(self.engram),
+                             announce=self.events.announce)
+        self.llm: LLM | None = None          # when a model is loaded
         self.model_label = "No model"
-        self.memory_worker: Any = None
+        self.memory_worker: MemoryWorker | None = None
         self.model_loading = False          # a load_model op is under way
+        self._syncing = self._sync_again = False
+        self.events.changed.connect(self._follow)
 
     @property
-    def settings(self):
+    def settings(self) -> Settings:
         return self.engram.settings
+
+    # -- the vector index follows the stores ---------------------------------------------------
+    def _follow(self, changes: Changes) -> None:
+        if changes.vectors:
+            self.sync_index()
+
+    def sync_index(self) -> None:
+        """Bring the vector index up to date in the background; one sync at a time (a
+        request while one runs starts another after it)."""
+        if self._syncing:
+            self._sync_again = True
+            return
+        self._syncing, self._sync_again = True, False
+        events = self.events
+
+        def work(ctx: OpContext) -> object:
+            return ctx.engram.index_sync.sync(progress=ctx.progress, should_stop=ctx.cancelled)
+
+        def finished(_result: object = None) -> None:
+            self._syncing = False
+            events.background_progress.emit("Indexing memories", 0, 0)
+            if self._sync_again and not self.runner.closed:
+                QTimer.singleShot(0, self.sync_index)
+
+        op = self.runner.background(work, success=finished, failure=lambda _e: finished())
+        op.progressed.connect(lambda p: events.background_progress.emit(
+            "Indexing memories", p.done, p.total))
 
     def warm_up(self) -> None:
         """Load the embedding model and open the vector index in the background, soon after
@@ -111,15 +153,13 @@ class Services:
     def start_memory_worker(self) -> None:
         """Run queued memory jobs (index sync, summaries, thoughts, portrait) in core's
         background worker, on its own connection; model jobs wait until a model is loaded."""
-        try:
-            from core.services.memory_worker import MemoryWorker
-        except ImportError:
-            return
+        from core.services.memory_worker import MemoryWorker
+
         if self.memory_worker is None:
             self.memory_worker = MemoryWorker(_WorkerEngram(self.engram), lambda: self.llm)
             self.memory_worker.start()
 
-    def set_llm(self, llm: Any, label: str | None = None) -> None:
+    def set_llm(self, llm: LLM | None, label: str | None = None) -> None:
         old = self.llm
         self.llm = llm
         self.model_label = label or (getattr(llm, "name", "") if llm else "No model") or "Model"

@@ -5,11 +5,12 @@ search already finds them."""
 from __future__ import annotations
 
 import time
-from typing import Any
 
 from PySide6.QtCore import QTimer
 from PySide6.QtWidgets import QLabel, QProgressBar, QStatusBar
 
+from core.base.llm import GenerationStats
+from core.runtime.stats import RuntimeStats
 from ui.services import Services
 
 POLL_MS = 500
@@ -68,9 +69,8 @@ class EngramStatusBar(QStatusBar):
             self.addPermanentWidget(w)
         self._tasks: dict[str, tuple[int, int]] = {}
         self._first_seen: dict[str, tuple[float, int]] = {}   # task -> (time, done) at start
-        self.stats: dict[str, Any] = {}
         services.events.model_changed.connect(self.refresh)
-        services.events.runtime_stats.connect(self.update_stats)
+        services.events.reply_stats.connect(self.show_reply)
         services.events.background_progress.connect(self.task_progress)
         self._poll = QTimer(self)
         self._poll.setInterval(POLL_MS)
@@ -89,29 +89,32 @@ class EngramStatusBar(QStatusBar):
         self.poll()
 
     def poll(self) -> None:
-        """Read the runtime's live snapshot (a plain dict copy: cheap, no IPC)."""
-        llm = self.services.llm
-        if llm is None or not hasattr(llm, "live_stats"):
+        """Read the runtime's live snapshot (kept by the runtime: cheap, no IPC). A backend
+        without one (a scripted test model) leaves the figures as they are."""
+        live_stats = getattr(self.services.llm, "live_stats", None)
+        if live_stats is None:
             return
         try:
-            stats = llm.live_stats()
+            stats = live_stats()
         except Exception:  # noqa: BLE001 - a figure missing for one tick is harmless
             return
-        self.update_stats(stats.to_dict() if hasattr(stats, "to_dict") else dict(stats))
+        self.show_runtime(stats)
 
-    def update_stats(self, stats: dict[str, Any]) -> None:
-        self.stats.update({k: v for k, v in stats.items() if v not in (None, "")})
-        s = self.stats
-        if s.get("n_ctx"):
-            used = int(s.get("context_used", 0))
-            self.context_label.setText(f"Context {used:,} / {int(s['n_ctx']):,}")
-        if s.get("type_k"):
-            kv = f"KV {s['type_k']}/{s.get('type_v', '')}"
-            if s.get("kv_bytes"):
-                kv += f" · {human_bytes(s['kv_bytes'])}"
+    def show_runtime(self, s: RuntimeStats) -> None:
+        if s.n_ctx:
+            self.context_label.setText(f"Context {s.context_used:,} / {s.n_ctx:,}")
+        if s.type_k:
+            kv = f"KV {s.type_k}/{s.type_v}"
+            if s.kv_bytes:
+                kv += f" · {human_bytes(s.kv_bytes)}"
             self.kv_label.setText(kv)
-        if s.get("tokens_per_second"):
-            self.speed_label.setText(f"{float(s['tokens_per_second']):.1f} tok/s")
+        if s.tokens_per_second:
+            self.speed_label.setText(f"{s.tokens_per_second:.1f} tok/s")
+
+    def show_reply(self, stats: GenerationStats) -> None:
+        """The decode speed of the answer just finished."""
+        if stats.tokens_per_second:
+            self.speed_label.setText(f"{stats.tokens_per_second:.1f} tok/s")
 
     def task_progress(self, name: str, done: int, total: int) -> None:
         if total <= 0:

@@ -157,14 +157,10 @@ def _embedding(home: Path, sample: int, raw_sample: int, runtime: str,
     eng = Engram.open(home)
     try:
         eng.settings.memory.embedding_runtime = runtime
-        total = eng.db.execute("SELECT count(*) FROM memories").fetchone()[0]
-        rows = eng.db.execute("SELECT rowid FROM memories ORDER BY rowid LIMIT 1 OFFSET ?",
-                              [sample]).fetchone() if sample else None
-        if rows:
-            eng.db.execute("UPDATE memories SET indexed_version = version WHERE rowid >= ?",
-                           [rows[0]])
-        texts = [r[0] for r in eng.db.execute(
-            "SELECT text FROM memories WHERE indexed_version IS NOT version ORDER BY rowid")]
+        total = eng.memories.count(statuses=None)
+        if sample:
+            eng.memories.leave_pending_first(sample)
+        texts = [r["text"] for r in eng.memories.index_pending(0, 1 << 62)]
         raw_texts = texts
         if len(texts) > raw_sample > 0:                      # evenly spread, same mix
             step = len(texts) / raw_sample

@@ -25,11 +25,14 @@ import time
 from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
 from core.base.errors import EngramError
+
+if TYPE_CHECKING:
+    from core.services.engine import Engram
 
 KS = (5, 10, 50)
 BUDGETS = (1000, 2000, 4000)
@@ -59,7 +62,7 @@ def parse_date(text: str) -> float:
     raise EngramError(f"Unreadable LongMemEval date: {text!r}")
 
 
-def ingest(eng, question: dict[str, Any], sync: Callable[[], Any]) -> set[str]:
+def ingest(eng: Engram, question: dict[str, Any], sync: Callable[[], Any]) -> set[str]:
     """The haystack, one conversation per session. Returns the source ids of the evidence
     turns ("<session id>:<turn index>")."""
     from core.memory.episodic import remember_messages
@@ -88,12 +91,11 @@ def ingest(eng, question: dict[str, Any], sync: Callable[[], Any]) -> set[str]:
 class _Sources:
     """Memory id -> the (session, turn) source ids behind it."""
 
-    def __init__(self, eng) -> None:
+    def __init__(self, eng: Engram) -> None:
         self.of: dict[str, set[str]] = {}
-        for mid, ref in eng.db.execute(
-                "SELECT s.memory_id, m.source_id FROM memory_sources s"
-                " JOIN messages m ON m.id = s.message_id WHERE m.source_id IS NOT NULL"):
-            self.of.setdefault(mid, set()).add(ref)
+        for mid, ref in eng.memories.message_source_ids():
+            if ref is not None:
+                self.of.setdefault(mid, set()).add(ref)
 
     def turns(self, memory_ids: list[str]) -> set[str]:
         out: set[str] = set()
@@ -102,20 +104,17 @@ class _Sources:
         return out
 
 
-def _baselines(eng, embedder, question: str) -> dict[str, list]:
+def _baselines(eng: Engram, embedder, question: str) -> dict[str, list]:
     """BM25 and dense over single turns, as Candidates ranked best first."""
     from core.base.llm import approx_tokens
     from core.memory.render import render_memory
     from core.memory.retrieval import Candidate, lexical_query
 
-    turn_ids = [r[0] for r in eng.db.execute(
-        "SELECT id FROM memories WHERE kind = 'episodic' AND granularity = 'turn'"
-        " AND status = 'active'")]
+    turn_ids = eng.memories.ids_of("episodic", "turn")
     match = lexical_query(question)
-    bm25 = [r[0] for r in eng.db.execute(
-        "SELECT m.id FROM memories_fts JOIN memories m ON m.rowid = memories_fts.rowid"
-        " WHERE memories_fts MATCH ? AND m.granularity = 'turn' AND m.status = 'active'"
-        " ORDER BY bm25(memories_fts) LIMIT 200", [match])] if match else []
+    # turns are global episodic memories: BM25 over them, as the baseline has it
+    bm25 = [mid for mid, _ in eng.memories.bm25(match, ("episodic",), None, 200,
+                                                granularity="turn")] if match else []
     vectors = eng.index.get_embeddings(turn_ids)
     ids = [t for t in turn_ids if t in vectors]
     scores = (np.stack([vectors[t] for t in ids]) @ embedder.encode_one(question)

@@ -32,9 +32,12 @@ import sys
 import tempfile
 import time
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from app.benchmarks import emit, machine
+
+if TYPE_CHECKING:
+    from core.services.engine import Engram
 
 MATCH_COSINE = 0.6
 OTHER_COSINES = (0.5, 0.7)
@@ -65,16 +68,14 @@ def add_model_arguments(p) -> None:
 
 
 def open_bench_model(args, ctx):
-    """The model a benchmark runs: --model FILE, else the starter model."""
+    """The model a benchmark runs: --model FILE, else the starter model, with the runtime's
+    default configuration (not the user's settings: figures stay comparable across runs)."""
+    from core.base.settings import ModelSettings
+    from core.runtime.factory import model_path
     from core.runtime.kv_config import RuntimeConfig
     from core.runtime.local_llm import LocalLLM
 
-    if args.model is not None:
-        path = args.model
-    else:
-        from core.runtime.starter_model import ensure_starter_model
-
-        path = ensure_starter_model(ctx.layout.models_dir)
+    path = args.model or model_path(ctx.layout, ModelSettings())
     return LocalLLM(path, RuntimeConfig(str(path), n_ctx=4096),
                     kind=getattr(args, "kind", "auto"))
 
@@ -105,7 +106,7 @@ class MemoryWriter:
                  progress: bool = True) -> None:
         self.llm, self.seed, self.summaries, self.progress = llm, seed, summaries, progress
 
-    def __call__(self, eng, sample: dict[str, Any]) -> None:
+    def __call__(self, eng: Engram, sample: dict[str, Any]) -> None:
         from core.memory import facts
 
         [conv] = eng.conversations.list(limit=5)
@@ -133,7 +134,7 @@ def memory_writer(args, ctx, *, progress: bool = True) -> MemoryWriter:
 
 
 # -- one sample ------------------------------------------------------------------------------
-def ingest_session(eng, conv_id: str, sample: dict[str, Any], n: int, parent: str | None):
+def ingest_session(eng: Engram, conv_id: str, sample: dict[str, Any], n: int, parent: str | None):
     """Store session `n` of a LoCoMo sample as the chat stores turns; returns its messages."""
     from app.benchmarks.retrieval import session_time
     from core.memory.episodic import remember_messages
@@ -172,7 +173,7 @@ def measure(samples: list[dict[str, Any]], llm, embedder, *, sessions: int = 0,
     return summarise(per_sample)
 
 
-def _one_sample(eng, sample, llm, *, sessions, summaries, seed, progress) -> dict[str, Any]:
+def _one_sample(eng: Engram, sample, llm, *, sessions, summaries, seed, progress) -> dict[str, Any]:
     from core.memory import facts
 
     data = sample["conversation"]
@@ -233,7 +234,7 @@ def _one_sample(eng, sample, llm, *, sessions, summaries, seed, progress) -> dic
     }
 
 
-def _run_summary_jobs(eng, llm, conversation_id: str) -> dict[str, dict[str, Any]]:
+def _run_summary_jobs(eng: Engram, llm, conversation_id: str) -> dict[str, dict[str, Any]]:
     """The model jobs an import queues, run through the memory worker."""
     from core.services.memory_worker import MemoryWorker
     from core.store import jobs as kinds

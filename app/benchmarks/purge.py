@@ -50,7 +50,7 @@ def measure(home: Path, n: int) -> dict:
     from app.benchmarks.vector_probe import files_under, find_vectors
     from core.index.vector_index import IndexEntry
     from core.services.engine import Engram
-    from core.services.purge import purge_memory
+    from core.services.purge import purge_memories
     from core.store.backup import backup_now
     from core.store.memories import NewMemory
 
@@ -70,7 +70,7 @@ def measure(home: Path, n: int) -> dict:
         backup_now(eng.db, eng.layout.backups_dir)
         vector = eng.embedder.encode([SECRET])[0]
         started = time.monotonic()
-        report = purge_memory(eng, secret.id)
+        report = purge_memories(eng, [secret.id])
         seconds = time.monotonic() - started
         left = find_vectors(files_under(home), [vector])[0]
         return {"memories in the index": n,

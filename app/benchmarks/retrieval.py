@@ -21,9 +21,12 @@ import tempfile
 import time
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from core.base.errors import EngramError
+
+if TYPE_CHECKING:
+    from core.services.engine import Engram
 
 CATEGORIES = {1: "multi-hop", 2: "temporal", 3: "open-domain", 4: "single-hop", 5: "adversarial"}
 BUDGETS = (500, 1000, 2000)
@@ -135,7 +138,7 @@ def evidence_ids(item: dict[str, Any]) -> set[str]:
     return out
 
 
-def ingest_sample(eng, sample: dict[str, Any], *, window_vectors: str | None = None) -> None:
+def ingest_sample(eng: Engram, sample: dict[str, Any], *, window_vectors: str | None = None) -> None:
     """The sessions of one sample as one conversation, stored the way the chat stores turns."""
     from core.memory.episodic import remember_messages
 
@@ -194,15 +197,13 @@ def locomo(path: Path, embedder, *, progress: bool = True,
     return out
 
 
-def question_rows(eng, sample: dict[str, Any], embedder, latencies: list[float]
+def question_rows(eng: Engram, sample: dict[str, Any], embedder, latencies: list[float]
                   ) -> list[dict[str, Any]]:
     """Recall of every question of `sample` through the chat's retriever, as it stands."""
     from core.memory.retrieval import Retriever, select_under_budget
 
     multi: dict[str, set[str]] = {}
-    for mid, dia in eng.db.execute(
-            "SELECT s.memory_id, m.source_id FROM memory_sources s"
-            " JOIN messages m ON m.id = s.message_id"):
+    for mid, dia in eng.memories.message_source_ids():
         multi.setdefault(mid, set()).add(dia)
     retriever = Retriever(eng.memories, eng.index, embedder)
     rows = []

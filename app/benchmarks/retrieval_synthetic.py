@@ -9,10 +9,14 @@ import sys
 import tempfile
 import time
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from core.base.errors import EngramError
 from core.base.llm import approx_tokens
+from core.base.progress import Progress
+
+if TYPE_CHECKING:
+    from core.services.engine import Engram
 
 NAMES = ["Anna", "Tomas", "Ingrid", "Miso", "Lena", "Omar", "Priya", "Kenji", "Sofia", "Yusuf"]
 PLACES = ["Ghent", "Lyon", "Porto", "Oslo", "Kyoto", "Lima", "Cairo", "Quebec", "Riga", "Perth"]
@@ -78,7 +82,7 @@ def synthetic(n: int, embedder, *, queries: int = 200, progress: bool = True,
             "total_ms": _stats(totals), "chroma_ms": _stats(raw)}
 
 
-def _build(eng, n: int, rng: random.Random, progress: bool):
+def _build(eng: Engram, n: int, rng: random.Random, progress: bool):
     """The generated memories and a 40-message conversation (reused when already there), and
     whether they were reused."""
     from core.store.db import transaction
@@ -104,9 +108,9 @@ def _build(eng, n: int, rng: random.Random, progress: bool):
         eng.conversations.add_message(conv.id, "user" if i % 2 == 0 else "assistant",
                                       _text(rng))
 
-    def report(done: int, total: int) -> None:
-        if progress and (done % 5000 < 128 or done == total):
-            print(f"\rindexing {done}/{total}", end="", file=sys.stderr, flush=True)
+    def report(p: Progress) -> None:
+        if progress and (p.done % 5000 < 128 or p.done == p.total):
+            print(f"\rindexing {p.done}/{p.total}", end="", file=sys.stderr, flush=True)
 
     eng.index_sync.sync(progress=report)
     if progress:

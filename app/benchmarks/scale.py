@@ -68,7 +68,8 @@ def generate(home: Path, n_memories: int, n_conversations: int, log) -> None:
                     made += 1
         log(f"generated {made}/{n_memories} memories ({time.perf_counter() - t0:.0f} s)")
     log("embedding into the vector index (this is the slow part)")
-    eng.index_sync.sync(progress=lambda d, t: log(f"embedded {d}/{t}") if d % 10000 < 128 else None)
+    eng.index_sync.sync(progress=lambda p: log(f"embedded {p.done}/{p.total}")
+                        if p.done % 10000 < 128 else None)
     eng.close()
 
 
@@ -93,7 +94,7 @@ def run(args, ctx) -> int:
     gen_s = time.perf_counter() - t_gen
 
     from core.services.engine import Engram
-    from core.services.purge import purge_memory
+    from core.services.purge import purge_memories
     from core.services.startup import recover
 
     open_ms, eng = _ms(lambda: Engram.open(home))
@@ -116,7 +117,7 @@ def run(args, ctx) -> int:
     figures["semantic_search_ms"] = round(_ms(lambda: eng.index.query(
         eng.embedder.encode_one("plans for my sister's birthday"), 20), 5)[0], 2)
     victim = eng.memories.list(limit=1)[0].id
-    figures["purge_one_memory_ms"] = round(_ms(lambda: purge_memory(eng, victim))[0], 1)
+    figures["purge_one_memory_ms"] = round(_ms(lambda: purge_memories(eng, [victim]))[0], 1)
     eng.close()
     figures["machine"] = _machine()
     if args.json:

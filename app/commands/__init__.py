@@ -2,6 +2,7 @@
 parser and sets `func(args, ctx) -> int` as the handler."""
 from __future__ import annotations
 
+import argparse
 import importlib
 
 COMMAND_MODULES = [
@@ -10,12 +11,6 @@ COMMAND_MODULES = [
 ]
 
 
-def register_all(subparsers) -> None:
+def register_all(subparsers: argparse._SubParsersAction) -> None:
     for name in COMMAND_MODULES:
-        try:
-            module = importlib.import_module(f"app.commands.{name}")
-        except ModuleNotFoundError as exc:
-            if exc.name == f"app.commands.{name}":
-                continue  # not written yet
-            raise
-        module.register(subparsers)
+        importlib.import_module(f"app.commands.{name}").register(subparsers)

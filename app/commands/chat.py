@@ -8,10 +8,11 @@ from __future__ import annotations
 
 import sys
 import threading
-from dataclasses import replace
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from core.base.errors import EngramError
+if TYPE_CHECKING:
+    from core.services.engine import Engram
 
 
 def register(sub) -> None:
@@ -19,7 +20,8 @@ def register(sub) -> None:
     p.add_argument("--model", type=Path, help="a GGUF file (default: the setting, else the "
                                               "starter model)")
     p.add_argument("--conversation", help="continue this conversation (default: a new one)")
-    p.add_argument("--title", default="", help="title of a new conversation")
+    p.add_argument("--title", default="", help="title of a new conversation (default: its "
+                                               "first message)")
     p.add_argument("--incognito", action="store_true",
                    help="a new conversation that reads and writes no memory")
     p.add_argument("--message", help="send one message, print the answer and exit")
@@ -30,27 +32,17 @@ def register(sub) -> None:
     p.set_defaults(func=run)
 
 
-def open_model(ctx, model: Path | None):
-    from core.runtime.factory import open_llm
-
-    settings = ctx.engram.settings
-    if model is not None:
-        if not model.exists():
-            raise EngramError(f"No model file at {model}")
-        settings = replace(settings, model=replace(settings.model, path=str(model),
-                                                   remote_url=""))
-    return open_llm(ctx.layout, settings)
-
-
 def run(args, ctx) -> int:
+    from core.runtime.factory import open_llm
     from core.services.chat import ChatService
 
     eng = ctx.engram
     if args.conversation:
         conv = eng.conversations.get(args.conversation)
-    llm = open_model(ctx, args.model)     # a model that fails to open leaves no empty chat
+    # a model that fails to open leaves no empty chat
+    llm = open_llm(ctx.layout, eng.settings.model, path=args.model)
     if not args.conversation:
-        conv = eng.conversations.create(args.title or "Terminal chat", incognito=args.incognito)
+        conv = eng.conversations.create(args.title, incognito=args.incognito)
     params = eng.settings.generation.params()
     if args.max_tokens is not None:
         params.max_tokens = args.max_tokens
@@ -62,7 +54,7 @@ def run(args, ctx) -> int:
             eng.conversations.delete(conv.id)   # nothing was said (or the model failed first)
 
 
-def _chat(args, eng, service, llm, conv) -> int:
+def _chat(args, eng: Engram, service, llm, conv) -> int:
     from core.services.memory_worker import MemoryWorker
 
     try:

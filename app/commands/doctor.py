@@ -19,9 +19,10 @@ def run(args, ctx) -> int:
     from core.base.private_files import make_private
     from core.services.purge_audit import audit as audit_purges
     from core.services.purge_audit import repair as repair_purges
+    from core.store.db import integrity_check
 
     eng = ctx.engram
-    integrity = eng.db.execute("PRAGMA integrity_check").fetchone()[0]
+    integrity = integrity_check(eng.db)
     purges = audit_purges(eng)
     actions: list[str] = []
     if args.repair and not purges.complete:

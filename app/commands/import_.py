@@ -17,6 +17,7 @@ from app.cli import print_json
 from app.failures import describe, is_environment_failure
 from core.base import clock
 from core.base.errors import EngramError
+from core.base.progress import Progress
 
 
 class ImportStoppedError(EngramError):
@@ -39,17 +40,17 @@ class _Progress:
         self.last = 0.0
         self.shown = False
 
-    def __call__(self, p) -> None:
+    def __call__(self, p: Progress) -> None:
         now = time.monotonic()
         if now - self.last < 0.2:
             return
         self.last = now
         self.shown = True
         if p.phase == "embedding":
-            line = f"embedding {p.embedded}/{p.embed_total}"
+            line = f"embedding {p.done}/{p.total}"
         else:
-            line = (f"reading {p.fraction:5.1%}  {p.conversations} conversations,"
-                    f" {p.messages} messages")
+            line = (f"reading {p.fraction:5.1%}  {p.counts.get('conversations', 0)} conversations,"
+                    f" {p.counts.get('messages', 0)} messages")
         print(f"\r{line:70}", end="", file=sys.stderr, flush=True)
 
     def done(self) -> None:

@@ -1,8 +1,13 @@
 """`engram info`: where the data lives and what is in it."""
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from app.cli import print_fields, print_json
 from core.index.sync import waiting_report
+
+if TYPE_CHECKING:
+    from core.services.engine import Engram
 
 
 def register(sub) -> None:
@@ -22,7 +27,7 @@ def run(args, ctx) -> int:
         "database": str(ctx.layout.db_path),
         "schema_version": applied_version(eng.db.conn),
         "conversations": eng.conversations.count(),
-        "messages": eng.db["messages"].count,
+        "messages": eng.conversations.count_messages(),
         "memories_active": eng.memories.count(),
         "memory_jobs_pending": eng.jobs.pending(),
         "memory_jobs_failed": eng.jobs.count("failed"),
@@ -39,7 +44,7 @@ def run(args, ctx) -> int:
     return 0
 
 
-def _last_failure(eng) -> str:
+def _last_failure(eng: Engram) -> str:
     """The newest failed job and why (`engram jobs list` has them all)."""
     failed = eng.jobs.list("failed", 1)
     return f"{failed[0].kind}: {failed[0].error}" if failed else ""

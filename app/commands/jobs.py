@@ -10,10 +10,14 @@ from __future__ import annotations
 import sys
 import threading
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from app.cli import print_json
 from core.base import clock
 from core.store import jobs as kinds
+
+if TYPE_CHECKING:
+    from core.services.engine import Engram
 
 
 def register(sub) -> None:
@@ -74,14 +78,14 @@ def run_cancel(args, ctx) -> int:
 
 
 def run_run(args, ctx) -> int:
-    from app.commands.chat import open_model
+    from core.runtime.factory import open_llm
     from core.services.memory_worker import MemoryWorker
 
     eng = ctx.engram
     if eng.jobs.pending() == 0:
         print("nothing to do")
         return 0
-    llm = open_model(ctx, args.model)
+    llm = open_llm(ctx.layout, eng.settings.model, path=args.model)
     worker = MemoryWorker(eng, lambda: llm)
     report = _Report(eng)
     thread = threading.Thread(target=_drain, args=(worker, report.done), daemon=True)
@@ -117,7 +121,7 @@ def _drain(worker, done: list) -> None:
 class _Report:
     """Prints each finished job once (with why it failed), and the facts job's progress."""
 
-    def __init__(self, eng) -> None:
+    def __init__(self, eng: Engram) -> None:
         self.eng = eng
         self.done: list = []
         self._shown = 0

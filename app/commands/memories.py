@@ -1,4 +1,5 @@
-"""`engram memories ...`: see, search, correct, pin, forget, restore and purge memories."""
+"""`engram memories ...`: see, search, correct, pin, forget, restore, move, merge, undo and
+purge memories, several at a time (core.services.memory_ops, as the inspector does)."""
 from __future__ import annotations
 
 from dataclasses import asdict
@@ -6,6 +7,9 @@ from typing import Any
 
 from app.cli import confirm, print_json
 from core.base import clock
+from core.base.errors import EngramError
+from core.services import memory_ops
+from core.services.changes import Changes
 from core.store.memories import KINDS, STATUSES, Memory
 
 
@@ -35,28 +39,45 @@ def register(sub) -> None:
     sh.add_argument("--json", action="store_true")
     sh.set_defaults(func=run_show)
 
-    ed = inner.add_parser("edit", help="correct a memory's text (the old text stays in its history)")
+    ed = inner.add_parser("edit",
+                          help="correct a memory's text (the old text stays in its history)")
     ed.add_argument("id")
     ed.add_argument("--text", required=True)
     ed.set_defaults(func=run_edit)
 
-    pin = inner.add_parser("pin", help="pin a memory: always considered, never fades")
-    pin.add_argument("id")
+    pin = inner.add_parser("pin", help="pin memories: always considered, never fading")
+    pin.add_argument("ids", nargs="+", metavar="ID")
     pin.add_argument("--off", action="store_true", help="unpin instead")
     pin.set_defaults(func=run_pin)
 
-    fg = inner.add_parser("forget", help="forget a memory (reversible: see restore)")
-    fg.add_argument("id")
+    fg = inner.add_parser("forget", help="forget memories (reversible: see restore and undo)")
+    fg.add_argument("ids", nargs="+", metavar="ID")
     fg.set_defaults(func=run_forget)
 
-    rs = inner.add_parser("restore", help="bring back a forgotten or superseded memory")
-    rs.add_argument("id")
+    rs = inner.add_parser("restore", help="bring back forgotten or superseded memories")
+    rs.add_argument("ids", nargs="+", metavar="ID")
     rs.add_argument("--version", type=int, metavar="EVENT_ID",
-                    help="also put back the text from this history event (see show)")
+                    help="(one memory) also put back the text from this history event")
     rs.set_defaults(func=run_restore)
 
-    pu = inner.add_parser("purge", help="erase a memory for good, from every file")
-    pu.add_argument("id")
+    mv = inner.add_parser("move", help="change memories' scope: every conversation, or one")
+    mv.add_argument("ids", nargs="+", metavar="ID")
+    mv.add_argument("--to", choices=("global", "conversation"), required=True)
+    mv.add_argument("--conversation", help="with --to conversation: this one (default: each "
+                                           "memory's own)")
+    mv.set_defaults(func=run_move)
+
+    mg = inner.add_parser("merge", help="combine memories into one (the originals are kept "
+                                        "as merged: undo or restore brings them back)")
+    mg.add_argument("ids", nargs="+", metavar="ID")
+    mg.set_defaults(func=run_merge)
+
+    un = inner.add_parser("undo", help="take back the last change made to memories (not a "
+                                       "purge)")
+    un.set_defaults(func=run_undo)
+
+    pu = inner.add_parser("purge", help="erase memories for good, from every file")
+    pu.add_argument("ids", nargs="+", metavar="ID")
     pu.add_argument("--yes", action="store_true", help="do not ask for confirmation")
     pu.set_defaults(func=run_purge)
 
@@ -119,7 +140,7 @@ def run_show(args, ctx) -> int:
     mem = store.get(args.id)
     sources = store.sources(mem.id)
     events = store.events(mem.id)
-    uses = store.retrievals_of(mem.id)
+    uses = ctx.engram.retrievals.uses_of(mem.id)
     if args.json:
         print_json({"memory": memory_dict(mem), "sources": sources,
                     "events": [{**asdict(e), "at": clock.to_iso(e.at)} for e in events],
@@ -142,54 +163,73 @@ def run_show(args, ctx) -> int:
     return 0
 
 
-def run_edit(args, ctx) -> int:
-    if not args.text.strip():
-        from core.base.errors import EngramError
-
-        raise EngramError("The new text is empty; use forget or purge to remove a memory")
-    mem = ctx.engram.memories.edit(args.id, args.text, actor="user")
-    print(f"edited {mem.id} (version {mem.version})")
+def _report(changes: Changes, ids: list[str] | None = None) -> int:
+    """One line for what changed (and for ids left as they were), then what undo would do."""
+    done = changes.description if changes.memories or changes.created else \
+        f"nothing to {changes.description.split()[0]}"
+    print(done + (f": {', '.join(changes.created)}" if changes.created else ""))
+    left = [i for i in ids or [] if i not in changes.memories]
+    if left and changes.memories:
+        print(f"left as they were: {', '.join(left)}")
+    if changes.undo:
+        print(f"(engram memories undo: {changes.undo})")
     return 0
+
+
+def run_edit(args, ctx) -> int:
+    return _report(memory_ops.edit(ctx.engram, args.id, args.text))
 
 
 def run_pin(args, ctx) -> int:
-    mem = ctx.engram.memories.set_pinned(args.id, not args.off, actor="user")
-    print(f"{'pinned' if mem.pinned else 'unpinned'} {mem.id}")
-    return 0
+    return _report(memory_ops.pin(ctx.engram, args.ids, not args.off), args.ids)
 
 
 def run_forget(args, ctx) -> int:
-    mem = ctx.engram.memories.forget(args.id, actor="user")
-    print(f"forgot {mem.id} (restore with: engram memories restore {mem.id})")
-    return 0
+    return _report(memory_ops.forget(ctx.engram, args.ids), args.ids)
 
 
 def run_restore(args, ctx) -> int:
-    store = ctx.engram.memories
-    mem = store.get(args.id)
-    if mem.status != "active":
-        mem = store.restore(args.id, actor="user")
+    eng = ctx.engram
+    if args.version is not None and len(args.ids) != 1:
+        raise EngramError("--version restores the text of one memory: name only that one")
+    changes = memory_ops.restore(eng, args.ids)
     if args.version is not None:
-        mem = store.restore_version(args.id, args.version, actor="user")
-    print(f"restored {mem.id} (status {mem.status}, version {mem.version})")
-    return 0
+        changes = changes + memory_ops.restore_version(eng, args.ids[0], args.version)
+    return _report(changes, args.ids)
+
+
+def run_move(args, ctx) -> int:
+    return _report(memory_ops.move(ctx.engram, args.ids, args.to, args.conversation), args.ids)
+
+
+def run_merge(args, ctx) -> int:
+    return _report(memory_ops.merge(ctx.engram, args.ids))
+
+
+def run_undo(args, ctx) -> int:
+    return _report(memory_ops.undo(ctx.engram))
 
 
 def run_purge(args, ctx) -> int:
-    from core.services.purge import purge_memory
-
     eng = ctx.engram
-    mem = eng.memories.get(args.id)
-    if mem.status == "purged":
-        when = next((e.at for e in reversed(eng.memories.events(mem.id)) if e.event == "purged"),
+    found = eng.memories.get_many(args.ids)
+    for mid in args.ids:
+        if mid not in found:
+            eng.memories.get(mid)          # the error names the missing id
+    gone = [m for m in args.ids if found[m].status == "purged"]
+    for mid in gone:
+        mem = found[mid]
+        when = next((e.at for e in reversed(eng.memories.events(mid)) if e.event == "purged"),
                     mem.updated_at)
-        print(f"memory {mem.id} was purged already ({clock.to_iso(when)}); nothing of it is left")
+        print(f"memory {mid} was purged already ({clock.to_iso(when)}); nothing of it is left")
+    todo = [m for m in args.ids if m not in gone]
+    if not todo:
         return 0
-    if not confirm(f"Erase memory {args.id} for good?", args.yes):
+    what = f"memory {todo[0]}" if len(todo) == 1 else f"{len(todo)} memories"
+    if not confirm(f"Erase {what} for good?", args.yes):
         print("nothing purged")
         return 1
-    report = purge_memory(eng, args.id)
-    print(purge_summary(report))
+    print(purge_summary(memory_ops.purge(eng, todo).detail))
     return 0
 
 

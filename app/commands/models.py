@@ -10,6 +10,7 @@ from __future__ import annotations
 import sys
 
 from app.cli import print_fields, print_json
+from core.base.progress import Progress
 
 
 def register(sub) -> None:
@@ -172,7 +173,8 @@ def run_use(args, ctx) -> int:
 def _progress_printer():
     last = [-1]
 
-    def progress(done: int, total: int | None) -> None:
+    def progress(p: Progress) -> None:
+        done, total = p.done, p.total
         pct = int(done * 100 / total) if total else -1
         if pct != last[0] and sys.stderr.isatty():
             last[0] = pct

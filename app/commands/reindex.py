@@ -3,6 +3,8 @@ from __future__ import annotations
 
 import sys
 
+from core.base.progress import Progress
+
 
 def register(sub) -> None:
     p = sub.add_parser("reindex", help="rebuild the Chroma index from the database")
@@ -12,8 +14,8 @@ def register(sub) -> None:
 def run(args, ctx) -> int:
     sync = ctx.engram.index_sync
 
-    def progress(done: int, total: int) -> None:
-        print(f"\rembedding {done}/{total}", end="", file=sys.stderr, flush=True)
+    def progress(p: Progress) -> None:
+        print(f"\rembedding {p.done}/{p.total}", end="", file=sys.stderr, flush=True)
 
     report = sync.reindex(progress=progress)
     print(file=sys.stderr)

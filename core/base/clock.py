@@ -5,7 +5,7 @@ Times are stored as float Unix seconds (UTC) everywhere in the database.
 from __future__ import annotations
 
 import time
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 
 def now() -> float:
@@ -16,12 +16,12 @@ def to_iso(ts: float | None) -> str | None:
     """Human-readable UTC time for reports and exports."""
     if ts is None:
         return None
-    return datetime.fromtimestamp(ts, tz=timezone.utc).isoformat(timespec="seconds")
+    return datetime.fromtimestamp(ts, tz=UTC).isoformat(timespec="seconds")
 
 
 def from_iso(text: str) -> float:
     """Parse an ISO-8601 time (a trailing Z is accepted; naive times are taken as UTC)."""
-    dt = datetime.fromisoformat(text.strip().replace("Z", "+00:00"))
+    dt = datetime.fromisoformat(text.strip())     # Python 3.11 reads a trailing Z
     if dt.tzinfo is None:
-        dt = dt.replace(tzinfo=timezone.utc)
+        dt = dt.replace(tzinfo=UTC)
     return dt.timestamp()

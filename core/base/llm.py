@@ -5,7 +5,7 @@ scripted fake used in memory tests all implement `LLM`. Memory code depends only
 """
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any, Protocol, runtime_checkable
 
@@ -40,7 +40,7 @@ class GenerationStats:
     finish_reason: str = ""       # stop / length / cancelled / error
 
 
-StreamCallback = Callable[[str], bool | None]   # return True to stop
+StreamCallback = Callable[[str], bool | None]   # True: stop (see core.base.progress.ShouldStop)
 
 
 @runtime_checkable

@@ -2,31 +2,24 @@
 from __future__ import annotations
 
 import hashlib
-import json
 import logging
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from contextlib import nullcontext
 from pathlib import Path
-from typing import TYPE_CHECKING
 
-from core.base import clock
-from core.base.ids import new_id
+from core.base.progress import OnProgress, Progress, ShouldStop
 from core.importers.containers import Container, open_container
 from core.importers.detect import LABELS, PARSERS, DetectedFormat, detect_container
 from core.importers.model import ArchiveError, ParsedConversation, Skipped
-from core.importers.report import ImportProgress, ImportReport
+from core.importers.report import ImportReport
 from core.importers.store import ImportWriter
 from core.importers.stream import ByteCounter
-from core.store.db import bulk_writes, transaction
-
-if TYPE_CHECKING:
-    from core.services.engine import Engram
+from core.services.engine import Engram
+from core.store.db import bulk_writes
 
 log = logging.getLogger(__name__)
-ProgressFn = Callable[[ImportProgress], None]
 PURGED_EARLIER = "conversation purged earlier (not imported again)"
-CancelFn = Callable[[], bool]
 
 
 def detect(path: Path | str) -> DetectedFormat:
@@ -36,32 +29,28 @@ def detect(path: Path | str) -> DetectedFormat:
         return detect_container(container)
 
 
-def dry_run(path: Path | str, progress: ProgressFn | None = None,
-            cancelled: CancelFn | None = None) -> ImportReport:
+def dry_run(path: Path | str, progress: OnProgress | None = None,
+            should_stop: ShouldStop | None = None) -> ImportReport:
     """Parse everything, count, write nothing."""
-    return _run(path, None, progress, cancelled)
+    return _run(path, None, progress, should_stop)
 
 
-def run_import(engram: Engram, path: Path | str, progress: ProgressFn | None = None,
-               cancelled: CancelFn | None = None, *, embed: bool = True) -> ImportReport:
+def run_import(engram: Engram, path: Path | str, progress: OnProgress | None = None,
+               should_stop: ShouldStop | None = None, *, embed: bool = True) -> ImportReport:
     """Import `path` into `engram`, then (if `embed`) embed the new memories."""
-    report = _run(path, engram, progress, cancelled)
+    report = _run(path, engram, progress, should_stop)
     if embed and report.status == "completed":
-        embed_pending(engram, report, progress, cancelled)
+        embed_pending(engram, report, progress, should_stop)
     return report
 
 
 def embed_pending(engram: Engram, report: ImportReport | None = None,
-                  progress: ProgressFn | None = None, cancelled: CancelFn | None = None) -> int:
-    """Bring the vector index up to date (cancellable: what is left is done next time)."""
+                  progress: OnProgress | None = None,
+                  should_stop: ShouldStop | None = None) -> int:
+    """Bring the vector index up to date (stoppable: what is left is done next time)."""
     sync = engram.index_sync
     total = sync.pending_count()
-
-    def step(done: int, all_: int) -> None:
-        if progress:
-            progress(ImportProgress("embedding", embedded=done, embed_total=all_))
-
-    result = sync.sync(progress=step, cancelled=cancelled)
+    result = sync.sync(progress=progress, should_stop=should_stop)
     if report is not None:
         report.embedded = result.embedded
     log.info("embedded %d of %d pending memories%s", result.embedded, total,
@@ -101,8 +90,8 @@ def _conversations(container: Container, detected: DetectedFormat, counter: Byte
             reader.close()
 
 
-def _run(path: Path | str, engram: Engram | None, progress: ProgressFn | None,
-         cancelled: CancelFn | None) -> ImportReport:
+def _run(path: Path | str, engram: Engram | None, progress: OnProgress | None,
+         should_stop: ShouldStop | None) -> ImportReport:
     started = time.monotonic()
     with open_container(path) as container:
         detected = detect_container(container)
@@ -129,9 +118,10 @@ def _run(path: Path | str, engram: Engram | None, progress: ProgressFn | None,
                         report.memories_created += written.memories
                         report.jobs_queued += written.job_queued
                     if progress:
-                        progress(ImportProgress("reading", counter.value, total,
-                                                report.conversations, report.messages))
-                    if cancelled and cancelled():
+                        progress(Progress(counter.value, total, "reading", {
+                            "conversations": report.conversations,
+                            "messages": report.messages}))
+                    if should_stop and should_stop():
                         report.status = "cancelled"
                         break
                 else:
@@ -153,27 +143,15 @@ def _run(path: Path | str, engram: Engram | None, progress: ProgressFn | None,
 
 def _begin(engram: Engram, container: Container, detected: DetectedFormat,
            report: ImportReport) -> ImportWriter:
-    digest = file_hash(container)
-    import_id = new_id()
-    report.import_id = import_id
-    with transaction(engram.db):
-        # A run of the same file that never finished (a crash) is over; this one continues it.
-        engram.db.execute(
-            "UPDATE imports SET status = 'cancelled', finished_at = ? WHERE file_hash = ?"
-            " AND status = 'running'", [clock.now(), digest])
-        engram.db["imports"].insert({
-            "id": import_id, "file_name": container.path.name[:500], "file_hash": digest,
-            "format": ",".join(detected.formats), "status": "running",
-            "started_at": clock.now(), "counts": "{}", "report": "{}"})
-    return ImportWriter(engram.conversations, engram.memories, engram.jobs, import_id)
+    # A run of the same file that never finished (a crash) is over; this one continues it.
+    report.import_id = engram.imports.begin(container.path.name, file_hash(container),
+                                            detected.formats)
+    return ImportWriter(engram, report.import_id)
 
 
 def _finish(engram: Engram, report: ImportReport) -> None:
     status = report.status if report.status != "running" else "failed"
-    engram.db.execute(
-        "UPDATE imports SET status = ?, finished_at = ?, counts = ?, report = ? WHERE id = ?",
-        [status, clock.now(), json.dumps(report.counts()),
-         json.dumps({"skipped_by_reason": report.skipped_by_reason,
-                     "skipped": report.skipped, "errors": report.errors,
-                     "files": report.files, "unrecognised_files": report.unrecognised_files},
-                    ensure_ascii=False), report.import_id])
+    engram.imports.finish(report.import_id, status, report.counts(), {
+        "skipped_by_reason": report.skipped_by_reason, "skipped": report.skipped,
+        "errors": report.errors, "files": report.files,
+        "unrecognised_files": report.unrecognised_files})

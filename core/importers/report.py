@@ -17,28 +17,6 @@ TRUNCATED_TITLE = f"title cut at {MAX_TITLE_CHARS} characters"
 
 
 @dataclass
-class ImportProgress:
-    """Passed to the progress callback after each conversation (and embedding batch).
-
-    phase: "reading" or "embedding". bytes_read/bytes_total: of the (decompressed) archive
-    files; conversations/messages: parsed so far; embedded/embed_total: memories embedded.
-    """
-    phase: str
-    bytes_read: int = 0
-    bytes_total: int = 0
-    conversations: int = 0
-    messages: int = 0
-    embedded: int = 0
-    embed_total: int = 0
-
-    @property
-    def fraction(self) -> float:
-        if self.phase == "embedding":
-            return self.embedded / self.embed_total if self.embed_total else 1.0
-        return min(1.0, self.bytes_read / self.bytes_total) if self.bytes_total else 0.0
-
-
-@dataclass
 class ImportReport:
     path: str
     container: str = "file"

@@ -2,8 +2,9 @@
 
 Each conversation commits in its own transaction: the conversation row, its new messages,
 their episodic memories (`remember_messages`) and its queued model jobs (summary, facts),
-together or not at all. Ids are derived from the format and the archive's own ids (`stable_id`), so importing the
-same archive again adds nothing, and a newer export adds only the messages that are new.
+together or not at all. Ids are derived from the format and the archive's own ids
+(`stable_id`), so importing the same archive again adds nothing, and a newer export adds only
+the messages that are new. Rows are written through their stores (core.store).
 """
 from __future__ import annotations
 
@@ -16,14 +17,13 @@ from core.importers.model import ParsedConversation
 from core.importers.report import MAX_TITLE_CHARS
 from core.importers.text import clean, memory_text
 from core.memory.episodic import remember_messages
-from core.store.conversations import ConversationStore, Message
-from core.store.db import insert_values, transaction
-from core.store.jobs import EXTRACT_FACTS, SUMMARIZE_CONVERSATION, JobQueue
-from core.store.memories import MemoryStore
+from core.services.engine import Engram
+from core.store import purge_journal
+from core.store.conversations import Message
+from core.store.db import transaction
+from core.store.jobs import EXTRACT_FACTS, SUMMARIZE_CONVERSATION
 
 SUMMARY_JOBS = (SUMMARIZE_CONVERSATION, EXTRACT_FACTS)   # model jobs per new conversation
-_MESSAGE_COLUMNS = ("id", "conversation_id", "parent_id", "branch", "role", "text", "created_at",
-                    "model", "hidden", "source_id", "import_id", "meta")
 
 
 @dataclass
@@ -45,12 +45,11 @@ def message_id(conv: ParsedConversation, source_id: str) -> str:
 
 
 class ImportWriter:
-    def __init__(self, conversations: ConversationStore, memories: MemoryStore, jobs: JobQueue,
-                 import_id: str) -> None:
-        self.conversations = conversations
-        self.memories = memories
-        self.jobs = jobs
-        self.db = conversations.db
+    def __init__(self, engram: Engram, import_id: str) -> None:
+        self.conversations = engram.conversations
+        self.memories = engram.memories
+        self.jobs = engram.jobs
+        self.db = engram.db
         self.import_id = import_id
 
     @staticmethod
@@ -59,17 +58,15 @@ class ImportWriter:
 
     def purged_earlier(self, conv: ParsedConversation) -> bool:
         """A purge left a tombstone for this conversation: it is not imported again."""
-        return self.db.execute("SELECT 1 FROM tombstones WHERE id = ?",
-                               [conversation_id(conv)]).fetchone() is not None
+        return bool(purge_journal.tombstoned(self.db, [conversation_id(conv)]))
 
     def write(self, conv: ParsedConversation) -> Written:
         cid = conversation_id(conv)
         if self.purged_earlier(conv):
             return Written(cid, False, 0, 0, False, purged=True)
         with transaction(self.db):
-            row = self.db.execute(
-                "SELECT updated_at FROM conversations WHERE id = ?", [cid]).fetchone()
-            new_conversation = row is None
+            found = self.conversations.find(cid)
+            new_conversation = found is None
             existing: set[str] = set()
             if new_conversation:
                 self.conversations.create(
@@ -77,10 +74,9 @@ class ImportWriter:
                     created_at=_first_time(conv), source=conv.source,
                     source_id=conv.source_id, import_id=self.import_id, meta=conv.meta)
             else:
-                existing = {r[0] for r in self.db.execute(
-                    "SELECT id FROM messages WHERE conversation_id = ?", [cid])}
+                existing = self.conversations.message_ids(cid)
             rows, fresh = self._rows(conv, cid, existing)
-            insert_values(self.db, "INSERT OR IGNORE INTO messages", _MESSAGE_COLUMNS, rows)
+            self.conversations.insert_messages(rows)
             remembered = remember_messages(self.memories, fresh, actor="import",
                                            import_id=self.import_id) if fresh else []
             job = False
@@ -92,10 +88,8 @@ class ImportWriter:
                 current = (message_id(conv, conv.current_source_id) if conv.current_source_id
                            else message_id(conv, conv.messages[-1].source_id))
                 last = max([r[6] for r in rows] + [conv.updated_at or 0.0,
-                                                   row[0] if row else 0.0])
-                self.db.execute(
-                    "UPDATE conversations SET current_message_id = ?, updated_at = ?"
-                    " WHERE id = ?", [current, last, cid])
+                                                   found.updated_at if found else 0.0])
+                self.conversations.set_current(cid, current, last)
         return Written(cid, new_conversation, len(rows), len(remembered), job)
 
     def _rows(self, conv: ParsedConversation, cid: str,

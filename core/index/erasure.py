@@ -25,18 +25,19 @@ import logging
 import shutil
 import sqlite3
 import time
-from collections.abc import Callable, Iterable
+from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
+from core.base.progress import OnProgress, Progress
+
 log = logging.getLogger(__name__)
 
 REBUILD_SUFFIX = "__rebuild"
 CHROMA_DB = "chroma.sqlite3"
-Progress = Callable[[int, int], None]
 
 
 @dataclass
@@ -55,7 +56,7 @@ class ErasureReport:
 
 
 def rebuild_without(client: Any, collection: Any, erase: set[str], *,
-                    batch: int = 2000, progress: Progress | None = None) -> tuple[Any, int]:
+                    batch: int = 2000, progress: OnProgress | None = None) -> tuple[Any, int]:
     """Steps 1-2 above. Returns the new collection (under the old name) and how many
     records it holds."""
     name = collection.name
@@ -79,7 +80,7 @@ def rebuild_without(client: Any, collection: Any, erase: set[str], *,
                       metadatas=[metadatas[i] for i in keep])
             kept += len(keep)
         if progress:
-            progress(offset, max(total, offset))
+            progress(Progress(offset, max(total, offset), "rebuilding"))
     client.delete_collection(name)
     fresh.modify(name=name)
     return fresh, kept

@@ -14,9 +14,10 @@ from typing import Any
 
 import numpy as np
 
+from core.base.settings import Settings
 from core.index.embedder import DEFAULT_MODEL_NAME
 from core.index.vector_index import IndexEntry
-from core.index.worker import IndexWorker
+from core.index.worker import IndexWorker, IndexWorkerSpec
 
 
 class EmbedderProxy:
@@ -143,14 +144,11 @@ class VectorIndexProxy:
         return self._call("find_by_hash", list(content_hashes)) if content_hashes else {}
 
 
-def index_worker_for(settings: Any, chroma_dir: Path) -> IndexWorker:
+def index_worker_for(settings: Settings, chroma_dir: Path) -> IndexWorker:
     """The worker for a data folder's settings: its embedding model and its Chroma (the
     server when `chroma.server_url` is set, else the embedded folder)."""
-    from core.index.worker import IndexWorkerSpec
-
     chroma = settings.chroma
     return IndexWorker(IndexWorkerSpec(
         embedding_model=str(settings.memory.embedding_model or ""),
         chroma_path=str(chroma_dir), server_url=chroma.server_url or "",
-        collection=chroma.collection,
-        embedding_runtime=str(getattr(settings.memory, "embedding_runtime", "auto"))))
+        collection=chroma.collection, embedding_runtime=settings.memory.embedding_runtime))

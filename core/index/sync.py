@@ -3,7 +3,7 @@
 SQLite decides; Chroma follows. A memory whose `indexed_version` differs from its `version`
 is out of date in the index. `sync` embeds and upserts those (purged ones are deleted);
 `reindex` rebuilds the whole collection; `doctor` compares both sides and repairs drift.
-All loops check a cancel callback between batches and report progress.
+All loops check `should_stop` between batches and report progress (core.base.progress).
 
 How `sync` keeps the encoder busy and its passes few (an imported archive is most of the work):
 - pending rows are read in chunks and their texts sorted by length, so each batch the encoder
@@ -33,6 +33,7 @@ from typing import Any
 
 import numpy as np
 
+from core.base.progress import OnProgress, Progress, ShouldStop
 from core.index.embedder import Embedder
 from core.index.sync_state import IndexState
 from core.index.vector_index import IndexEntry, VectorIndex
@@ -40,8 +41,6 @@ from core.store.memories import MemoryStore
 
 log = logging.getLogger(__name__)
 
-Progress = Callable[[int, int], None]      # (done, total)
-Cancelled = Callable[[], bool]
 VectorMap = MutableMapping[str, np.ndarray]
 
 DERIVED_GRANULARITIES = ("window",)        # vectors made from their turns' vectors
@@ -175,8 +174,7 @@ class IndexSync:
         self._tick: Callable[[], bool] = lambda: False     # set per sync (see sync)
 
     def pending_count(self) -> int:
-        return self.store.db.execute(
-            "SELECT count(*) FROM memories WHERE indexed_version IS NOT version").fetchone()[0]
+        return self.store.index_pending_count()
 
     def check_target(self) -> bool:
         """If the index these marks were made for is not the one open now (another vector
@@ -191,12 +189,13 @@ class IndexSync:
         changed = recorded is not None
         if changed:
             log.info("vector index changed (%s -> %s): re-indexing", recorded, target)
-            self.store.db.execute("UPDATE memories SET indexed_version = NULL")
+            self.store.mark_unindexed()
         self.state.set_target(target)
         return changed
 
     # -- sync ------------------------------------------------------------------------------
-    def sync(self, progress: Progress | None = None, cancelled: Cancelled | None = None) -> SyncReport:
+    def sync(self, progress: OnProgress | None = None,
+             should_stop: ShouldStop | None = None) -> SyncReport:
         """Bring every out-of-date memory into the index."""
         self.check_target()
         report = SyncReport()
@@ -219,32 +218,29 @@ class IndexSync:
                 if self.state is not None:
                     self.state.record_rate(report.embedded, report.seconds, runtime)
                 if progress:
-                    progress(marked, max(total, marked))
+                    progress(Progress(marked, max(total, marked), "embedding"))
 
         def tick() -> bool:                        # between two encoder batches
             collect(writer.done())
-            return bool(cancelled and cancelled())
+            return bool(should_stop and should_stop())
 
         self._tick = tick
         try:
             while True:                            # passes: rows may change while we work
                 after, found = 0, False
                 while True:
-                    if cancelled and cancelled():
+                    if should_stop and should_stop():
                         report.cancelled = True
                         collect(writer.finish())
                         return report
-                    rows = list(self.store.db.query(
-                        "SELECT rowid, id, kind, scope, status, conversation_id, text, version,"
-                        " granularity FROM memories WHERE indexed_version IS NOT version"
-                        " AND rowid > ? ORDER BY rowid LIMIT ?", [after, self.chunk_size]))
+                    rows = self.store.index_pending(after, self.chunk_size)
                     if not rows:
                         break
                     found = True
                     after = rows[-1]["rowid"]
                     self._chunk(rows, writer, report, seen, fresh, runtime)
                     collect(writer.done())
-                    if cancelled and cancelled():
+                    if should_stop and should_stop():
                         report.cancelled = True
                         collect(writer.finish())
                         return report
@@ -340,18 +336,9 @@ class IndexSync:
         if not windows:
             return {}, []
         pieces: dict[str, list[tuple[str, int]]] = {}
-        ids = [r["id"] for r in windows]
-        for start in range(0, len(ids), 500):
-            chunk = ids[start : start + 500]
-            marks = ",".join("?" * len(chunk))
-            for window_id, piece_id, length in self.store.db.execute(
-                    "SELECT ws.memory_id, p.id, length(p.text) FROM memory_sources ws"
-                    " JOIN memory_sources ps ON ps.message_id = ws.message_id"
-                    " JOIN memories p ON p.id = ps.memory_id"
-                    f" WHERE ws.memory_id IN ({marks}) AND p.kind = 'episodic'"
-                    f" AND p.granularity IN ({','.join('?' * len(PIECE_GRANULARITIES))})"
-                    " AND p.status != 'purged'", [*chunk, *PIECE_GRANULARITIES]):
-                pieces.setdefault(window_id, []).append((piece_id, length))
+        for window_id, piece_id, length in self.store.window_pieces(
+                [r["id"] for r in windows], PIECE_GRANULARITIES):
+            pieces.setdefault(window_id, []).append((piece_id, length))
         needed = {p for ps in pieces.values() for p, _ in ps if p not in fresh}
         stored = self.index.get_embeddings(sorted(needed)) if needed else {}
         derived: dict[str, np.ndarray] = {}
@@ -368,17 +355,16 @@ class IndexSync:
         return derived, leftover
 
     # -- reindex, doctor -------------------------------------------------------------------
-    def reindex(self, progress: Progress | None = None, cancelled: Cancelled | None = None) -> SyncReport:
+    def reindex(self, progress: OnProgress | None = None,
+                should_stop: ShouldStop | None = None) -> SyncReport:
         """Drop the collection and rebuild it from SQLite."""
         self.index.reset()
-        self.store.db.execute("UPDATE memories SET indexed_version = NULL")
-        return self.sync(progress, cancelled)
+        self.store.mark_unindexed()
+        return self.sync(progress, should_stop)
 
     def doctor(self, repair: bool = False) -> DoctorReport:
         report = DoctorReport()
-        rows = {r["id"]: r for r in self.store.db.query(
-            "SELECT id, kind, scope, status, conversation_id, version, indexed_version"
-            " FROM memories WHERE status != 'purged'")}
+        rows = self.store.index_rows()
         report.sqlite_indexable = len(rows)
         in_index = set(self.index.all_ids())
         report.index_count = len(in_index)
@@ -395,22 +381,10 @@ class IndexSync:
         if repair and not report.healthy:
             if report.orphans_in_index:
                 self.index.delete(report.orphans_in_index)
-            redo = report.missing_in_index + report.stale
-            for start in range(0, len(redo), 500):
-                chunk = redo[start : start + 500]
-                marks = ",".join("?" * len(chunk))
-                self.store.db.execute(
-                    f"UPDATE memories SET indexed_version = NULL WHERE id IN ({marks})", chunk)
+            self.store.mark_unindexed(report.missing_in_index + report.stale)
             self.sync()
             report.repaired = True
         return report
-
-
-def waiting_for_vectors(store: MemoryStore) -> int:
-    """Live memories whose vectors are not (or not yet again) in the index."""
-    return store.db.execute(
-        "SELECT count(*) FROM memories WHERE indexed_version IS NOT version"
-        " AND status != 'purged'").fetchone()[0]
 
 
 def time_left_text(seconds: float | None) -> str:
@@ -425,7 +399,7 @@ def time_left_text(seconds: float | None) -> str:
 
 def waiting_report(store: MemoryStore, state_path: Path) -> dict[str, Any]:
     """What `engram info` says about vectors: how many memories wait, at what rate, how long."""
-    waiting = waiting_for_vectors(store)
+    waiting = store.waiting_for_vectors()
     rate, running = IndexState(state_path).rate()
     out: dict[str, Any] = {"memories_waiting_for_vectors": waiting}
     if waiting:

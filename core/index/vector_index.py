@@ -145,7 +145,7 @@ class VectorIndex:
         folder, which Chroma leaves behind with every vector, is removed too."""
         try:
             self._client.delete_collection(self.collection_name)
-        except Exception:  # absent already
+        except Exception:  # noqa: BLE001, S110 - absent already
             pass
         self._collection = self._open_collection()
         if self.chroma_dir is not None:

@@ -75,9 +75,8 @@ def remember_messages(store: MemoryStore, messages: Sequence[Message], *, actor:
 
     for msg in messages:
         if msg.conversation_id not in incognito:
-            row = store.db.execute("SELECT incognito FROM conversations WHERE id = ?",
-                                   [msg.conversation_id]).fetchone()
-            incognito[msg.conversation_id] = bool(row and row[0])
+            incognito[msg.conversation_id] = store.conversations.is_incognito(
+                msg.conversation_id)
         if incognito[msg.conversation_id] or not is_rememberable(msg):
             continue
         turn = NewMemory(
@@ -90,7 +89,7 @@ def remember_messages(store: MemoryStore, messages: Sequence[Message], *, actor:
         if window is None:
             continue
         anchor = window[-1 - WINDOW_AFTER]
-        anchor_memory = turn_of.get(anchor.id) or turn_memory_of(store, anchor.id)
+        anchor_memory = turn_of.get(anchor.id) or store.turn_of_message(anchor.id)
         if anchor_memory is None:
             continue
         items.append(NewMemory(
@@ -109,14 +108,6 @@ def said_by_assistant(mem) -> bool:
     return role == "assistant" if role else mem.text.startswith("Assistant: ")
 
 
-def turn_memory_of(store: MemoryStore, message_id: str) -> str | None:
-    row = store.db.execute(
-        "SELECT m.id FROM memory_sources s JOIN memories m ON m.id = s.memory_id"
-        " WHERE s.message_id = ? AND m.kind = 'episodic' AND m.granularity = 'turn'"
-        " ORDER BY m.created_at LIMIT 1", [message_id]).fetchone()
-    return row[0] if row else None
-
-
 def _source(msg: Message, import_id: str | None) -> SourceRef:
     return SourceRef(message_id=msg.id, conversation_id=msg.conversation_id,
                      import_id=import_id or msg.import_id, source_ref=msg.source_id)
@@ -129,7 +120,8 @@ def _window_for(store: MemoryStore, msg: Message, batch: dict[str, Message]) -> 
     current = msg
     want = WINDOW_BEFORE + 1 + WINDOW_AFTER
     while len(chain) < want and current.parent_id:
-        parent = batch.get(current.parent_id) or _load(store, current.parent_id)
+        parent = batch.get(current.parent_id) or store.conversations.find_message(
+            current.parent_id)
         if parent is None:
             break
         current = parent
@@ -140,7 +132,3 @@ def _window_for(store: MemoryStore, msg: Message, batch: dict[str, Message]) -> 
     chain.reverse()   # near the start of a conversation the window is simply shorter
     return chain
 
-
-def _load(store: MemoryStore, message_id: str) -> Message | None:
-    rows = list(store.db.query("SELECT * FROM messages WHERE id = ?", [message_id]))
-    return Message.from_row(rows[0]) if rows else None

@@ -24,7 +24,7 @@ from dataclasses import dataclass, field
 
 from core.base.llm import LLM
 from core.base.prompts import frame_text, prompt
-from core.memory.episodic import is_rememberable, turn_memory_of
+from core.memory.episodic import is_rememberable
 from core.memory.gates import (
     FIRST_PERSON,
     Verdict,
@@ -39,6 +39,7 @@ from core.memory.gates import (
     words,
 )
 from core.memory.generation import generate, model_kind, truncate_words
+from core.memory.home import MemoryHome
 from core.memory.person import (
     USER_LABEL,
     introduced_name,
@@ -115,7 +116,7 @@ class Labeller:
         return label_of(msg, self.person)
 
 
-def extract_facts(eng, llm: LLM, messages: Sequence[Message], *,
+def extract_facts(eng: MemoryHome, llm: LLM, messages: Sequence[Message], *,
                   context: Sequence[Message] = (), seed: int | None = None) -> FactOutcome:
     """Ask for the facts in `messages` (with `context` shown before them), check each one and
     store what passes. Only messages by a person can be cited."""
@@ -324,7 +325,7 @@ def _subject_of(text: str, names: Sequence[str]) -> str:
     return max((n for n in names if low.startswith(n.lower())), key=len, default="")
 
 
-def _store(eng, llm: LLM, cand: Candidate, labels: Labeller) -> FactOutcome:
+def _store(eng: MemoryHome, llm: LLM, cand: Candidate, labels: Labeller) -> FactOutcome:
     out = FactOutcome()
     src = cand.source
     existing = {m.text.lower(): m for m in eng.memories.list(
@@ -336,7 +337,7 @@ def _store(eng, llm: LLM, cand: Candidate, labels: Labeller) -> FactOutcome:
     if labels.intro and labels.intro.lower() in cand.text.lower() \
             and introduced_name(src.text) == labels.intro:
         meta["intro_name"] = labels.intro
-    turn = turn_memory_of(eng.memories, src.id)
+    turn = eng.memories.turn_of_message(src.id)
     if turn:
         meta["turn"] = turn
     op = add_distilled(eng, "fact", cand.text, subject=_subject_of(
@@ -350,7 +351,7 @@ def _store(eng, llm: LLM, cand: Candidate, labels: Labeller) -> FactOutcome:
     return out
 
 
-def post_think(eng, llm: LLM, conversation_id: str, message_id: str) -> FactOutcome:
+def post_think(eng: MemoryHome, llm: LLM, conversation_id: str, message_id: str) -> FactOutcome:
     """After an answer: the facts of the latest exchange (the person's message and the reply),
     with the turn before it as context."""
     conv = eng.conversations.get(conversation_id)
@@ -367,14 +368,14 @@ def post_think(eng, llm: LLM, conversation_id: str, message_id: str) -> FactOutc
     return extract_facts(eng, llm, exchange, context=context)
 
 
-def extractable_thread(eng, conversation_id: str) -> list[Message]:
+def extractable_thread(eng: MemoryHome, conversation_id: str) -> list[Message]:
     """The visible messages facts are read from (none for an incognito conversation)."""
     if eng.conversations.get(conversation_id).incognito:
         return []
     return [m for m in eng.conversations.thread(conversation_id) if is_rememberable(m)]
 
 
-def extract_thread(eng, llm: LLM, thread: Sequence[Message], *, cursor: int = 0,
+def extract_thread(eng: MemoryHome, llm: LLM, thread: Sequence[Message], *, cursor: int = 0,
                    should_yield: Callable[[], bool] = lambda: False,
                    on_progress: Callable[[int], None] = lambda end: None,
                    seed: int | None = None) -> tuple[FactOutcome, int | None]:

@@ -25,6 +25,7 @@ from core.memory.generation import (
     model_kind,
     truncate_words,
 )
+from core.memory.home import MemoryHome
 from core.memory.person import label_of, person_label
 from core.store.memories import Memory, SourceRef
 
@@ -35,13 +36,14 @@ PRUNE_AGE_SCALE_DAYS = 365.0
 FILLER = frozenset(["ok", "okay", "thanks", "thank", "yes", "yeah", "yep", "no", "nope", "sure", "lol", "haha", "hehe", "hmm", "cool", "nice", "great", "wow", "oh", "ah", "right", "fine", "good", "bye", "hello", "hi", "hey", "please", "welcome"])
 
 
-def running_summary(eng, conversation_id: str) -> Memory | None:
+def running_summary(eng: MemoryHome, conversation_id: str) -> Memory | None:
     found = [m for m in eng.memories.list(kinds=["compact"], conversation_id=conversation_id,
                                           limit=5) if m.granularity == "running"]
     return found[0] if found else None
 
 
-def update_running_summary(eng, llm: LLM, conversation_id: str, message_id: str) -> Memory | None:
+def update_running_summary(eng: MemoryHome, llm: LLM, conversation_id: str,
+                           message_id: str) -> Memory | None:
     """After an answer: fold the latest exchange into the conversation's sentence."""
     conv = eng.conversations.get(conversation_id)
     if conv.incognito:
@@ -71,15 +73,13 @@ def update_running_summary(eng, llm: LLM, conversation_id: str, message_id: str)
         eng.memories.edit(current.id, sentence, actor="assistant", note="HEMA running summary")
         eng.memories.add_sources(current.id, sources)
     every = max(1, eng.settings.memory.hema_second_level_every)
-    answers = eng.db.execute(
-        "SELECT count(*) FROM messages WHERE conversation_id = ? AND role = 'assistant'",
-        [conversation_id]).fetchone()[0]
+    answers = eng.conversations.count_messages(conversation_id, "assistant")
     if answers % every == 0:
         second_level(eng, llm, conversation_id)
     return eng.memories.get(current.id)
 
 
-def second_level(eng, llm: LLM, conversation_id: str) -> Memory | None:
+def second_level(eng: MemoryHome, llm: LLM, conversation_id: str) -> Memory | None:
     """Condense the running sentences written since the last second-level summary."""
     current = running_summary(eng, conversation_id)
     if current is None:
@@ -102,13 +102,13 @@ def second_level(eng, llm: LLM, conversation_id: str) -> Memory | None:
     return eng.memories.edit(level2.id, text, actor="assistant", note="HEMA second-level summary")
 
 
-def _level2(eng, conversation_id: str) -> Memory | None:
+def _level2(eng: MemoryHome, conversation_id: str) -> Memory | None:
     found = [m for m in eng.memories.list(kinds=["summary"], conversation_id=conversation_id,
                                           limit=5) if m.granularity == "conversation"]
     return found[0] if found else None
 
 
-def summarize_conversation(eng, llm: LLM, conversation_id: str, *,
+def summarize_conversation(eng: MemoryHome, llm: LLM, conversation_id: str, *,
                            chunk_words: int = 600) -> Memory | None:
     """For an imported conversation: build the running summary over its whole visible
     thread, a chunk at a time, then its second level."""
@@ -176,19 +176,13 @@ def _labels(messages, person: str) -> list[str]:
                                                                "Engram"})
 
 
-def prune_old_chunks(eng, *, now: float | None = None, limit: int = 5000) -> list[str]:
+def prune_old_chunks(eng: MemoryHome, *, now: float | None = None, limit: int = 5000) -> list[str]:
     """Forget old, low-value episodic chunks: value = content words / (1 + age in years).
     Only chunks older than 30 days, never recalled and not pinned, with a value below 1 go:
     "ok thanks" after a month, a three-word remark after a few years."""
     now = clock.now() if now is None else now
-    rows = eng.db.execute(
-        "SELECT id, text, coalesce(occurred_at, created_at) FROM memories"
-        " WHERE kind = 'episodic' AND status = 'active' AND pinned = 0 AND strength <= 1"
-        " AND last_recalled_at IS NULL AND coalesce(occurred_at, created_at) < ?"
-        " ORDER BY coalesce(occurred_at, created_at) LIMIT ?",
-        [now - PRUNE_MIN_AGE_DAYS * DAY, limit]).fetchall()
     forgotten = []
-    for mid, text, at in rows:
+    for mid, text, at in eng.memories.prune_candidates(now - PRUNE_MIN_AGE_DAYS * DAY, limit):
         age_days = (now - at) / DAY
         value = chunk_value(text) / (1.0 + age_days / PRUNE_AGE_SCALE_DAYS)
         if value < PRUNE_VALUE_CUTOFF:

@@ -21,6 +21,7 @@ from core.memory.generation import (
     ask_step,
     truncate_words,
 )
+from core.memory.home import MemoryHome
 from core.memory.person import person_label
 from core.memory.retrieval import retention
 from core.store.memories import Memory, SourceRef
@@ -28,14 +29,9 @@ from core.store.memories import Memory, SourceRef
 DAY = 86400.0
 SWEPT_KINDS = ("episodic", "thought")
 MAX_DAY_WORDS = 1500
-# Summaries consolidate what fades: turns the policy forgot still count, turns the user forgot
-# (or that were superseded or purged) do not.
-_NOT_USER_FORGOTTEN = (
-    "({m}.status = 'active' OR ({m}.status = 'forgotten' AND (SELECT e.actor FROM memory_events e"
-    " WHERE e.memory_id = {m}.id ORDER BY e.id DESC LIMIT 1) = 'policy'))")
 
 
-def sweep(eng, *, now: float | None = None, threshold: float | None = None,
+def sweep(eng: MemoryHome, *, now: float | None = None, threshold: float | None = None,
           ) -> list[str]:
     """Forget what has faded. Returns the ids marked forgotten."""
     now = clock.now() if now is None else now
@@ -55,40 +51,28 @@ def day_bounds(date: str) -> tuple[float, float]:
     return start.timestamp(), (start + timedelta(days=1)).timestamp()
 
 
-def days_needing_summary(eng, *, now: float | None = None, limit: int = 30) -> list[str]:
+def days_needing_summary(eng: MemoryHome, *, now: float | None = None,
+                         limit: int = 30) -> list[str]:
     """Past days (UTC) with conversation turns and no daily summary yet, newest first."""
     now = clock.now() if now is None else now
     today = datetime.fromtimestamp(now, tz=UTC).strftime("%Y-%m-%d")
-    rows = eng.db.execute(
-        "SELECT DISTINCT strftime('%Y-%m-%d', occurred_at, 'unixepoch') AS d FROM memories"
-        " WHERE kind = 'episodic' AND granularity = 'turn' AND "
-        + _NOT_USER_FORGOTTEN.format(m="memories")
-        + " AND scope = 'global' AND occurred_at IS NOT NULL ORDER BY d DESC").fetchall()
     done = {m.meta.get("date") for m in _by_granularity(eng, "summary", "day", limit=100000)}
-    return [d for (d,) in rows if d and d < today and d not in done][:limit]
+    return [d for d in eng.memories.turn_days() if d < today and d not in done][:limit]
 
 
-def _by_granularity(eng, kind: str, granularity: str, limit: int = 200) -> list[Memory]:
+def _by_granularity(eng: MemoryHome, kind: str, granularity: str, limit: int = 200) -> list[Memory]:
     return [m for m in eng.memories.list(kinds=[kind], scope="global", order="created_at DESC",
                                          limit=limit) if m.granularity == granularity]
 
 
-def _day_turns(eng, date: str, *, role: str | None = None) -> list[tuple[str, str, str]]:
+def _day_turns(eng: MemoryHome, date: str, *,
+               role: str | None = None) -> list[tuple[str, str, str]]:
     start, end = day_bounds(date)
-    sql = ("SELECT m.text, s.message_id, s.conversation_id FROM memories m"
-           " JOIN memory_sources s ON s.memory_id = m.id"
-           " LEFT JOIN messages msg ON msg.id = s.message_id"
-           " WHERE m.kind = 'episodic' AND m.granularity = 'turn' AND "
-           + _NOT_USER_FORGOTTEN.format(m="m")
-           + " AND m.scope = 'global' AND m.occurred_at >= ? AND m.occurred_at < ?")
-    params: list = [start, end]
-    if role:
-        sql += " AND msg.role = ?"
-        params.append(role)
-    return eng.db.execute(sql + " ORDER BY m.occurred_at", params).fetchall()
+    return eng.memories.day_turns(start, end, role=role)
 
 
-def _upsert(eng, kind: str, granularity: str, text: str, *, key: dict, sources: list[SourceRef],
+def _upsert(eng: MemoryHome, kind: str, granularity: str, text: str, *, key: dict,
+            sources: list[SourceRef],
             occurred_at: float | None, note: str) -> Memory:
     existing = [m for m in _by_granularity(eng, kind, granularity, limit=1000)
                 if all(m.meta.get(k) == v for k, v in key.items())]
@@ -117,7 +101,7 @@ def _speaker_of_all(turns: list[tuple[str, str, str]]) -> str:
     return next(iter(names)) if len(names) == 1 and names != {"User"} else ""
 
 
-def daily_summary(eng, llm: LLM, date: str) -> Memory | None:
+def daily_summary(eng: MemoryHome, llm: LLM, date: str) -> Memory | None:
     """The events of one day (MemoryBank's daily event summary), linked to its messages."""
     turns = _day_turns(eng, date)
     if not turns:
@@ -131,7 +115,7 @@ def daily_summary(eng, llm: LLM, date: str) -> Memory | None:
                    occurred_at=day_bounds(date)[0], note="MemoryBank daily summary")
 
 
-def daily_portrait(eng, llm: LLM, date: str) -> Memory | None:
+def daily_portrait(eng: MemoryHome, llm: LLM, date: str) -> Memory | None:
     turns = _day_turns(eng, date, role="user")
     if not turns:
         return None
@@ -145,7 +129,7 @@ def daily_portrait(eng, llm: LLM, date: str) -> Memory | None:
                    occurred_at=day_bounds(date)[0], note="MemoryBank daily portrait")
 
 
-def global_summary(eng, llm: LLM) -> Memory | None:
+def global_summary(eng: MemoryHome, llm: LLM) -> Memory | None:
     days = sorted(_by_granularity(eng, "summary", "day", limit=60),
                   key=lambda m: m.meta.get("date", ""))
     if not days:
@@ -158,7 +142,7 @@ def global_summary(eng, llm: LLM) -> Memory | None:
                    occurred_at=None, note="MemoryBank global summary")
 
 
-def overall_portrait(eng, llm: LLM) -> Memory | None:
+def overall_portrait(eng: MemoryHome, llm: LLM) -> Memory | None:
     daily = sorted(_by_granularity(eng, "portrait", "day", limit=60),
                    key=lambda m: m.meta.get("date", ""))
     if not daily:

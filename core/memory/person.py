@@ -10,6 +10,8 @@ from __future__ import annotations
 
 import re
 
+from core.memory.home import MemoryHome
+
 _INTRO = re.compile(r"\b(?:my name is|my name's|call me|i am called|i'm called)\s+"
                     r"([A-Z][a-zà-ÿ]+(?:[-'][A-Z][a-zà-ÿ]+)?)\b")
 USER_LABEL = "User"
@@ -21,7 +23,7 @@ def introduced_name(text: str) -> str | None:
     return match.group(1) if match else None
 
 
-def person_name(eng) -> str | None:
+def person_name(eng: MemoryHome) -> str | None:
     """The name the person introduced themselves with, from the newest active fact that
     recorded it."""
     for mem in eng.memories.list(kinds=["fact"], order="created_at DESC", limit=500):
@@ -31,7 +33,7 @@ def person_name(eng) -> str | None:
     return None
 
 
-def person_label(eng) -> str:
+def person_label(eng: MemoryHome) -> str:
     """How the person is called in prompts: their name when known, else "User"."""
     return person_name(eng) or USER_LABEL
 

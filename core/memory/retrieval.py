@@ -268,19 +268,11 @@ class Retriever:
         return list(found.items())[:k]
 
     def _matches(self, match: str) -> int:
-        return self.store.db.execute("SELECT count(*) FROM memories_fts WHERE memories_fts"
-                                     " MATCH ?", [match]).fetchone()[0]
+        return self.store.fts_count(match)
 
     def _bm25(self, match: str, conversation_id: str | None, limit: int
               ) -> list[tuple[str, float]]:
-        kinds = ",".join(f"'{k}'" for k in RETRIEVABLE_KINDS)
-        sql = (f"SELECT m.id, bm25(memories_fts) AS score FROM memories_fts"
-               f" JOIN memories m ON m.rowid = memories_fts.rowid"
-               f" WHERE memories_fts MATCH ? AND m.status = 'active' AND m.kind IN ({kinds})"
-               f" AND (m.scope = 'global' OR m.conversation_id = ?)"
-               f" ORDER BY score LIMIT ?")
-        rows = self.store.db.execute(sql, [match, conversation_id or "", limit])
-        return [(r[0], -float(r[1])) for r in rows]
+        return self.store.bm25(match, RETRIEVABLE_KINDS, conversation_id, limit)
 
     @staticmethod
     def visible(mem: Memory, conversation_id: str | None) -> bool:
@@ -319,12 +311,7 @@ class Retriever:
 
     def _neighbour_ids(self, turn_id: str) -> list[str]:
         """Turn memories of the message before and the messages after this turn's message."""
-        return [r[0] for r in self.store.db.execute(
-            "SELECT DISTINCT n.id FROM memory_sources s JOIN messages msg ON msg.id = s.message_id"
-            " JOIN messages other ON other.id = msg.parent_id OR other.parent_id = msg.id"
-            " JOIN memory_sources ns ON ns.message_id = other.id"
-            " JOIN memories n ON n.id = ns.memory_id AND n.granularity = 'turn'"
-            " WHERE s.memory_id = ? ORDER BY other.created_at", [turn_id])]
+        return self.store.neighbour_turns(turn_id)
 
     def _pinned(self, conversation_id: str | None, excluded: set[str]) -> list[Candidate]:
         out = []
@@ -388,3 +375,19 @@ def _dedupe(ranked: list[Candidate], excluded_messages: set[str]) -> list[Candid
         seen_texts.add(key)
         out.append(cand)
     return out
+
+
+def semantic_search(store: MemoryStore, index: VectorIndex, embedder: Embedder, text: str, *,
+                    k: int = 100, kinds: Iterable[str] | None = None,
+                    statuses: Iterable[str] | None = None,
+                    scope: str | None = None) -> list[tuple[Memory, float]]:
+    """Memories by meaning alone (the inspector's "Meaning" search): the `k` nearest vectors,
+    best first, kept when SQLite says they pass the filters (the index may lag). Scores are
+    cosine similarities, higher is closer."""
+    hits = index.query(embedder.encode_one(text), k)
+    found = store.get_many([mid for mid, _ in hits])
+    kinds, statuses = set(kinds or ()), set(statuses or ())
+    return [(found[mid], score) for mid, score in hits if mid in found
+            and (not kinds or found[mid].kind in kinds)
+            and (not statuses or found[mid].status in statuses)
+            and (not scope or found[mid].scope == scope)]

@@ -16,10 +16,12 @@ stored in the memory's meta (`lsh`), so recall is one SQL query plus a few embed
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import cache
 from typing import Any
 
 import numpy as np
 
+from core.memory.home import MemoryHome
 from core.store.memories import Memory, SourceRef
 
 MERGE_SIMILARITY = 0.85
@@ -52,30 +54,26 @@ class ThoughtOp:
     replaced: list[str]
 
 
-def _lsh(eng) -> HyperplaneLSH:
-    cached = getattr(eng, "_tim_lsh", None)
-    if cached is None:
-        cached = HyperplaneLSH(eng.embedder.dimension)
-        eng._tim_lsh = cached
-    return cached
+def _lsh(eng: MemoryHome) -> HyperplaneLSH:
+    return _lsh_of(eng.embedder.dimension)
 
 
-def recall_thoughts(eng, text: str, *, k: int = 8, min_similarity: float = 0.3,
+@cache
+def _lsh_of(dimension: int) -> HyperplaneLSH:
+    """One set of hyperplanes per vector size (fixed seed: the stored keys stay valid)."""
+    return HyperplaneLSH(dimension)
+
+
+def recall_thoughts(eng: MemoryHome, text: str, *, k: int = 8, min_similarity: float = 0.3,
                     kinds: tuple[str, ...] = DISTILLED_KINDS) -> list[tuple[Memory, float]]:
     """Stage 1: facts and thoughts sharing an LSH bucket with `text`; stage 2: rank by cosine."""
     vector = eng.embedder.encode_one(text)
     return _recall_vector(eng, vector, k=k, min_similarity=min_similarity, kinds=kinds)
 
 
-def _recall_vector(eng, vector: np.ndarray, *, k: int, min_similarity: float,
+def _recall_vector(eng: MemoryHome, vector: np.ndarray, *, k: int, min_similarity: float,
                    kinds: tuple[str, ...] = DISTILLED_KINDS) -> list[tuple[Memory, float]]:
-    keys = _lsh(eng).keys(vector)
-    marks = ",".join("?" * len(keys))
-    kind_marks = ",".join("?" * len(kinds))
-    ids = [r[0] for r in eng.db.execute(
-        f"SELECT DISTINCT m.id FROM memories m, json_each(m.meta, '$.lsh') j"
-        f" WHERE m.kind IN ({kind_marks}) AND m.status = 'active' AND j.value IN ({marks})",
-        [*kinds, *keys])]
+    ids = eng.memories.with_lsh_keys(kinds, _lsh(eng).keys(vector))
     if not ids:
         return []
     mems = list(eng.memories.get_many(ids).values())
@@ -94,7 +92,7 @@ def _specifics(text: str) -> set[str]:
             | set(numbers_in(text)))
 
 
-def add_thought(eng, text: str, *, subject: str, sources: list[SourceRef],
+def add_thought(eng: MemoryHome, text: str, *, subject: str, sources: list[SourceRef],
                 conversation_id: str | None = None, contradicts: list[str] = (),
                 actor: str = "assistant") -> ThoughtOp:
     return add_distilled(eng, "thought", text, subject=subject, sources=sources,
@@ -102,7 +100,7 @@ def add_thought(eng, text: str, *, subject: str, sources: list[SourceRef],
                          note="Think-in-Memory post-thinking")
 
 
-def add_distilled(eng, kind: str, text: str, *, subject: str, sources: list[SourceRef],
+def add_distilled(eng: MemoryHome, kind: str, text: str, *, subject: str, sources: list[SourceRef],
                   conversation_id: str | None = None, contradicts: list[str] = (),
                   actor: str = "assistant", occurred_at: float | None = None,
                   meta: dict[str, Any] | None = None, note: str = "") -> ThoughtOp:

@@ -1,8 +1,8 @@
 """Resumable model downloads, only ever when the user asks for one.
 
 `download_file` fetches one URL into `<name>.partial`, resumes it with an HTTP Range request,
-checks the sha256 when one is known and only then moves the file into place. Stopping (the
-progress callback returns True) keeps the partial file: that is "pause", and the next call
+checks the sha256 when one is known and only then moves the file into place. Stopping
+(`should_stop`) keeps the partial file: that is "pause", and the next call
 resumes. `cancel_download` deletes it. `download_entry` does this for a catalogue entry and,
 where the catalogue has no checksum, verifies the file by its size and its GGUF header.
 """
@@ -13,14 +13,13 @@ import logging
 import os
 import urllib.error
 import urllib.request
-from collections.abc import Callable
 from pathlib import Path
 from urllib.parse import unquote, urlparse
 
+from core.base.progress import OnProgress, Progress, ShouldStop
 from core.runtime.errors import DownloadError, ModelFileError
 
 log = logging.getLogger(__name__)
-Progress = Callable[[int, int | None], bool | None]   # (bytes done, total) -> True to stop
 
 
 def _target_name(url: str, filename: str | None) -> str:
@@ -46,9 +45,11 @@ def sha256_of(path: Path) -> str:
 
 
 def download_file(url: str, dest_dir: Path, *, sha256: str | None = None,
-                  filename: str | None = None, progress: Progress | None = None,
-                  chunk: int = 1 << 20, timeout: float = 60.0) -> Path:
-    """Download `url` into `dest_dir`, resuming `<name>.partial` if present."""
+                  filename: str | None = None, progress: OnProgress | None = None,
+                  should_stop: ShouldStop | None = None, chunk: int = 1 << 20,
+                  timeout: float = 60.0) -> Path:
+    """Download `url` into `dest_dir`, resuming `<name>.partial` if present. `progress` gets
+    the bytes done (phase "downloading"); `should_stop` pauses: the partial file stays."""
     name = _target_name(url, filename)
     dest_dir = Path(dest_dir)
     dest_dir.mkdir(parents=True, exist_ok=True)
@@ -68,7 +69,7 @@ def download_file(url: str, dest_dir: Path, *, sha256: str | None = None,
     except (urllib.error.URLError, OSError) as exc:
         raise DownloadError(f"Download failed: {getattr(exc, 'reason', exc)}") from exc
     if resp is not None:
-        _receive(resp, partial, have, progress, chunk)
+        _receive(resp, partial, have, progress, should_stop, chunk)
     if sha256:
         got = sha256_of(partial)
         if got.lower() != sha256.lower():
@@ -80,7 +81,8 @@ def download_file(url: str, dest_dir: Path, *, sha256: str | None = None,
     return target
 
 
-def _receive(resp, partial: Path, have: int, progress: Progress | None, chunk: int) -> None:
+def _receive(resp, partial: Path, have: int, progress: OnProgress | None,
+             should_stop: ShouldStop | None, chunk: int) -> None:
     with resp:
         resumed = resp.status == 206
         if not resumed:
@@ -96,7 +98,9 @@ def _receive(resp, partial: Path, have: int, progress: Progress | None, chunk: i
                         break
                     f.write(block)
                     done += len(block)
-                    if progress is not None and progress(done, total):
+                    if progress is not None:
+                        progress(Progress(done, total or 0, "downloading"))
+                    if should_stop is not None and should_stop():
                         raise DownloadError("Download paused; run it again to resume.")
         except OSError as exc:
             raise DownloadError(f"Download interrupted ({exc}); run it again to "
@@ -140,15 +144,16 @@ def verify_entry_file(entry, path: Path) -> None:
                             f"{problem}. It was deleted.")
 
 
-def download_entry(entry, dest_dir: Path, *, progress: Progress | None = None,
-                   chunk: int = 1 << 20, timeout: float = 60.0) -> Path:
+def download_entry(entry, dest_dir: Path, *, progress: OnProgress | None = None,
+                   should_stop: ShouldStop | None = None, chunk: int = 1 << 20,
+                   timeout: float = 60.0) -> Path:
     """Download a catalogue entry (resuming), verify it, return its path in `dest_dir`."""
     target = Path(dest_dir) / entry.file_name
     if target.exists():
         verify_entry_file(entry, target)
         return target
     path = download_file(entry.url, Path(dest_dir), sha256=entry.sha256 or None,
-                         filename=entry.file_name, progress=progress, chunk=chunk,
-                         timeout=timeout)
+                         filename=entry.file_name, progress=progress,
+                         should_stop=should_stop, chunk=chunk, timeout=timeout)
     verify_entry_file(entry, path)
     return path

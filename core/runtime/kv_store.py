@@ -3,8 +3,9 @@
 A file is a small JSON header (fingerprint of the model file + the KV settings, and the token
 bookkeeping) followed by llama.cpp's sequence state. Files are written atomically; a state is
 restored only when its fingerprint matches the loaded model and settings; total size is kept
-under a budget by deleting the least recently used files; `core.services.purge` deletes
-`<conversation_id>.*` when a conversation or a memory it saw is purged.
+under a budget by deleting the least recently used files. `delete_states` removes
+`<conversation_id>.*` when a conversation or a memory it saw is purged (core.services.purge):
+the file names are this module's to know.
 """
 from __future__ import annotations
 
@@ -13,6 +14,7 @@ import logging
 import os
 import re
 import struct
+from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -123,3 +125,21 @@ class KVStateStore:
 
     def delete(self, conversation_id: str) -> None:
         self.path(conversation_id).unlink(missing_ok=True)
+
+
+def state_files(kv_state_dir: Path, conversation_id: str) -> list[Path]:
+    """Every saved state of one conversation (`<conversation_id>.*`: the state and anything a
+    killed write left beside it)."""
+    if not kv_state_dir.exists():
+        return []
+    return sorted(kv_state_dir.glob(f"{conversation_id}.*"))
+
+
+def delete_states(kv_state_dir: Path, conversation_ids: Iterable[str]) -> int:
+    """Delete the saved states of these conversations (a purge); returns how many files."""
+    n = 0
+    for cid in conversation_ids:
+        for path in state_files(kv_state_dir, cid):
+            path.unlink(missing_ok=True)
+            n += 1
+    return n

@@ -97,13 +97,10 @@ def gpu_devices(llama_cpp=None) -> list[GpuDevice]:
 _probe_cache: list[GpuDevice] | None = None
 
 
-def _probe_child(conn) -> None:
-    try:
-        conn.send([asdict(g) for g in gpu_devices()])
-    except Exception as exc:  # noqa: BLE001 (report, never crash the caller)
-        conn.send({"error": f"{type(exc).__name__}: {exc}"})
-    finally:
-        conn.close()
+def _probe_child(lanes) -> None:
+    from core.base.worker_client import run_child
+
+    run_child(lanes, lambda op, args, kwargs, emit: [asdict(g) for g in gpu_devices()])
 
 
 def probe_gpus(timeout: float = 60.0) -> list[GpuDevice]:
@@ -112,26 +109,18 @@ def probe_gpus(timeout: float = 60.0) -> list[GpuDevice]:
     global _probe_cache
     if _probe_cache is not None:
         return _probe_cache
-    import multiprocessing as mp
+    from core.base.errors import EngramError
+    from core.base.worker_client import WorkerClient
 
-    from core.base.worker_client import discard_child, start_child
-
-    proc = conn = None
+    probe = WorkerClient(_probe_child, "engram-gpu-probe", what="The GPU probe",
+                         died=EngramError, unknown=lambda name, msg: EngramError(f"{name}: {msg}"))
     found: list[GpuDevice] = []
     try:
-        proc, conn = start_child(mp.get_context("spawn"), _probe_child, "engram-gpu-probe")
-        if conn.poll(timeout):
-            reply = conn.recv()
-            if isinstance(reply, dict):
-                log.warning("could not probe for GPUs: %s", reply.get("error"))
-            else:
-                found = [GpuDevice(**g) for g in reply]
-        else:
-            log.warning("the GPU probe did not answer within %.0f s", timeout)
+        found = [GpuDevice(**g) for g in probe.call("probe", timeout=timeout)]
     except Exception as exc:  # noqa: BLE001 (no GPU figure is better than no model list)
         log.warning("could not probe for GPUs: %s", str(exc).strip().splitlines()[0])
     finally:
-        discard_child(proc, conn)
+        probe.close(timeout=1.0)
     _probe_cache = found
     return found
 

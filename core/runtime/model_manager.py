@@ -13,8 +13,9 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from core.base.atomic import write_text_atomic
+from core.base.progress import OnProgress, ShouldStop
 from core.runtime.discovery import FoundModel
-from core.runtime.downloads import Progress, download_file
+from core.runtime.downloads import download_file
 from core.runtime.errors import ModelFileError
 from core.runtime.gguf_info import GGUFInfo
 from core.runtime.gguf_quick import quick_gguf_info as read_gguf_info  # same checks, fast
@@ -158,7 +159,8 @@ class ModelManager:
         return out
 
     def download(self, url: str, *, sha256: str | None = None, filename: str | None = None,
-                 progress: Progress | None = None, chunk: int = 1 << 20,
-                 timeout: float = 60.0) -> Path:
+                 progress: OnProgress | None = None, should_stop: ShouldStop | None = None,
+                 chunk: int = 1 << 20, timeout: float = 60.0) -> Path:
         return download_file(url, self.models_dir, sha256=sha256, filename=filename,
-                             progress=progress, chunk=chunk, timeout=timeout)
+                             progress=progress, should_stop=should_stop, chunk=chunk,
+                             timeout=timeout)

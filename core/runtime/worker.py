@@ -1,10 +1,11 @@
 """The model worker: a child process (multiprocessing, spawn) that owns llama.cpp.
 
 The app's process never imports llama_cpp; a segfault or an out-of-memory kill here ends only
-this process, and `LocalLLM` starts a new one on the next request. Messages are plain dicts on a
-Pipe. Requests: load, generate, tokenize, stats, kv_size, shutdown. Replies: loaded, piece,
-stats, done, result, error. Stopping uses a shared byte that the token loop and llama.cpp's
-abort callback (during prompt processing) both read.
+this process, and `LocalLLM` starts a new one on the next request. It is a
+`core.base.worker_client` worker with one lane. Requests: load, generate (which streams
+`("piece", text)` and `("stats", RuntimeStats)` events before its answer), tokenize, stats,
+kv_size, forget. Stopping uses a shared byte that the token loop and llama.cpp's abort callback
+(during prompt processing) both read.
 """
 from __future__ import annotations
 
@@ -13,14 +14,18 @@ import time
 from typing import Any
 
 from core.base.errors import EngramError
+from core.base.llm import GenerationStats
+from core.base.worker_client import run_child
+from core.runtime.errors import GenerationError
+from core.runtime.stats import RuntimeStats
 
 log = logging.getLogger(__name__)
 STATS_EVERY = 8   # tokens between live-stats messages
+_STATS_FIELDS = set(GenerationStats.__dataclass_fields__)
 
 
 class _Worker:
-    def __init__(self, conn, stop_flag, kv_dir: str | None, kv_budget: int) -> None:
-        self.conn = conn
+    def __init__(self, stop_flag, kv_dir: str | None, kv_budget: int) -> None:
         self.stop_flag = stop_flag
         self.session = None          # LlamaSession
         self.cfg = None
@@ -34,39 +39,38 @@ class _Worker:
 
             self.store = KVStateStore(kv_dir, kv_budget)
 
-    def send(self, msg: dict[str, Any]) -> None:
-        self.conn.send(msg)
-
-    def live(self) -> dict[str, Any]:
+    def live(self) -> RuntimeStats:
         s, c = self.session, self.cfg
         if s is None:
-            return {"loaded": False}
+            return RuntimeStats(loaded=False)
         used = len(s.tokens)
-        return {"loaded": True, "n_ctx": s.n_ctx, "context_used": used,
-                "kv_bytes": int(used * self.bytes_per_token),
-                "kv_bytes_capacity": int(s.n_ctx * self.bytes_per_token),
-                "type_k": c.type_k, "type_v": c.type_v, "flash_attn": c.flash_attn,
-                "overflow_policy": c.overflow_policy, "tokens_evicted": s.evicted_total,
-                "evictions": s.evictions, "tokens_per_second": s.last_decode_tps,
-                "gpu_offload_supported": self.gpu, "notes": list(c.notes)}
+        return RuntimeStats(
+            loaded=True, n_ctx=s.n_ctx, context_used=used,
+            kv_bytes=int(used * self.bytes_per_token),
+            kv_bytes_capacity=int(s.n_ctx * self.bytes_per_token), type_k=c.type_k,
+            type_v=c.type_v, flash_attn=c.flash_attn, overflow_policy=c.overflow_policy,
+            tokens_evicted=s.evicted_total, evictions=s.evictions,
+            tokens_per_second=s.last_decode_tps, gpu_offload_supported=self.gpu,
+            notes=list(c.notes))
 
-    def op_load(self, msg: dict[str, Any]) -> None:
+    def op_load(self, config: dict[str, Any], fingerprint: str) -> RuntimeStats:
         import llama_cpp
 
         from core.runtime.gguf_quick import quick_gguf_info as read_gguf_info
         from core.runtime.kv_config import RuntimeConfig
         from core.runtime.llama_session import LlamaSession
 
-        cfg = RuntimeConfig(**msg["config"])
+        cfg = RuntimeConfig(**config)
         info = read_gguf_info(cfg.model_path)
         limit_memory(cfg.memory_limit_mb)
         self.session = LlamaSession(cfg, should_stop=lambda: self.stop_flag.value != 0)
         self.cfg = cfg
         self.bytes_per_token = info.kv_bytes_per_token(cfg.type_k, cfg.type_v)
         self.gpu = bool(llama_cpp.llama_supports_gpu_offload())
-        self.fingerprint = msg["fingerprint"]
-        removed = self.store.clear_except(self.fingerprint) if self.store else 0
-        self.send({"type": "loaded", "live": self.live(), "stale_states_removed": removed})
+        self.fingerprint = fingerprint
+        if self.store:
+            self.store.clear_except(self.fingerprint)
+        return self.live()
 
     def _switch_to(self, conversation: str | None) -> bool:
         """Bring `conversation`'s saved cache in when another one is loaded; True if restored."""
@@ -78,63 +82,68 @@ class _Worker:
             return False
         return self.session.restore(saved.header["book"], saved.data)
 
-    def op_generate(self, msg: dict[str, Any]) -> None:
+    def op_generate(self, prompt: str, params: dict[str, Any], session: str | None,
+                    emit: Any) -> tuple[str, GenerationStats, RuntimeStats]:
+        """The reply, streamed as ("piece", text) events with a ("stats", live) event every
+        few tokens; answered with (text, stats, live)."""
         s = self.session
-        conversation = msg.get("session")
         t0 = time.perf_counter()
-        restored = self._switch_to(conversation)
-        if conversation is None:
+        self._switch_to(session)
+        if session is None:
             self.current = None
-        tokens = s.tokenize(msg["prompt"], add_bos=msg.get("add_bos", True))
+        tokens = s.tokenize(prompt, add_bos=True)
         count = 0
 
         def on_piece(text: str) -> None:
             nonlocal count
             count += 1
-            self.send({"type": "piece", "text": text})
+            emit(("piece", text))
             if count % STATS_EVERY == 0:
-                self.send({"type": "stats", "live": self.live()})
+                emit(("stats", self.live()))
 
         t_gen = time.perf_counter()
-        text, stats = s.generate(tokens, msg.get("params") or {}, on_piece)
-        stats["seconds_to_first_token"] += t_gen - t0   # includes restoring a saved state
-        stats["restored_state"] = restored
-        stats["total_seconds"] = time.perf_counter() - t0
-        self.send({"type": "done", "text": text, "stats": stats, "live": self.live()})
-        if conversation is not None and self.store is not None and not stats["stopped"]:
+        text, figures = s.generate(tokens, params or {}, on_piece)
+        figures["seconds_to_first_token"] += t_gen - t0   # includes restoring a saved state
+        stats = GenerationStats(**{k: v for k, v in figures.items() if k in _STATS_FIELDS})
+        if session is not None and self.store is not None and not stats.stopped:
             try:
-                self.store.save(conversation, self.fingerprint, s.bookkeeping(), s.state_bytes())
+                self.store.save(session, self.fingerprint, s.bookkeeping(), s.state_bytes())
             except (OSError, ValueError) as exc:
                 log.warning("could not save the KV state: %s", exc)
+        return text, stats, self.live()
 
-    def handle(self, msg: dict[str, Any]) -> bool:
-        op = msg.get("op")
-        if op == "shutdown":
-            return False
+    def handle(self, op: str, args: tuple, kwargs: dict, emit: Any) -> Any:
+        """One request; a failure that is not Engram's own becomes a GenerationError."""
+        try:
+            return self._handle(op, args, kwargs, emit)
+        except EngramError:
+            raise
+        except Exception as exc:
+            log.exception("worker request failed")
+            raise GenerationError(f"The model failed: {type(exc).__name__}: {exc}") from exc
+
+    def _handle(self, op: str, args: tuple, kwargs: dict, emit: Any) -> Any:
         if op == "load":
-            self.op_load(msg)
-        elif self.session is None:
+            return self.op_load(*args, **kwargs)
+        if self.session is None:
             raise EngramError("No model is loaded.")
-        elif op == "generate":
-            self.op_generate(msg)
-        elif op == "tokenize":
-            n = len(self.session.tokenize(msg["text"], add_bos=False, special=False))
-            self.send({"type": "result", "value": n})
-        elif op == "stats":
-            self.send({"type": "result", "value": self.live()})
-        elif op == "kv_size":
-            self.send({"type": "result", "value": self.session.kv_state_size()})
-        elif op == "forget":
+        if op == "generate":
+            return self.op_generate(*args, emit=emit, **kwargs)
+        if op == "tokenize":
+            return len(self.session.tokenize(args[0], add_bos=False, special=False))
+        if op == "stats":
+            return self.live()
+        if op == "kv_size":
+            return self.session.kv_state_size()
+        if op == "forget":
             self.current = None
             self.session.reset()
-            self.send({"type": "result", "value": True})
-        elif op == "crash":   # for tests: a real segfault in this process
+            return True
+        if op == "crash":   # for tests: a real segfault in this process
             import ctypes
 
             ctypes.string_at(0)
-        else:
-            raise EngramError(f"unknown worker request {op!r}")
-        return True
+        raise EngramError(f"unknown worker request {op!r}")
 
 
 def limit_memory(limit_mb: int) -> None:
@@ -175,21 +184,7 @@ def configure_worker_logging(log_path: str | None) -> None:
         logging.getLogger("llama.cpp").setLevel(logging.ERROR)
 
 
-def worker_main(conn, stop_flag, kv_dir: str | None, kv_budget: int,
+def worker_main(lanes: tuple, stop_flag, kv_dir: str | None, kv_budget: int,
                 log_path: str | None = None) -> None:
     configure_worker_logging(log_path)
-    worker = _Worker(conn, stop_flag, kv_dir, kv_budget)
-    while True:
-        try:
-            msg = conn.recv()
-        except (EOFError, OSError, KeyboardInterrupt):
-            return
-        try:
-            if not worker.handle(msg):
-                return
-        except EngramError as exc:
-            worker.send({"type": "error", "kind": type(exc).__name__, "message": str(exc)})
-        except Exception as exc:  # report, keep serving
-            log.exception("worker request failed")
-            worker.send({"type": "error", "kind": "GenerationError",
-                         "message": f"The model failed: {type(exc).__name__}: {exc}"})
+    run_child(lanes, _Worker(stop_flag, kv_dir, kv_budget).handle)

@@ -7,13 +7,16 @@ where it starts to loop or to copy its prompt (core.memory.gates.ReplyGuard), st
 with its retrieval trace (`retrievals` rows: memory, rank, score, why), strengthens the recalled
 memories (MemoryBank) and queues the model-dependent follow-ups (HEMA summary, TiM thoughts) for
 the background worker, so they never delay the answer. `regenerate` and `edit_and_resend` make
-new branches through the message tree's parent links.
+new branches through the message tree's parent links. A new conversation's first message
+gives it its title.
+
+The `TurnResult` is the one shape of a finished turn: the desktop app shows its messages and
+trace as they are (no reading back from the database), the CLI prints them.
 
 Thread use: call from one worker thread at a time; `should_stop` is polled at every token.
 """
 from __future__ import annotations
 
-import json
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
@@ -21,6 +24,7 @@ from typing import Any
 
 from core.base.errors import EngramError
 from core.base.llm import LLM, GenerationParams, GenerationStats, approx_tokens
+from core.base.progress import ShouldStop
 from core.base.prompts import frame_text
 from core.memory import base_frame
 from core.memory.assembly import AssembledPrompt, PromptAssembler
@@ -28,30 +32,19 @@ from core.memory.episodic import remember_messages
 from core.memory.gates import ECHO_RUN_WORDS, REPLY_ECHO_RUN_WORDS, ReplyGuard
 from core.memory.generation import model_kind
 from core.memory.retrieval import Retriever
-from core.store import jobs as job_kinds
+from core.services.changes import Changes
+from core.services.engine import Engram
 from core.store.conversations import Conversation, Message
 from core.store.db import transaction
+from core.store.jobs import HEMA_UPDATE, INDEX_SYNC, POST_THINK
+from core.store.retrievals import TraceItem
 
 log = logging.getLogger(__name__)
 
-JOB_INDEX_SYNC = job_kinds.INDEX_SYNC
-JOB_HEMA_UPDATE = job_kinds.HEMA_UPDATE
-JOB_POST_THINK = job_kinds.POST_THINK
+TITLE_WORDS, TITLE_CHARS = 8, 60   # a new conversation's title: its first message, shortened
 INSTRUCT_TEMPERATURE = 0.7  # the default sampling temperature for each kind of model
 BASE_TEMPERATURE = 0.3
 MEMORY_ECHO_RUN_WORDS = 12   # a reply may quote a memory; pasting one back is an echo
-
-
-@dataclass
-class TraceItem:
-    """One memory used in an answer: what the UI shows under "memories used"."""
-    memory_id: str
-    rank: int
-    score: float
-    reason: str
-    kind: str = ""
-    text: str = ""
-    detail: dict[str, Any] = field(default_factory=dict)
 
 
 @dataclass
@@ -61,20 +54,29 @@ class TurnResult:
     assistant_message: Message
     text: str
     mode: str                       # full / retrieval / incognito / off
-    trace: list[TraceItem]
+    trace: list[TraceItem]          # the memories the prompt held, best first
     stats: GenerationStats
     stopped: bool = False
     queued_jobs: list[str] = field(default_factory=list)
     prompt_tokens: dict[str, int] = field(default_factory=dict)
     cut: str = ""                   # why the reply was cut short ("loop", "echo ..."), or ""
+    title: str = ""                 # the conversation's title after the turn
+    changes: Changes = field(default_factory=Changes)
 
 
 OnToken = Callable[[str], None]
-ShouldStop = Callable[[], bool]
+
+
+def title_from(text: str) -> str:
+    """A conversation's title from its first message: the first words, shortened."""
+    words = text.strip().split()
+    title = " ".join(words[:TITLE_WORDS])
+    return title[:TITLE_CHARS] + ("…" if len(words) > TITLE_WORDS or len(title) > TITLE_CHARS
+                                  else "")
 
 
 class ChatService:
-    def __init__(self, engram, llm: LLM, *, params: GenerationParams | None = None,
+    def __init__(self, engram: Engram, llm: LLM, *, params: GenerationParams | None = None,
                  system_prompt: str | None = None, sync_index: bool = True) -> None:
         self.engram = engram
         self.llm = llm
@@ -92,7 +94,7 @@ class ChatService:
         conv = self.engram.conversations.get(conversation_id)
         history = self.engram.conversations.thread(conv.id)
         parent = history[-1].id if history else None
-        user = self._store_user(conv, text, parent)
+        user = self._store_user(conv, text, parent, title=not conv.title.strip())
         return self._answer(conv, user, history, on_token, should_stop)
 
     def regenerate(self, assistant_message_id: str, on_token: OnToken | None = None,
@@ -124,18 +126,16 @@ class ChatService:
 
     def trace(self, assistant_message_id: str) -> list[TraceItem]:
         """The memories used for a stored answer, best first."""
-        rows = self.engram.db.execute(
-            "SELECT r.memory_id, r.rank, r.score, r.reason, r.detail, m.kind, m.text"
-            " FROM retrievals r JOIN memories m ON m.id = r.memory_id"
-            " WHERE r.message_id = ? ORDER BY r.rank", [assistant_message_id]).fetchall()
-        return [TraceItem(r[0], r[1], r[2], r[3], r[5], r[6], json.loads(r[4] or "{}"))
-                for r in rows]
+        return self.engram.retrievals.traces([assistant_message_id])[assistant_message_id]
 
     # -- internals ------------------------------------------------------------------------
-    def _store_user(self, conv: Conversation, text: str, parent_id: str | None) -> Message:
+    def _store_user(self, conv: Conversation, text: str, parent_id: str | None, *,
+                    title: bool = False) -> Message:
         with transaction(self.engram.db):
             user = self.engram.conversations.add_message(conv.id, "user", text,
                                                          parent_id=parent_id)
+            if title:
+                self.engram.conversations.rename(conv.id, title_from(text))
             if self._writes_memory(conv):
                 remember_messages(self.engram.memories, [user], actor="user")
         return user
@@ -184,8 +184,7 @@ class ChatService:
     def _answer(self, conv: Conversation, user: Message, history: list[Message],
                 on_token: OnToken | None, should_stop: ShouldStop | None) -> TurnResult:
         on_path = {m.id for m in history} | {user.id}
-        off_path = {r[0] for r in self.engram.db.execute(
-            "SELECT id FROM messages WHERE conversation_id = ?", [conv.id])} - on_path
+        off_path = self.engram.conversations.message_ids(conv.id) - on_path
         assembled = self.assembler().assemble(conv, history, user.text,
                                                user_message_id=user.id,
                                                other_branches=off_path)
@@ -225,12 +224,16 @@ class ChatService:
             if params.seed is not None:
                 params = replace(params, seed=params.seed + 1)
         stopped = stopped or (stats.stopped and not cut)
-        reply = self._store_reply(conv, user, text, assembled, stopped, cut)
+        trace = [TraceItem(c.memory.id, i + 1, c.score, c.reason, c.memory.kind, c.memory.text,
+                           c.memory.status, c.detail) for i, c in enumerate(assembled.used)]
+        reply = self._store_reply(conv, user, text, assembled, trace, stopped, cut)
         jobs = self._follow_up(conv, reply)
-        trace = [TraceItem(c.memory.id, i + 1, c.score, c.reason, c.memory.kind, c.text,
-                           c.detail) for i, c in enumerate(assembled.used)]
+        title = self.engram.conversations.get(conv.id).title
+        changes = Changes("answer", conversations=(conv.id,), conversation_list=True,
+                          many_memories=self._writes_memory(conv),
+                          vectors=self._writes_memory(conv))
         return TurnResult(conv.id, user, reply, text, assembled.mode, trace, stats, stopped,
-                          jobs, assembled.sections, cut)
+                          jobs, assembled.sections, cut, title, changes)
 
     def _example_names(self, assembled: AssembledPrompt) -> set[str]:
         """Names in the base frame's worked example that this conversation never mentions."""
@@ -255,7 +258,8 @@ class ChatService:
         return [*own, (memories, MEMORY_ECHO_RUN_WORDS), (context, MEMORY_ECHO_RUN_WORDS)]
 
     def _store_reply(self, conv: Conversation, user: Message, text: str,
-                     assembled: AssembledPrompt, stopped: bool, cut: str = "") -> Message:
+                     assembled: AssembledPrompt, trace: list[TraceItem], stopped: bool,
+                     cut: str = "") -> Message:
         eng = self.engram
         used = assembled.used
         meta: dict[str, Any] = {"mode": assembled.mode, "stopped": stopped}
@@ -265,12 +269,7 @@ class ChatService:
             reply = eng.conversations.add_message(
                 conv.id, "assistant", text, parent_id=user.id, model=self.llm.name,
                 meta=meta)
-            for rank, cand in enumerate(used, start=1):
-                eng.db.execute(
-                    "INSERT INTO retrievals (message_id, memory_id, rank, score, reason, detail)"
-                    " VALUES (?, ?, ?, ?, ?, ?)",
-                    [reply.id, cand.memory.id, rank, float(cand.score), cand.reason,
-                     json.dumps(cand.detail)])
+            eng.retrievals.record(reply.id, trace)
             if self._writes_memory(conv):
                 remember_messages(eng.memories, [reply], actor="assistant")
         if used and self._writes_memory(conv) and eng.settings.memory.memorybank_enabled:
@@ -283,14 +282,14 @@ class ChatService:
         eng = self.engram
         queued = []
         payload = {"conversation_id": conv.id, "message_id": reply.id}
-        if eng.jobs.enqueue(JOB_INDEX_SYNC, {}) is not None:
-            queued.append(JOB_INDEX_SYNC)
+        if eng.jobs.enqueue(INDEX_SYNC, {}) is not None:
+            queued.append(INDEX_SYNC)
         if eng.settings.memory.hema_enabled and reply.text.strip():
-            eng.jobs.enqueue(JOB_HEMA_UPDATE, payload, needs_model=True)
-            queued.append(JOB_HEMA_UPDATE)
+            eng.jobs.enqueue(HEMA_UPDATE, payload, needs_model=True)
+            queued.append(HEMA_UPDATE)
         if eng.settings.memory.tim_enabled and reply.text.strip():
-            eng.jobs.enqueue(JOB_POST_THINK, payload, needs_model=True)
-            queued.append(JOB_POST_THINK)
+            eng.jobs.enqueue(POST_THINK, payload, needs_model=True)
+            queued.append(POST_THINK)
         if self.sync_index:
             try:   # a few new memories: cheap, and the next turn can find them
                 eng.index_sync.sync()

@@ -7,7 +7,9 @@ this process never imports torch or chromadb.
 """
 from __future__ import annotations
 
+import contextlib
 import logging
+import sqlite3
 import threading
 from pathlib import Path
 
@@ -16,10 +18,13 @@ from core.base.settings import Settings, load_settings, save_settings
 from core.index.embedder import Embedder
 from core.index.sync import IndexSync
 from core.index.vector_index import VectorIndex, collection_for
+from core.index.worker import IndexWorker
 from core.store.conversations import ConversationStore
 from core.store.db import open_database
+from core.store.imports import ImportStore
 from core.store.jobs import JobQueue
 from core.store.memories import MemoryStore
+from core.store.retrievals import RetrievalStore
 
 log = logging.getLogger(__name__)
 
@@ -31,13 +36,15 @@ class Engram:
         self.settings = settings if settings is not None else load_settings(layout.settings_path)
         self.db = open_database(layout.db_path, backup_dir=layout.backups_dir)
         self.conversations = ConversationStore(self.db)
-        self.memories = MemoryStore(self.db)
+        self.memories = MemoryStore(self.db, self.conversations)
+        self.retrievals = RetrievalStore(self.db)
+        self.imports = ImportStore(self.db)
         self.jobs = JobQueue(self.db)
         self._lock = threading.Lock()
         self._embedder: Embedder | None = None
         self._index: VectorIndex | None = None
         self.index_process = index_process
-        self._index_worker = None           # core.index.worker.IndexWorker, when index_process
+        self._index_worker: IndexWorker | None = None     # when index_process
 
     @classmethod
     def open(cls, home: Path | str) -> Engram:
@@ -78,7 +85,7 @@ class Engram:
                                    else VectorIndex.embedded(self.layout.chroma_dir, name))
             return self._index
 
-    def _worker(self):
+    def _worker(self) -> IndexWorker:
         """The index worker process handle (lock held); the child starts on first request."""
         if self._index_worker is None:
             from core.index.proxies import index_worker_for
@@ -97,7 +104,5 @@ class Engram:
     def close(self) -> None:
         if self._index_worker is not None:
             self._index_worker.close()
-        try:
+        with contextlib.suppress(sqlite3.Error):   # already closed
             self.db.conn.close()
-        except Exception:  # already closed
-            pass

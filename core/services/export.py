@@ -4,7 +4,7 @@ a folder of Markdown, and restore a JSON export.
 
 The JSON export is written one record at a time (no whole-database object in memory) to an
 owner-only `FILE.partial` beside the target, then renamed: a failure (a full disk) removes
-the partial file and leaves nothing behind. It is the round-trip format: `restore_json` into
+the partial file and leaves nothing behind. It is the round-trip format: `restore` into
 an empty or existing data folder recreates the rows with their ids (existing ids are
 skipped, so restoring twice adds nothing), then the vector index is rebuilt from them.
 
@@ -20,8 +20,9 @@ import errno
 import json
 import os
 import re
-from collections.abc import Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
+from functools import partial
 from pathlib import Path
 from typing import Any, BinaryIO
 
@@ -32,7 +33,8 @@ from core.base.atomic import write_text_atomic
 from core.base.errors import EngramError
 from core.base.private_files import PRIVATE_DIR, open_private
 from core.services.engine import Engram
-from core.store.db import transaction
+from core.store import purge_journal as journal
+from core.store.db import defer_foreign_keys, table_columns, transaction
 
 FORMAT = "engram-export"
 VERSION = 2                  # 2: tombstones and queued jobs
@@ -58,29 +60,27 @@ class RestoreReport:
                 "purged by the export's tombstones": self.purged_after}
 
 
-def _rows(eng: Engram, table: str) -> Iterator[dict[str, Any]]:
-    if table == "messages":
-        # parents before children, so a restore can insert in file order
-        yield from _messages_parent_first(eng)
-        return
+def _stores(eng: Engram) -> dict[str, tuple[Callable[[], Iterable[dict[str, Any]]],
+                                            Callable[[list[dict[str, Any]]], int]]]:
+    """Each table of an export: how its store lists its rows and adds a restore's rows."""
+    convs, mems = eng.conversations, eng.memories
+    return {
+        "imports": (eng.imports.export_rows, eng.imports.insert_missing),
+        "conversations": (convs.export_conversations,
+                          partial(convs.insert_missing, "conversations")),
+        "messages": (convs.export_messages, partial(convs.insert_missing, "messages")),
+        **{table: (partial(mems.export_rows, table), partial(mems.insert_missing, table))
+           for table in ("memories", "memory_sources", "memory_events")},
+        "retrievals": (eng.retrievals.export_rows, eng.retrievals.insert_missing),
+    }
+
+
+def _rows(eng: Engram, table: str) -> Iterable[dict[str, Any]]:
     if table == "jobs":
-        yield from eng.db.query("SELECT kind, payload, needs_model, created_at FROM jobs"
-                                " WHERE status = 'queued' ORDER BY id")
-        return
-    yield from eng.db.query(f"SELECT * FROM {table} ORDER BY rowid")
-
-
-def _messages_parent_first(eng: Engram) -> Iterator[dict[str, Any]]:
-    yield from eng.db.query(
-        """
-        WITH RECURSIVE tree(id, depth) AS (
-            SELECT id, 0 FROM messages WHERE parent_id IS NULL
-            UNION ALL
-            SELECT m.id, tree.depth + 1 FROM messages m JOIN tree ON m.parent_id = tree.id
-        )
-        SELECT messages.* FROM tree JOIN messages ON messages.id = tree.id
-        ORDER BY tree.depth, messages.rowid
-        """)
+        return eng.jobs.export_queued()
+    if table == "tombstones":
+        return journal.tombstones(eng.db)
+    return _stores(eng)[table][0]()
 
 
 def export_json(eng: Engram, path: Path) -> ExportReport:
@@ -118,12 +118,6 @@ def export_json(eng: Engram, path: Path) -> ExportReport:
     return ExportReport(path, counts)
 
 
-def restore_json(eng: Engram, path: Path, *, reindex: bool = True) -> dict[str, int]:
-    """Insert the rows of an export that are not already present. Returns rows added per
-    table (see `restore` for what tombstones did)."""
-    return restore(eng, path, reindex=reindex).added
-
-
 def restore(eng: Engram, path: Path, *, reindex: bool = True) -> RestoreReport:
     path = Path(path)
     report = RestoreReport(added={t: 0 for t in TABLE_ORDER})
@@ -136,9 +130,9 @@ def restore(eng: Engram, path: Path, *, reindex: bool = True) -> RestoreReport:
             with transaction(eng.db):
                 # one transaction; foreign keys are checked at commit (a memory may name the
                 # one that superseded it, which comes later in the file)
-                eng.db.execute("PRAGMA defer_foreign_keys = ON")
+                defer_foreign_keys(eng.db)
                 names.restore_tables()
-                _insert_tombstones(eng, list(theirs.values()))
+                journal.restore_tombstones(eng.db, list(theirs.values()))
                 names.restore_jobs()
     except (ijson.JSONError, ijson.IncompleteJSONError, UnicodeDecodeError) as exc:
         raise EngramError(f"{path.name} is truncated or damaged ({_json_problem(exc)}); "
@@ -154,7 +148,7 @@ class _restorer:
 
     def __init__(self, eng: Engram, theirs: set[str], f: BinaryIO, report: RestoreReport) -> None:
         self.eng, self.f, self.report = eng, f, report
-        ours = {r[0] for r in eng.db.execute("SELECT id FROM tombstones")}
+        ours = set(journal.tombstone_ids(eng.db))
         self.gone = ours | theirs                 # ids nothing may bring back
         self.left_out: set[str] = set()           # rows of this export left out
         self.labels = self._left_out_conversation_labels()
@@ -167,8 +161,10 @@ class _restorer:
         return labels
 
     def restore_tables(self) -> None:
+        stores = _stores(self.eng)
         for table in TABLE_ORDER:
-            columns = {c.name for c in self.eng.db[table].columns}
+            columns = table_columns(self.eng.db, table)
+            insert = stores[table][1]
             batch: list[dict[str, Any]] = []
             for row in _items(self.f, table):
                 kept = self._keep(table, {k: v for k, v in row.items() if k in columns})
@@ -177,9 +173,9 @@ class _restorer:
                     continue
                 batch.append(kept)
                 if len(batch) >= 500:
-                    self.report.added[table] += _insert_new(self.eng, table, batch)
+                    self.report.added[table] += insert(batch)
                     batch = []
-            self.report.added[table] += _insert_new(self.eng, table, batch)
+            self.report.added[table] += insert(batch)
 
     def _keep(self, table: str, row: dict[str, Any]) -> dict[str, Any] | None:
         """The row to insert, with links to left-out rows cut, or None to leave it out."""
@@ -207,9 +203,7 @@ class _restorer:
         return row
 
     def restore_jobs(self) -> None:
-        from core.store.jobs import JobQueue
-
-        jobs = JobQueue(self.eng.db)
+        jobs = self.eng.jobs
         for row in _items(self.f, "jobs"):
             payload = json.loads(row.get("payload") or "{}")
             named = {v for v in payload.values() if isinstance(v, str)} if isinstance(
@@ -232,26 +226,18 @@ def _check_header(path: Path, header: dict[str, Any]) -> None:
                           f"{header.get('version')}); this one reads up to {VERSION}.")
 
 
-def _insert_tombstones(eng: Engram, rows: list[dict[str, Any]]) -> None:
-    valid = [(r["id"], r["kind"], r.get("purged_at") or clock.now(), r.get("actor") or "user")
-             for r in rows if r.get("kind") in ("conversation", "message", "memory")]
-    eng.db.conn.executemany("INSERT OR IGNORE INTO tombstones (id, kind, purged_at, actor)"
-                            " VALUES (?, ?, ?, ?)", valid)
-
-
 def _apply_their_tombstones(eng: Engram, theirs: dict[str, dict[str, Any]]) -> int:
     """What the export says was purged, but an earlier restore (of an older export) brought
     into this data folder: purge it here too."""
     from core.services.purge import purge_conversation, purge_memories
 
-    convs = [i for i, r in theirs.items() if r.get("kind") == "conversation"
-             and eng.db.execute("SELECT 1 FROM conversations WHERE id = ?", [i]).fetchone()]
     n = 0
-    for cid in convs:
+    for cid in eng.conversations.present(
+            [i for i, r in theirs.items() if r.get("kind") == "conversation"]):
         n += 1 + len(purge_conversation(eng, cid, actor="system").memories)
-    mems = [i for i, r in theirs.items() if r.get("kind") == "memory"
-            and eng.db.execute("SELECT 1 FROM memories WHERE id = ? AND status != 'purged'",
-                               [i]).fetchone()]        # what the conversations did not take
+    live = eng.memories.live_ids([i for i, r in theirs.items() if r.get("kind") == "memory"])
+    mems = [i for i, r in theirs.items()     # what the conversations did not take
+            if r.get("kind") == "memory" and i in live]
     if mems:
         n += len(purge_memories(eng, mems, actor="system").memories)
     return n
@@ -272,17 +258,6 @@ def _top_scalars(path: Path) -> Iterator[tuple[str, Any]]:
                 yield prefix, value
             elif event == "start_array":
                 return
-
-
-def _insert_new(eng: Engram, table: str, rows: list[dict[str, Any]]) -> int:
-    if not rows:
-        return 0
-    before = eng.db[table].count
-    eng.db[table].insert_all(rows, pk="id", ignore=True)
-    if table == "memories":
-        # the index is rebuilt from scratch after a restore
-        eng.db.execute("UPDATE memories SET indexed_version = NULL")
-    return eng.db[table].count - before
 
 
 def _json_problem(exc: BaseException) -> str:

@@ -24,6 +24,7 @@ from typing import Any
 from core.base.llm import LLM
 from core.memory import facts, hema, memorybank
 from core.memory.generation import ModelAnswerError
+from core.services.engine import Engram
 from core.store import jobs as kinds
 from core.store.jobs import Job
 
@@ -39,7 +40,7 @@ LLMProvider = Callable[[], LLM | None]
 
 
 class MemoryWorker:
-    def __init__(self, engram, llm_provider: LLMProvider) -> None:
+    def __init__(self, engram: Engram, llm_provider: LLMProvider) -> None:
         self.engram = engram
         self.llm_provider = llm_provider
         self._stop = threading.Event()

@@ -1,11 +1,6 @@
-"""Where memories come from and where they went: read-only views for the inspector and the
-chat's "memories used" chips.
-
-- `retrieval_traces`: for assistant messages, the memories put into their prompts (rank, score,
-  why), best first.
-- `provenance`: a memory's sources (conversation title, message excerpt, import) and the answers
-  that used it.
-- `list_imports`: the imports, newest first.
+"""Where a memory comes from and where it went, for the inspector's provenance tab: its
+sources (conversation title, message excerpt, import) and the answers that used it. (The
+answers' own traces are `Engram.retrievals.traces`; the imports, `Engram.imports.list`.)
 """
 from __future__ import annotations
 
@@ -13,27 +8,6 @@ from typing import Any
 
 from core.base.errors import NotFoundError
 from core.services.engine import Engram
-
-
-def retrieval_traces(eng: Engram, message_ids: list[str]) -> dict[str, list[dict[str, Any]]]:
-    """message id -> [{memory_id, rank, score, reason, kind, text, status}], best first."""
-    out: dict[str, list[dict[str, Any]]] = {mid: [] for mid in message_ids}
-    for start in range(0, len(message_ids), 500):
-        chunk = message_ids[start:start + 500]
-        marks = ",".join("?" * len(chunk))
-        rows = eng.db.query(
-            "SELECT r.message_id, r.memory_id, r.rank, r.score, r.reason, m.kind, m.text,"
-            " m.status FROM retrievals r JOIN memories m ON m.id = r.memory_id"
-            f" WHERE r.message_id IN ({marks}) ORDER BY r.message_id, r.rank", chunk)
-        for row in rows:
-            out[row["message_id"]].append(dict(row))
-    return out
-
-
-def list_imports(eng: Engram, limit: int = 200) -> list[dict[str, Any]]:
-    return [dict(r) for r in eng.db.query(
-        "SELECT id, file_name, format, status, started_at, finished_at, counts FROM imports"
-        " ORDER BY started_at DESC LIMIT ?", [limit])]
 
 
 def provenance(eng: Engram, memory_id: str) -> dict[str, Any]:
@@ -57,13 +31,12 @@ def provenance(eng: Engram, memory_id: str) -> dict[str, Any]:
             except NotFoundError:
                 item["message_text"] = None
         if src.get("import_id"):
-            rows = list(eng.db.query("SELECT file_name, format, started_at FROM imports"
-                                     " WHERE id = ?", [src["import_id"]]))
-            if rows:
-                item["import"] = dict(rows[0])
+            found = eng.imports.get(src["import_id"])
+            if found:
+                item["import"] = found
         sources.append(item)
     used = []
-    for r in eng.memories.retrievals_of(memory_id):
+    for r in eng.retrievals.uses_of(memory_id):
         entry = dict(r)
         try:
             msg = eng.conversations.get_message(r["message_id"])

@@ -22,7 +22,6 @@ A purge interrupted anywhere (SIGKILL, a full disk, an unreachable index) is fin
 """
 from __future__ import annotations
 
-import json
 import logging
 import threading
 from collections.abc import Iterable
@@ -30,23 +29,15 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from core.base.errors import EngramError, NotFoundError
+from core.runtime.kv_store import delete_states
 from core.services.engine import Engram
-from core.services.purge_files import (
-    PurgeIncompleteError,
-    delete_kv_states,
-    kv_state_files,
-    scrub_database_files,
-    scrub_logs,
-)
+from core.services.purge_files import PurgeIncompleteError, scrub_database, scrub_logs
 from core.services.purge_plan import PurgePlan, plan_conversation, plan_memory, texts_to_scrub
 from core.store import purge_journal as journal
 from core.store.backup import replace_all_backups
-from core.store.db import transaction
+from core.store.db import checkpoint, transaction
 
 log = logging.getLogger(__name__)
-
-__all__ = ["PurgeIncompleteError", "PurgeReport", "finish_pending", "kv_state_files",
-           "purge_conversation", "purge_memories", "purge_memory", "scrub_import_reports"]
 
 _LOCK = threading.Lock()      # one purge at a time in a process (the app's threads, start-up)
 
@@ -67,16 +58,11 @@ class PurgeReport:
         return dict(vars(self))
 
 
-def purge_memory(eng: Engram, memory_id: str, *, actor: str = "user",
-                 with_source_messages: bool | None = None) -> PurgeReport:
-    """Purge one memory. An episodic memory's text is the text of its source messages, so
-    those are blanked too by default (the messages stay in their tree, empty and marked)."""
-    return purge_memories(eng, [memory_id], actor=actor, with_source_messages=with_source_messages)
-
-
 def purge_memories(eng: Engram, memory_ids: Iterable[str], *, actor: str = "user",
                    with_source_messages: bool | None = None) -> PurgeReport:
-    """Purge several memories as one operation (one journal entry, one index rebuild)."""
+    """Purge memories as one operation: one journal entry, one index rebuild, one scrub of the
+    files. An episodic memory's text is the text of its source messages, so those are blanked
+    too by default (the messages stay in their tree, empty and marked)."""
     ids = list(dict.fromkeys(memory_ids))
     with _LOCK:
         resumed = _finish_pending_locked(eng)
@@ -170,20 +156,20 @@ def _run(eng: Engram, entry: journal.JournalEntry, plan: PurgePlan) -> PurgeRepo
 
 def _database_step(eng: Engram, entry: journal.JournalEntry, plan: PurgePlan) -> None:
     db = eng.db
-    with transaction(db):
+    with eng.memories.operation():          # one operation: undo stops at a purge
         purged = []
         for mid in plan.memory_ids:
             if eng.memories.get(mid).status != "purged":
                 eng.memories.purge_rows(mid, actor=entry.actor)
                 purged.append(mid)
-        _in(db, "UPDATE messages SET text = '', meta = json_object('purged', 1) WHERE id IN ({})",
-            plan.message_ids)
+        eng.conversations.blank_messages(plan.message_ids)
         # the vector erasure is owed by this journal entry: the index sync must not do a
         # plain delete of these ids meanwhile
-        _in(db, "UPDATE memories SET indexed_version = version WHERE id IN ({})", plan.memory_ids)
+        eng.memories.mark_erasure_owed(plan.memory_ids)
         _scrub_import_reports(eng, plan)
-        cancelled = _cancel_jobs(eng, plan)
-        _in(db, "DELETE FROM conversations WHERE id IN ({})", plan.conversation_ids)
+        cancelled = eng.jobs.cancel_naming(
+            set(plan.conversation_ids) | set(plan.message_ids) | set(plan.memory_ids))
+        eng.conversations.delete_many(plan.conversation_ids)
         journal.add_tombstones(db, "conversation", plan.conversation_ids, entry.actor)
         journal.add_tombstones(db, "message", plan.message_ids, entry.actor)
         journal.add_tombstones(db, "memory", plan.memory_ids, entry.actor)
@@ -196,9 +182,9 @@ def _database_step(eng: Engram, entry: journal.JournalEntry, plan: PurgePlan) ->
 def _file_step(eng: Engram, entry: journal.JournalEntry, plan: PurgePlan) -> None:
     if plan.memory_ids:
         plan.done["vectors"] = eng.index.erase(plan.memory_ids, force=plan.indexed)
-    plan.done["kv_states_deleted"] = plan.done.get("kv_states_deleted", 0) + delete_kv_states(
+    plan.done["kv_states_deleted"] = plan.done.get("kv_states_deleted", 0) + delete_states(
         eng.layout.kv_state_dir, plan.kv_conversations)
-    scrub_database_files(eng.db)
+    scrub_database(eng.db)
     backups = replace_all_backups(eng.db, eng.layout.backups_dir)
     plan.done["backups_removed"] = backups.removed
     plan.done["warnings"] = [backups.warning] if backups.warning else []
@@ -206,7 +192,7 @@ def _file_step(eng: Engram, entry: journal.JournalEntry, plan: PurgePlan) -> Non
     with transaction(eng.db):
         journal.set_stage(eng.db, entry, "done")
     # the journal's own update is the last write: checkpoint it too, so the WAL is empty
-    eng.db.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+    checkpoint(eng.db)
 
 
 def _scrub_import_reports(eng: Engram, plan: PurgePlan) -> None:
@@ -214,10 +200,7 @@ def _scrub_import_reports(eng: Engram, plan: PurgePlan) -> None:
     every entry naming a purged conversation, and the title from any other string."""
     if not plan.conversation_ids:
         return
-    labels = set(plan.source_ids)
-    labels |= {r[0] for r in eng.db.execute(
-        f"SELECT title FROM conversations WHERE id IN ({','.join('?' * len(plan.conversation_ids))})",
-        plan.conversation_ids) if r[0]}
+    labels = set(plan.source_ids) | set(eng.conversations.titles(plan.conversation_ids))
     scrub_import_reports(eng, labels)
 
 
@@ -226,15 +209,7 @@ def scrub_import_reports(eng: Engram, labels: set[str]) -> int:
     Returns how many reports changed."""
     if not labels:
         return 0
-    changed = 0
-    for import_id, raw in list(eng.db.execute("SELECT id, report FROM imports")):
-        report = json.loads(raw or "{}")
-        cleaned = _without_labels(report, labels)
-        if cleaned != report:
-            eng.db.execute("UPDATE imports SET report = ? WHERE id = ?",
-                           [json.dumps(cleaned, ensure_ascii=False), import_id])
-            changed += 1
-    return changed
+    return eng.imports.rewrite_reports(lambda report: _without_labels(report, labels))
 
 
 def _without_labels(report: dict[str, Any], labels: set[str]) -> dict[str, Any]:
@@ -253,37 +228,6 @@ def _without_labels(report: dict[str, Any], labels: set[str]) -> dict[str, Any]:
     out["skipped"] = [{k: clean(v) if isinstance(v, str) else v for k, v in s.items()}
                       if isinstance(s, dict) else s for s in out["skipped"]]
     return out
-
-
-def _cancel_jobs(eng: Engram, plan: PurgePlan) -> int:
-    """Queued work about what is purged (a summary of the conversation, thoughts on a message)
-    would read it again or fail: cancel it. Finished jobs keep only their ids, and lose any
-    error text."""
-    ids = set(plan.conversation_ids) | set(plan.message_ids) | set(plan.memory_ids)
-    if not ids:
-        return 0
-    cancelled = 0
-    for job_id, payload, status in list(eng.db.execute("SELECT id, payload, status FROM jobs")):
-        try:
-            values = json.loads(payload or "{}")
-        except ValueError:
-            continue
-        named = {v for v in (values.values() if isinstance(values, dict) else []) if isinstance(v, str)}
-        if not named & ids:
-            continue
-        if status in ("queued", "running"):
-            eng.db.execute("UPDATE jobs SET status = 'cancelled', error = 'purged' WHERE id = ?",
-                           [job_id])
-            cancelled += 1
-        else:
-            eng.db.execute("UPDATE jobs SET error = NULL WHERE id = ?", [job_id])
-    return cancelled
-
-
-def _in(db, sql: str, ids: list[str]) -> None:
-    for start in range(0, len(ids), 500):
-        chunk = ids[start : start + 500]
-        db.execute(sql.format(",".join("?" * len(chunk))), chunk)
 
 
 def _report(entry: journal.JournalEntry, plan: PurgePlan) -> PurgeReport:

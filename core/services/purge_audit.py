@@ -18,16 +18,23 @@ where they would be, and it is checked. On a server, only the API check is possi
 from __future__ import annotations
 
 import re
-import sqlite3
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from core.index.erasure import queue_rows_for, stale_segment_dirs
+from core.runtime.kv_store import delete_states, state_files
 from core.services.engine import Engram
 from core.services.purge import finish_pending, purge_conversation, scrub_import_reports
-from core.services.purge_files import delete_kv_states, kv_state_files, scrub_database_files
+from core.services.purge_files import scrub_database
 from core.store import purge_journal as journal
-from core.store.backup import leftovers, list_backups, remove_leftovers, replace_all_backups
+from core.store.backup import (
+    holds_purged,
+    leftovers,
+    list_backups,
+    remove_leftovers,
+    replace_all_backups,
+)
+from core.store.db import fts_out_of_step, rebuild_fts
 
 _ID = re.compile(rb"[0-9a-f]{32}")
 
@@ -57,38 +64,19 @@ def audit(eng: Engram, *, check_vectors: bool = True) -> PurgeAudit:
     return out
 
 
-def purged_memory_ids(eng: Engram) -> list[str]:
-    return [r[0] for r in eng.db.execute("SELECT id FROM memories WHERE status = 'purged'")]
-
-
-def _count(eng: Engram, sql: str) -> int:
-    return int(eng.db.execute(sql).fetchone()[0])
-
-
 def _text(eng: Engram, out: PurgeAudit) -> None:
+    gone = journal.tombstone_ids(eng.db, "conversation")
     checks = {
-        "purged memories with text":
-            "SELECT count(*) FROM memories WHERE status = 'purged'"
-            " AND (text != '' OR subject IS NOT NULL OR meta != '{}')",
+        "purged memories with text": eng.memories.purged_with_text(),
         "audit rows of purged memories with values":
-            "SELECT count(*) FROM memory_events e JOIN memories m ON m.id = e.memory_id"
-            " WHERE m.status = 'purged' AND (e.old_value IS NOT NULL OR e.new_value IS NOT NULL"
-            " OR e.note IS NOT NULL)",
+            eng.memories.purged_history_with_values(),
         "blanked messages with text":
-            "SELECT count(*) FROM messages WHERE text != '' AND id IN"
-            " (SELECT id FROM tombstones WHERE kind = 'message')",
-        "purged conversations still present":
-            "SELECT count(*) FROM conversations WHERE id IN"
-            " (SELECT id FROM tombstones WHERE kind = 'conversation')",
+            eng.conversations.with_text(journal.tombstone_ids(eng.db, "message")),
+        "purged conversations still present": len(eng.conversations.present(gone)),
     }
-    for name, sql in checks.items():
-        if n := _count(eng, sql):
-            out.text_problems[name] = n
-    for table in ("memories_fts", "messages_fts"):
-        try:
-            eng.db.execute(f"INSERT INTO {table}({table}, rank) VALUES ('integrity-check', 1)")
-        except sqlite3.DatabaseError:
-            out.text_problems[f"{table} out of step with its table"] = 1
+    out.text_problems.update({name: n for name, n in checks.items() if n})
+    for table in fts_out_of_step(eng.db):
+        out.text_problems[f"{table} out of step with its table"] = 1
     for backup in list_backups(eng.layout.backups_dir):
         out.backups_checked += 1
         if _backup_holds_purged(eng, backup):
@@ -97,56 +85,26 @@ def _text(eng: Engram, out: PurgeAudit) -> None:
         out.text_problems["backups holding purged rows"] = len(out.holding_backups)
     if n := len(leftovers(eng.layout.backups_dir)):
         out.text_problems["temporary backup files left"] = n
-    gone = [r[0] for r in eng.db.execute("SELECT id FROM tombstones WHERE kind = 'conversation'")]
-    if n := sum(len(kv_state_files(eng.layout.kv_state_dir, c)) for c in gone):
+    if n := sum(len(state_files(eng.layout.kv_state_dir, c)) for c in gone):
         out.text_problems["saved KV states of purged conversations"] = n
     if n := _reports_naming(eng):
         out.text_problems["import reports naming a purged conversation"] = n
 
 
 def _backup_holds_purged(eng: Engram, backup: Path) -> bool:
-    """Opened read-only and immutable (nothing is written beside it); the ids to look for go
-    into temporary tables of that connection."""
-    purged = [(i,) for i in purged_memory_ids(eng)]
-    tomb = list(eng.db.execute("SELECT id, kind FROM tombstones WHERE kind != 'memory'"))
-    if not purged and not tomb:
-        return False
-    try:
-        conn = sqlite3.connect(f"file:{backup}?mode=ro&immutable=1", uri=True)
-    except sqlite3.Error:
-        return False
-    try:
-        conn.execute("CREATE TEMP TABLE purged_ids (id TEXT PRIMARY KEY)")
-        conn.execute("CREATE TEMP TABLE gone (id TEXT PRIMARY KEY, kind TEXT)")
-        conn.executemany("INSERT OR IGNORE INTO purged_ids VALUES (?)", purged)
-        conn.executemany("INSERT OR IGNORE INTO gone VALUES (?, ?)", tomb)
-        held = conn.execute(
-            "SELECT (SELECT count(*) FROM memories WHERE text != ''"
-            "        AND id IN (SELECT id FROM purged_ids))"
-            " + (SELECT count(*) FROM conversations WHERE id IN"
-            "        (SELECT id FROM gone WHERE kind = 'conversation'))"
-            " + (SELECT count(*) FROM messages WHERE text != '' AND (id IN"
-            "        (SELECT id FROM gone WHERE kind = 'message') OR conversation_id IN"
-            "        (SELECT id FROM gone WHERE kind = 'conversation')))").fetchone()[0]
-    except sqlite3.Error:
-        held = 1          # unreadable: it cannot be shown clean, so it is replaced
-    finally:
-        conn.close()
-    return bool(held)
+    gone = [(t["id"], t["kind"]) for t in journal.tombstones(eng.db) if t["kind"] != "memory"]
+    return holds_purged(backup, eng.memories.purged_ids(), gone)
 
 
 def _reports_naming(eng: Engram) -> int:
     source_ids: set[str] = set()
     for entry in journal.finished(eng.db) + journal.pending(eng.db):
         source_ids.update(entry.plan.get("source_ids") or [])
-    if not source_ids:
-        return 0
-    return sum(1 for (raw,) in eng.db.execute("SELECT report FROM imports")
-               if any(s in (raw or "") for s in source_ids))
+    return eng.imports.reports_naming(source_ids)
 
 
 def _vectors(eng: Engram, out: PurgeAudit) -> None:
-    purged = purged_memory_ids(eng)
+    purged = eng.memories.purged_ids()
     index = eng.index
     if n := len(index.existing_ids(purged)):
         out.vector_problems["purged ids in the vector index"] = n
@@ -189,36 +147,31 @@ def repair(eng: Engram, found: PurgeAudit) -> list[str]:
     problems = found.text_problems
     if problems.get("purged memories with text") or problems.get(
             "audit rows of purged memories with values"):
-        for mid in purged_memory_ids(eng):
+        for mid in eng.memories.purged_ids():
             eng.memories.purge_rows(mid, actor="system")
         done.append("blanked purged memories again")
     if problems.get("blanked messages with text"):
-        eng.db.execute("UPDATE messages SET text = '', meta = json_object('purged', 1) WHERE id"
-                       " IN (SELECT id FROM tombstones WHERE kind = 'message')")
+        eng.conversations.blank_messages(journal.tombstone_ids(eng.db, "message"))
         done.append("blanked purged messages again")
+    gone = journal.tombstone_ids(eng.db, "conversation")
     if problems.get("purged conversations still present"):
-        for (cid,) in list(eng.db.execute(
-                "SELECT id FROM conversations WHERE id IN"
-                " (SELECT id FROM tombstones WHERE kind = 'conversation')")):
-            eng.db.execute("DELETE FROM tombstones WHERE id = ?", [cid])
+        for cid in eng.conversations.present(gone):
+            journal.remove_tombstone(eng.db, cid)
             purge_conversation(eng, cid, actor="system")
         done.append("purged conversations that had come back")
     if any(k.endswith("out of step with its table") for k in problems):
-        for table in ("memories_fts", "messages_fts"):
-            eng.db.execute(f"INSERT INTO {table}({table}) VALUES ('rebuild')")
+        rebuild_fts(eng.db)
         done.append("rebuilt the full-text indexes")
     if problems.get("saved KV states of purged conversations"):
-        gone = [r[0] for r in eng.db.execute(
-            "SELECT id FROM tombstones WHERE kind = 'conversation'")]
-        done.append(f"deleted {delete_kv_states(eng.layout.kv_state_dir, gone)} KV state(s)")
+        done.append(f"deleted {delete_states(eng.layout.kv_state_dir, gone)} KV state(s)")
     if problems.get("import reports naming a purged conversation"):
         _scrub_reports(eng)
         done.append("cleaned import reports")
     if found.vector_problems:
-        report = eng.index.erase(purged_memory_ids(eng), force=True)
+        report = eng.index.erase(eng.memories.purged_ids(), force=True)
         done.append(f"rebuilt the vector index without purged ids ({report['kept']} kept)")
     if problems or done:
-        scrub_database_files(eng.db)
+        scrub_database(eng.db)
     if found.holding_backups or problems.get("temporary backup files left") or (
             problems and list_backups(eng.layout.backups_dir)):
         result = replace_all_backups(eng.db, eng.layout.backups_dir)

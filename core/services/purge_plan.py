@@ -12,8 +12,6 @@ log files, are read separately (`texts_to_scrub`) and never stored.
 """
 from __future__ import annotations
 
-import json
-from collections.abc import Iterable, Iterator
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
@@ -50,13 +48,8 @@ def plan_memory(eng: Engram, memory_id: str, *, blank_messages: bool) -> PurgePl
 
 def plan_conversation(eng: Engram, conversation_id: str) -> PurgePlan:
     conv = eng.conversations.get(conversation_id)
-    memory_ids = [r[0] for r in eng.db.execute(
-        "SELECT DISTINCT memory_id FROM memory_sources WHERE conversation_id = ?"
-        " UNION SELECT id FROM memories WHERE conversation_id = ?",
-        [conversation_id, conversation_id])]
-    their_messages = {r[0] for r in eng.db.execute(
-        "SELECT id FROM messages WHERE conversation_id = ?", [conversation_id])}
-    plan = _close(eng, memory_ids, set(), [conversation_id], also_from=their_messages)
+    plan = _close(eng, eng.memories.ids_of_conversation(conversation_id), set(),
+                  [conversation_id], also_from=eng.conversations.message_ids(conversation_id))
     plan.source_ids = [conv.source_id] if conv.source_id else []
     return plan
 
@@ -66,79 +59,35 @@ def _close(eng: Engram, memory_ids: list[str], message_ids: set[str],
     """The plan for these memories and messages plus all that was made from them
     (`also_from`: messages that go without being blanked, i.e. deleted with their
     conversation)."""
+    store = eng.memories
     memories = dict.fromkeys(memory_ids)
     frontier_messages = set(message_ids) | (also_from or set())
     frontier_memories = list(memories)
     while frontier_messages or frontier_memories:
         found: list[str] = []
         if frontier_messages:
-            found += _column(eng, "SELECT DISTINCT memory_id FROM memory_sources"
-                                  " WHERE message_id IN ({})", sorted(frontier_messages))
+            found += store.derived_from_messages(sorted(frontier_messages))
         if frontier_memories:
-            found += _column(eng, "SELECT DISTINCT memory_id FROM memory_sources"
-                                  " WHERE source_ref IN ({})",
-                             [f"memory:{m}" for m in frontier_memories])
+            found += store.derived_from_memories(frontier_memories)
         frontier_messages = set()
         frontier_memories = [m for m in found if m not in memories]
         memories.update(dict.fromkeys(frontier_memories))
     ids = list(memories)
-    live = set(_column(eng, "SELECT id FROM memories WHERE status != 'purged' AND id IN ({})",
-                       ids))
-    indexed = bool(_column(eng, "SELECT id FROM memories WHERE indexed_version IS NOT NULL"
-                                " AND status != 'purged' AND id IN ({})", ids))
-    kv = _affected_conversations(eng, ids) | set(conversations)
+    live = store.live_ids(ids)
+    # conversations whose prompts or sources involve these memories: their saved KV states
+    # may hold the text
+    kv = store.conversations_of(ids) | eng.retrievals.conversations_using(ids) | set(
+        conversations)
     return PurgePlan(memory_ids=[m for m in ids if m in live],
                      message_ids=sorted(message_ids), conversation_ids=list(conversations),
-                     kv_conversations=sorted(kv), indexed=indexed)
-
-
-def _affected_conversations(eng: Engram, memory_ids: list[str]) -> set[str]:
-    """Conversations whose prompts or sources involve these memories (their saved KV states
-    may hold the text)."""
-    out: set[str] = set()
-    for sql in ("SELECT conversation_id FROM memories WHERE id IN ({})",
-                "SELECT conversation_id FROM memory_sources WHERE memory_id IN ({})",
-                ("SELECT m.conversation_id FROM retrievals r"
-                 " JOIN messages m ON m.id = r.message_id WHERE r.memory_id IN ({})")):
-        out.update(c for c in _column(eng, sql, memory_ids) if c)
-    return out
+                     kv_conversations=sorted(kv), indexed=store.ever_indexed(ids))
 
 
 def texts_to_scrub(eng: Engram, plan: PurgePlan) -> list[str]:
     """Every text the plan erases, as it is now (current and earlier versions of memories,
     message texts, conversation titles), to clean out of log files. Read before the database
     step; kept in memory only."""
-    texts: set[str] = set()
-    texts.update(_column(eng, "SELECT text FROM memories WHERE id IN ({})", plan.memory_ids))
-    for raw in _column(eng, "SELECT old_value FROM memory_events WHERE memory_id IN ({})"
-                            " UNION SELECT new_value FROM memory_events WHERE memory_id IN ({})",
-                       plan.memory_ids, repeat=2):
-        texts.update(_strings(raw))
-    texts.update(_column(eng, "SELECT text FROM messages WHERE id IN ({})", plan.message_ids))
-    texts.update(_column(eng, "SELECT text FROM messages WHERE conversation_id IN ({})",
-                         plan.conversation_ids))
-    texts.update(_column(eng, "SELECT title FROM conversations WHERE id IN ({})",
-                         plan.conversation_ids))
+    texts = eng.memories.texts_of(plan.memory_ids)
+    texts |= eng.conversations.texts(plan.message_ids, plan.conversation_ids)
+    texts.update(eng.conversations.titles(plan.conversation_ids))
     return sorted(t for t in texts if t)
-
-
-def _strings(raw: str | None) -> Iterator[str]:
-    if not raw:
-        return
-    try:
-        value = json.loads(raw)
-    except ValueError:
-        return
-    values = value.values() if isinstance(value, dict) else [value]
-    yield from (v for v in values if isinstance(v, str))
-
-
-def _column(eng: Engram, sql: str, ids: Iterable[str], *, repeat: int = 1) -> list[Any]:
-    """Run `sql` (with one `{}` per repeat for the id list) over `ids` in chunks."""
-    ids = list(ids)
-    out: list[Any] = []
-    for start in range(0, len(ids), 400):
-        chunk = ids[start : start + 400]
-        marks = ",".join("?" * len(chunk))
-        out += [r[0] for r in eng.db.execute(sql.format(*([marks] * repeat)), chunk * repeat)]
-    return out

@@ -12,7 +12,6 @@ import logging
 import sqlite3
 from dataclasses import dataclass
 
-from core.base import clock
 from core.base.errors import EngramError
 from core.services.engine import Engram
 
@@ -40,10 +39,7 @@ def recover(eng: Engram, *, check_index: bool = True, jobs: bool = True) -> Reco
     report = RecoveryReport()
     if jobs:
         report.jobs_requeued = eng.jobs.recover()
-    report.imports_interrupted = eng.db.execute(
-        "UPDATE imports SET status = 'cancelled', finished_at = ?,"
-        " report = json_set(report, '$.interrupted', 1) WHERE status = 'running'",
-        [clock.now()]).rowcount
+    report.imports_interrupted = eng.imports.cancel_running()
     _finish_purges(eng, report)
     if check_index and _index_may_have_drifted(eng):
         sync = eng.index_sync
@@ -79,5 +75,4 @@ def _index_may_have_drifted(eng: Engram) -> bool:
     leaves memories whose indexed version lags, or counts that differ."""
     if eng.index_sync.pending_count():
         return True
-    indexable = eng.db.execute("SELECT count(*) FROM memories WHERE status != 'purged'").fetchone()[0]
-    return eng.index.count() != indexable
+    return eng.index.count() != eng.memories.count_indexable()

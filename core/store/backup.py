@@ -129,3 +129,36 @@ def replace_all_backups(db: sqlite_utils.Database, backups_dir: Path) -> BackupR
 def _remove_copy(tmp: Path) -> None:
     for suffix in ("", "-journal", "-wal", "-shm"):
         Path(str(tmp) + suffix).unlink(missing_ok=True)
+
+
+def holds_purged(backup: Path, purged_memories: list[str],
+                 gone: list[tuple[str, str]]) -> bool:
+    """Whether a backup file still holds a purged memory's text, a purged conversation or a
+    blanked message's text (`gone`: (id, kind) tombstones of conversations and messages).
+    Opened read-only and immutable (nothing is written beside it); the ids go into temporary
+    tables of that connection. An unreadable file cannot be shown clean: True."""
+    if not purged_memories and not gone:
+        return False
+    try:
+        conn = sqlite3.connect(f"file:{backup}?mode=ro&immutable=1", uri=True)
+    except sqlite3.Error:
+        return False
+    try:
+        conn.execute("CREATE TEMP TABLE purged_ids (id TEXT PRIMARY KEY)")
+        conn.execute("CREATE TEMP TABLE gone (id TEXT PRIMARY KEY, kind TEXT)")
+        conn.executemany("INSERT OR IGNORE INTO purged_ids VALUES (?)",
+                         [(i,) for i in purged_memories])
+        conn.executemany("INSERT OR IGNORE INTO gone VALUES (?, ?)", gone)
+        held = conn.execute(
+            "SELECT (SELECT count(*) FROM memories WHERE text != ''"
+            "        AND id IN (SELECT id FROM purged_ids))"
+            " + (SELECT count(*) FROM conversations WHERE id IN"
+            "        (SELECT id FROM gone WHERE kind = 'conversation'))"
+            " + (SELECT count(*) FROM messages WHERE text != '' AND (id IN"
+            "        (SELECT id FROM gone WHERE kind = 'message') OR conversation_id IN"
+            "        (SELECT id FROM gone WHERE kind = 'conversation')))").fetchone()[0]
+    except sqlite3.Error:
+        held = 1
+    finally:
+        conn.close()
+    return bool(held)

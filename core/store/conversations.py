@@ -7,6 +7,7 @@ is the path from that leaf up to the root.
 from __future__ import annotations
 
 import json
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -15,7 +16,14 @@ import sqlite_utils
 from core.base import clock
 from core.base.errors import NotFoundError
 from core.base.ids import new_id
-from core.store.db import insert_rows, transaction
+from core.store.db import (
+    chunks,
+    export_rows,
+    insert_missing,
+    insert_rows,
+    insert_values,
+    transaction,
+)
 
 
 @dataclass
@@ -82,7 +90,13 @@ class Conversation:
         )
 
 
+MESSAGE_COLUMNS = ("id", "conversation_id", "parent_id", "branch", "role", "text", "created_at",
+                   "model", "hidden", "source_id", "import_id", "meta")
+
+
 class ConversationStore:
+    """Owns `conversations`, `messages` and the messages' full-text index."""
+
     def __init__(self, db: sqlite_utils.Database) -> None:
         self.db = db
 
@@ -107,6 +121,15 @@ class ConversationStore:
             raise NotFoundError(f"No conversation with id {conversation_id}")
         return Conversation.from_row(rows[0])
 
+    def find(self, conversation_id: str) -> Conversation | None:
+        rows = list(self.db.query("SELECT * FROM conversations WHERE id = ?", [conversation_id]))
+        return Conversation.from_row(rows[0]) if rows else None
+
+    def is_incognito(self, conversation_id: str) -> bool:
+        row = self.db.execute("SELECT incognito FROM conversations WHERE id = ?",
+                              [conversation_id]).fetchone()
+        return bool(row and row[0])
+
     def find_by_source(self, source: str, source_id: str) -> Conversation | None:
         rows = list(self.db.query(
             "SELECT * FROM conversations WHERE source = ? AND source_id = ?", [source, source_id]))
@@ -118,7 +141,7 @@ class ConversationStore:
         if search:
             sql += (" WHERE title LIKE ? OR id IN (SELECT conversation_id FROM messages"
                     " WHERE rowid IN (SELECT rowid FROM messages_fts WHERE messages_fts MATCH ?))")
-            params += [f"%{search}%", _fts_query(search)]
+            params += [f"%{search}%", fts_query(search)]
         sql += " ORDER BY pinned DESC, updated_at DESC LIMIT ? OFFSET ?"
         params += [limit, offset]
         return [Conversation.from_row(r) for r in self.db.query(sql, params)]
@@ -148,7 +171,32 @@ class ConversationStore:
         deleted messages become empty). Purging memories too is `core.services.purge`'s job."""
         with transaction(self.db):
             self.get(conversation_id)
-            self.db.execute("DELETE FROM conversations WHERE id = ?", [conversation_id])
+            self.delete_many([conversation_id])
+
+    def delete_many(self, conversation_ids: Sequence[str]) -> None:
+        for chunk, marks in chunks(conversation_ids):
+            self.db.execute(f"DELETE FROM conversations WHERE id IN ({marks})", chunk)
+
+    def set_current(self, conversation_id: str, message_id: str | None, updated_at: float) -> None:
+        """The leaf on screen and the time of the last change (an import's newest message)."""
+        self.db.execute(
+            "UPDATE conversations SET current_message_id = ?, updated_at = ? WHERE id = ?",
+            [message_id, updated_at, conversation_id])
+
+    def present(self, conversation_ids: Sequence[str]) -> list[str]:
+        """Which of these conversations exist."""
+        out: list[str] = []
+        for chunk, marks in chunks(conversation_ids):
+            out += [r[0] for r in self.db.execute(
+                f"SELECT id FROM conversations WHERE id IN ({marks})", chunk)]
+        return out
+
+    def titles(self, conversation_ids: Sequence[str]) -> list[str]:
+        out: list[str] = []
+        for chunk, marks in chunks(conversation_ids):
+            out += [r[0] for r in self.db.execute(
+                f"SELECT title FROM conversations WHERE id IN ({marks})", chunk) if r[0]]
+        return out
 
     # -- messages -----------------------------------------------------------------------
     def add_message(self, conversation_id: str, role: str, text: str, *,
@@ -181,11 +229,59 @@ class ConversationStore:
                                 [max(ts, conv.updated_at), conversation_id])
         return Message.from_row(row)
 
+    def insert_messages(self, rows: Sequence[Sequence[Any]]) -> None:
+        """Messages as tuples in MESSAGE_COLUMNS order, many per statement; ids already there
+        are left as they are (an import of a newer export of the same archive)."""
+        insert_values(self.db, "INSERT OR IGNORE INTO messages", MESSAGE_COLUMNS, rows)
+
     def get_message(self, message_id: str) -> Message:
-        rows = list(self.db.query("SELECT * FROM messages WHERE id = ?", [message_id]))
-        if not rows:
+        found = self.find_message(message_id)
+        if found is None:
             raise NotFoundError(f"No message with id {message_id}")
-        return Message.from_row(rows[0])
+        return found
+
+    def find_message(self, message_id: str) -> Message | None:
+        rows = list(self.db.query("SELECT * FROM messages WHERE id = ?", [message_id]))
+        return Message.from_row(rows[0]) if rows else None
+
+    def message_ids(self, conversation_id: str) -> set[str]:
+        """Every message of every branch of one conversation."""
+        return {r[0] for r in self.db.execute(
+            "SELECT id FROM messages WHERE conversation_id = ?", [conversation_id])}
+
+    def count_messages(self, conversation_id: str | None = None, role: str | None = None) -> int:
+        sql, params = "SELECT count(*) FROM messages WHERE 1", []
+        if conversation_id is not None:
+            sql += " AND conversation_id = ?"
+            params.append(conversation_id)
+        if role is not None:
+            sql += " AND role = ?"
+            params.append(role)
+        return self.db.execute(sql, params).fetchone()[0]
+
+    def blank_messages(self, message_ids: Sequence[str]) -> None:
+        """A purge's episodic sources: the text goes, the message stays in its tree, marked."""
+        for chunk, marks in chunks(message_ids):
+            self.db.execute("UPDATE messages SET text = '', meta = json_object('purged', 1)"
+                            f" WHERE id IN ({marks})", chunk)
+
+    def with_text(self, message_ids: Sequence[str]) -> int:
+        """How many of these messages still hold text."""
+        n = 0
+        for chunk, marks in chunks(message_ids):
+            n += self.db.execute(f"SELECT count(*) FROM messages WHERE text != '' AND id IN"
+                                 f" ({marks})", chunk).fetchone()[0]
+        return n
+
+    def texts(self, message_ids: Sequence[str] = (), conversation_ids: Sequence[str] = ()
+              ) -> set[str]:
+        """The texts of these messages and of every message of these conversations."""
+        out: set[str] = set()
+        for column, ids in (("id", message_ids), ("conversation_id", conversation_ids)):
+            for chunk, marks in chunks(ids):
+                out.update(r[0] for r in self.db.execute(
+                    f"SELECT text FROM messages WHERE {column} IN ({marks})", chunk))
+        return out
 
     def edit_message_text(self, message_id: str, text: str) -> None:
         self.get_message(message_id)
@@ -249,7 +345,31 @@ class ConversationStore:
         return self.thread(msg.conversation_id, leaf)
 
 
-def _fts_query(text: str) -> str:
+    # -- export and restore ---------------------------------------------------------------
+    def export_conversations(self) -> Iterator[dict[str, Any]]:
+        return export_rows(self.db, "conversations")
+
+    def export_messages(self) -> Iterator[dict[str, Any]]:
+        """Parents before children, so that a restore can insert in file order."""
+        yield from self.db.query(
+            """
+            WITH RECURSIVE tree(id, depth) AS (
+                SELECT id, 0 FROM messages WHERE parent_id IS NULL
+                UNION ALL
+                SELECT m.id, tree.depth + 1 FROM messages m JOIN tree ON m.parent_id = tree.id
+            )
+            SELECT messages.* FROM tree JOIN messages ON messages.id = tree.id
+            ORDER BY tree.depth, messages.rowid
+            """)
+
+    def insert_missing(self, table: str, rows: list[dict[str, Any]]) -> int:
+        """A restore's rows of `conversations` or `messages` that are not here yet."""
+        if table not in ("conversations", "messages"):
+            raise ValueError(table)
+        return insert_missing(self.db, table, rows)
+
+
+def fts_query(text: str) -> str:
     """Turn free text into a safe FTS5 query: each word quoted, all required."""
     words = [w.replace('"', '""') for w in text.split() if w.strip()]
     return " ".join(f'"{w}"' for w in words) or '""'

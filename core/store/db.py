@@ -6,6 +6,7 @@ and migrated to the code's schema before anyone uses it.
 from __future__ import annotations
 
 import sqlite3
+import time
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
@@ -152,3 +153,82 @@ def _run_values(db: sqlite_utils.Database, statements: dict[int, str], head: str
 def _variable_limit(conn: sqlite3.Connection) -> int:
     """How many `?` one statement may hold (999 in SQLite before 3.32, 32766 since)."""
     return conn.getlimit(sqlite3.SQLITE_LIMIT_VARIABLE_NUMBER)
+
+
+def chunks(ids: Sequence[str], size: int = 500) -> Iterator[tuple[list[str], str]]:
+    """`ids` in pieces a statement can bind, each with its `?, ?, ...` placeholders."""
+    ids = list(ids)
+    for start in range(0, len(ids), size):
+        chunk = ids[start : start + size]
+        yield chunk, ",".join("?" * len(chunk))
+
+
+# -- the whole file: checks, erasure, export -------------------------------------------------
+FTS_TABLES = ("memories_fts", "messages_fts")
+
+
+def integrity_check(db: sqlite_utils.Database) -> str:
+    """SQLite's own check of the file: "ok", or what is wrong."""
+    return db.execute("PRAGMA integrity_check").fetchone()[0]
+
+
+def fts_out_of_step(db: sqlite_utils.Database) -> list[str]:
+    """The full-text indexes that disagree with their tables (e.g. an entry for deleted text)."""
+    out = []
+    for table in FTS_TABLES:
+        try:
+            db.execute(f"INSERT INTO {table}({table}, rank) VALUES ('integrity-check', 1)")
+        except sqlite3.DatabaseError:
+            out.append(table)
+    return out
+
+
+def rebuild_fts(db: sqlite_utils.Database) -> None:
+    for table in FTS_TABLES:
+        db.execute(f"INSERT INTO {table}({table}) VALUES ('rebuild')")
+
+
+def checkpoint(db: sqlite_utils.Database) -> bool:
+    """Copy the WAL into the main file and truncate it; False when a reader kept it busy."""
+    busy, _frames, _done = db.execute("PRAGMA wal_checkpoint(TRUNCATE)").fetchone()
+    return not busy
+
+
+def scrub_files(db: sqlite_utils.Database, *, wait_seconds: float = 15.0) -> bool:
+    """After rows were erased: rewrite the full-text indexes (dropping the segments that still
+    list deleted text), then checkpoint and truncate the WAL (secure_delete has zeroed the
+    freed pages). A checkpoint that another connection's open read blocks is retried for
+    `wait_seconds`; returns False if it never completes (the WAL may still hold old pages)."""
+    for table in FTS_TABLES:
+        db.execute(f"INSERT INTO {table}({table}) VALUES ('optimize')")
+    deadline = time.monotonic() + wait_seconds
+    while not checkpoint(db):
+        if time.monotonic() > deadline:
+            return False
+        time.sleep(0.2)
+    return True
+
+
+def export_rows(db: sqlite_utils.Database, table: str, *, columns: str = "*",
+                where: str = "", order: str = "rowid") -> Iterator[dict[str, Any]]:
+    """Every row of one table, for an export (its store names the table)."""
+    sql = f"SELECT {columns} FROM {table}" + (f" WHERE {where}" if where else "")
+    yield from db.query(f"{sql} ORDER BY {order}")
+
+
+def table_columns(db: sqlite_utils.Database, table: str) -> set[str]:
+    return {c.name for c in db[table].columns}
+
+
+def insert_missing(db: sqlite_utils.Database, table: str, rows: list[dict[str, Any]]) -> int:
+    """Insert the rows whose id is not there yet (a restore); returns how many were added."""
+    if not rows:
+        return 0
+    before = db[table].count
+    db[table].insert_all(rows, pk="id", ignore=True)
+    return db[table].count - before
+
+
+def defer_foreign_keys(db: sqlite_utils.Database) -> None:
+    """Check foreign keys at commit (a restore inserts rows before the rows they name)."""
+    db.execute("PRAGMA defer_foreign_keys = ON")

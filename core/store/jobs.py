@@ -1,4 +1,5 @@
-"""A durable queue of background work (summaries, thoughts, portraits, embedding).
+"""A durable queue of background work (summaries, thoughts, portraits, embedding), and the
+one place the kinds of job are named.
 
 Rows live in the `jobs` table, so queued work survives a restart. Work that needs a model
 (`needs_model`) waits until one is loaded. A job left 'running' by a killed process is put
@@ -7,13 +8,14 @@ back to 'queued' by `recover`.
 from __future__ import annotations
 
 import json
+from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
 
 import sqlite_utils
 
 from core.base import clock
-from core.store.db import transaction
+from core.store.db import export_rows, transaction
 
 # The kinds of job, in one place (the chat, the importers and the memory worker use these).
 INDEX_SYNC = "index_sync"
@@ -134,3 +136,33 @@ class JobQueue:
         sql += " ORDER BY id DESC LIMIT ?"
         params.append(limit)
         return [_job(r) for r in self.db.query(sql, params)]
+
+    def cancel_naming(self, ids: set[str]) -> int:
+        """Queued work about what is purged (a summary of the conversation, thoughts on a
+        message) would read it again or fail: cancel it. Finished jobs keep only their ids,
+        and lose any error text. Returns how many were cancelled."""
+        if not ids:
+            return 0
+        cancelled = 0
+        rows = list(self.db.execute("SELECT id, payload, status FROM jobs"))
+        for job_id, payload, status in rows:
+            try:
+                values = json.loads(payload or "{}")
+            except ValueError:
+                continue
+            named = {v for v in (values.values() if isinstance(values, dict) else [])
+                     if isinstance(v, str)}
+            if not named & ids:
+                continue
+            if status in ("queued", "running"):
+                self.db.execute("UPDATE jobs SET status = 'cancelled', error = 'purged'"
+                                " WHERE id = ?", [job_id])
+                cancelled += 1
+            else:
+                self.db.execute("UPDATE jobs SET error = NULL WHERE id = ?", [job_id])
+        return cancelled
+
+    def export_queued(self) -> Iterator[dict[str, Any]]:
+        """Queued work, for an export (a restore queues it again)."""
+        return export_rows(self.db, "jobs", columns="kind, payload, needs_model, created_at",
+                           where="status = 'queued'", order="id")

@@ -4,11 +4,19 @@ Every method that changes a memory runs in one transaction that also inserts the
 into `memory_events` (actor, time, old and new values), so the history can never disagree with
 the data. `version` grows with every visible change; the vector index compares it with
 `indexed_version` to know what to re-sync (see core.index.sync).
+
+Changes made inside `operation()` share one operation id (`memory_events.op`): an operation
+is what a person did in one go (forget 3 memories, a merge), and what `undo` takes back
+(core.services.memory_ops). `revert` puts back the fields one event changed.
+
+The store owns `memories`, `memory_sources`, `memory_events` and the memories' full-text
+index; its specialised reads are in core.store.memory_queries and memory_upkeep.
 """
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -17,7 +25,10 @@ import sqlite_utils
 from core.base import clock
 from core.base.errors import EngramError, NotFoundError
 from core.base.ids import new_id
-from core.store.db import insert_rows, insert_values, transaction
+from core.store.conversations import ConversationStore, fts_query
+from core.store.db import chunks, insert_rows, insert_values, transaction
+from core.store.memory_queries import MemoryQueries
+from core.store.memory_upkeep import MemoryUpkeep
 
 KINDS = ("episodic", "summary", "compact", "thought", "portrait", "fact")
 STATUSES = ("active", "forgotten", "superseded", "purged")
@@ -91,11 +102,40 @@ class MemoryEvent:
     old_value: dict[str, Any] | None
     new_value: dict[str, Any] | None
     note: str | None
+    op: str | None = None            # the operation it was part of (see `operation`)
+
+    @classmethod
+    def from_row(cls, r: dict[str, Any]) -> MemoryEvent:
+        return cls(id=r["id"], memory_id=r["memory_id"], event=r["event"], actor=r["actor"],
+                   at=r["at"], old_value=json.loads(r["old_value"]) if r["old_value"] else None,
+                   new_value=json.loads(r["new_value"]) if r["new_value"] else None,
+                   note=r["note"], op=r.get("op"))
 
 
-class MemoryStore:
-    def __init__(self, db: sqlite_utils.Database) -> None:
+# What undoing an event writes: the event name for putting its old fields back.
+_REVERT_EVENT = {"edited": "edited", "pinned": "unpinned", "unpinned": "pinned",
+                 "rescoped": "rescoped", "forgotten": "restored", "merged": "restored",
+                 "superseded": "restored", "restored": "forgotten"}
+
+
+class MemoryStore(MemoryQueries, MemoryUpkeep):
+    def __init__(self, db: sqlite_utils.Database,
+                 conversations: ConversationStore | None = None) -> None:
         self.db = db
+        # the conversations memories are made from (incognito ones are never remembered)
+        self.conversations = conversations or ConversationStore(db)
+        self._op: str | None = None
+
+    @contextmanager
+    def operation(self, op: str | None = None) -> Iterator[str]:
+        """One transaction whose events share an operation id (a new one unless given)."""
+        op = op or new_id()
+        previous, self._op = self._op, op
+        try:
+            with transaction(self.db):
+                yield op
+        finally:
+            self._op = previous
 
     # -- reads --------------------------------------------------------------------------
     def get(self, memory_id: str) -> Memory:
@@ -106,10 +146,7 @@ class MemoryStore:
 
     def get_many(self, memory_ids: Sequence[str]) -> dict[str, Memory]:
         out: dict[str, Memory] = {}
-        ids = list(memory_ids)
-        for start in range(0, len(ids), 500):
-            chunk = ids[start : start + 500]
-            marks = ",".join("?" * len(chunk))
+        for chunk, marks in chunks(memory_ids):
             for row in self.db.query(f"SELECT * FROM memories WHERE id IN ({marks})", chunk):
                 out[row["id"]] = Memory.from_row(row)
         return out
@@ -170,10 +207,8 @@ class MemoryStore:
             where.append("id IN (SELECT memory_id FROM memory_sources WHERE import_id = ?)")
             params.append(import_id)
         if text:
-            from core.store.conversations import _fts_query
-
             where.append("rowid IN (SELECT rowid FROM memories_fts WHERE memories_fts MATCH ?)")
-            params.append(_fts_query(text))
+            params.append(fts_query(text))
         sql = f"{select} FROM memories"
         if where:
             sql += " WHERE " + " AND ".join(where)
@@ -184,21 +219,20 @@ class MemoryStore:
             "SELECT * FROM memory_sources WHERE memory_id = ? ORDER BY id", [memory_id]))
 
     def events(self, memory_id: str) -> list[MemoryEvent]:
-        out = []
-        for r in self.db.query(
-                "SELECT * FROM memory_events WHERE memory_id = ? ORDER BY at, id", [memory_id]):
-            out.append(MemoryEvent(
-                id=r["id"], memory_id=r["memory_id"], event=r["event"], actor=r["actor"],
-                at=r["at"], old_value=json.loads(r["old_value"]) if r["old_value"] else None,
-                new_value=json.loads(r["new_value"]) if r["new_value"] else None, note=r["note"]))
-        return out
+        return [MemoryEvent.from_row(r) for r in self.db.query(
+            "SELECT * FROM memory_events WHERE memory_id = ? ORDER BY at, id", [memory_id])]
 
-    def retrievals_of(self, memory_id: str) -> list[dict[str, Any]]:
-        """The assistant messages this memory was used for, newest first."""
-        return list(self.db.query(
-            "SELECT r.*, m.conversation_id, m.created_at FROM retrievals r"
-            " JOIN messages m ON m.id = r.message_id WHERE r.memory_id = ?"
-            " ORDER BY m.created_at DESC", [memory_id]))
+    def recent_operations(self, limit: int = 100) -> list[tuple[str, list[MemoryEvent]]]:
+        """The newest operations, newest first, each with its events in order."""
+        ops = [r[0] for r in self.db.execute(
+            "SELECT op FROM memory_events WHERE op IS NOT NULL GROUP BY op"
+            " ORDER BY max(id) DESC LIMIT ?", [limit])]
+        events: dict[str, list[MemoryEvent]] = {op: [] for op in ops}
+        for chunk, marks in chunks(ops):
+            for r in self.db.query(f"SELECT * FROM memory_events WHERE op IN ({marks})"
+                                   " ORDER BY id", chunk):
+                events[r["op"]].append(MemoryEvent.from_row(r))
+        return [(op, events[op]) for op in ops]
 
     # -- writes -------------------------------------------------------------------------
     def create(self, kind: str, text: str, *, actor: str, scope: str = "global",
@@ -245,7 +279,7 @@ class MemoryStore:
             value = created_values.get(item.kind)
             if value is None:
                 value = created_values[item.kind] = json.dumps({"kind": item.kind})
-            events.append((mid, "created", actor, ts, None, value, item.note))
+            events.append((mid, "created", actor, ts, None, value, item.note, self._op))
         with transaction(self.db):
             insert_rows(self.db, "memories", rows)
             insert_values(self.db, "INSERT INTO memory_sources", _SOURCE_COLUMNS, sources)
@@ -337,6 +371,22 @@ class MemoryStore:
                 self._event(mid, "recalled", actor, {"strength": row[0], "last_recalled_at": row[1]},
                             {"strength": row[0] + 1, "last_recalled_at": ts}, None, ts)
 
+    def revert(self, event: MemoryEvent, *, actor: str = "user",
+               note: str | None = None) -> Memory | None:
+        """Put back the fields `event` changed (None when there is nothing to put back: a
+        purged memory, an event that changed no field)."""
+        name = _REVERT_EVENT.get(event.event)
+        if name is None or not event.old_value:
+            return None
+        if self.get(event.memory_id).status == "purged":
+            return None
+        fields = dict(event.old_value)
+        if event.event == "restored":            # back to forgotten, or to superseded
+            name = "superseded" if fields.get("status") == "superseded" else "forgotten"
+        if name == "pinned" or name == "unpinned":
+            name = "pinned" if fields.get("pinned") else "unpinned"
+        return self._change(event.memory_id, name, actor, fields, note)
+
     def mark_indexed(self, versions: dict[str, int]) -> None:
         with transaction(self.db):
             for mid, version in versions.items():
@@ -384,15 +434,16 @@ class MemoryStore:
     def _event(self, memory_id: str, event: str, actor: str, old: Any, new: Any,
                note: str | None, ts: float) -> None:
         self.db.execute(
-            "INSERT INTO memory_events (memory_id, event, actor, at, old_value, new_value, note)"
-            " VALUES (?, ?, ?, ?, ?, ?, ?)",
+            "INSERT INTO memory_events (memory_id, event, actor, at, old_value, new_value, note,"
+            " op) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
             [memory_id, event, actor, ts, json.dumps(old) if old is not None else None,
-             json.dumps(new) if new is not None else None, note])
+             json.dumps(new) if new is not None else None, note, self._op])
 
 
 _SOURCE_COLUMNS = ("memory_id", "message_id", "conversation_id", "import_id", "source_ref",
                    "created_at")
-_EVENT_COLUMNS = ("memory_id", "event", "actor", "at", "old_value", "new_value", "note")
+_EVENT_COLUMNS = ("memory_id", "event", "actor", "at", "old_value", "new_value", "note",
+                  "op")
 
 
 def _memory_row(item: NewMemory) -> dict[str, Any]:

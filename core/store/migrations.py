@@ -14,6 +14,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 from core.base.errors import DatabaseTooNewError, MigrationError
+from core.store.backup import backup_copy
 
 Migration = Callable[[sqlite3.Connection], None]
 
@@ -232,12 +233,24 @@ def m0005_purge_journal(conn: sqlite3.Connection) -> None:
     )
 
 
+def m0006_memory_operations(conn: sqlite3.Connection) -> None:
+    """The operation an audit row was part of (core.store.memories.MemoryStore.operation):
+    what one action of a person changed, and what `undo` takes back."""
+    conn.executescript(
+        """
+        ALTER TABLE memory_events ADD COLUMN op TEXT;
+        CREATE INDEX memory_events_op ON memory_events(op) WHERE op IS NOT NULL;
+        """
+    )
+
+
 MIGRATIONS: list[tuple[int, str, Migration]] = [
     (1, "initial", m0001_initial),
     (2, "full_text_search", m0002_full_text_search),
     (3, "inspector_indexes", m0003_inspector_indexes),
     (4, "job_dedupe_index", m0004_job_dedupe_index),
     (5, "purge_journal", m0005_purge_journal),
+    (6, "memory_operations", m0006_memory_operations),
 ]
 LATEST = MIGRATIONS[-1][0]
 
@@ -249,13 +262,6 @@ def applied_version(conn: sqlite3.Connection) -> int:
     )
     row = conn.execute("SELECT max(id) FROM schema_migrations").fetchone()
     return row[0] or 0
-
-
-def backup_copy(conn: sqlite3.Connection, dest: Path) -> None:
-    """A consistent, owner-only copy of a live database (see core.store.backup.backup_copy)."""
-    from core.store.backup import backup_copy as private_copy
-
-    private_copy(conn, dest)
 
 
 def migrate(

@@ -1,4 +1,5 @@
-"""The purge journal: a purge is written down before anything is erased.
+"""The purge journal and the tombstones: a purge is written down before anything is erased,
+and what it erased is named (by id) for good.
 
 One row per purge in `purge_journal` (migration 5), holding ids only, never text. Its stage
 says how far the purge got:
@@ -113,3 +114,29 @@ def tombstoned(db: sqlite_utils.Database, ids: list[str]) -> set[str]:
         out.update(r[0] for r in db.execute(
             f"SELECT id FROM tombstones WHERE id IN ({','.join('?' * len(chunk))})", chunk))
     return out
+
+
+def tombstone_ids(db: sqlite_utils.Database, kind: str | None = None) -> list[str]:
+    """Every id purged (of one kind: "conversation", "message" or "memory")."""
+    if kind is None:
+        return [r[0] for r in db.execute("SELECT id FROM tombstones")]
+    return [r[0] for r in db.execute("SELECT id FROM tombstones WHERE kind = ?", [kind])]
+
+
+def tombstones(db: sqlite_utils.Database) -> list[dict[str, Any]]:
+    """Every tombstone (an export carries them)."""
+    return [dict(r) for r in db.query("SELECT * FROM tombstones ORDER BY rowid")]
+
+
+def restore_tombstones(db: sqlite_utils.Database, rows: list[dict[str, Any]]) -> None:
+    """An export's tombstones (ids nothing may bring back), kept as they were."""
+    valid = [(r["id"], r["kind"], r.get("purged_at") or clock.now(), r.get("actor") or "user")
+             for r in rows if r.get("kind") in ("conversation", "message", "memory")]
+    db.conn.executemany("INSERT OR IGNORE INTO tombstones (id, kind, purged_at, actor)"
+                        " VALUES (?, ?, ?, ?)", valid)
+
+
+def remove_tombstone(db: sqlite_utils.Database, target_id: str) -> None:
+    """(doctor --repair) A purged conversation came back: its tombstone goes, the purge runs
+    again."""
+    db.execute("DELETE FROM tombstones WHERE id = ?", [target_id])

@@ -7,6 +7,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
+from core.base.progress import Progress
 from core.index.sync import WINDOW_WEIGHT_CAP, IndexSync
 from core.memory.episodic import remember_messages
 
@@ -174,7 +175,7 @@ def test_rows_written_while_syncing_are_picked_up(engram) -> None:
         engram.memories.create("fact", f"fact number {i} about the river", actor="user")
     made: list[str] = []
 
-    def progress(done: int, total: int) -> None:
+    def progress(p: Progress) -> None:
         if not made:
             made.append(engram.memories.create("fact", "a late fact", actor="user").id)
 
@@ -230,8 +231,8 @@ def test_progress_comes_per_batch_and_a_cancel_stops_between_batches(engram) -> 
     seen: list[tuple[int, int]] = []
     sync = IndexSync(engram.memories, engram.index, engram.embedder, batch_size=8,
                      chunk_size=2048)
-    report = sync.sync(progress=lambda d, t: seen.append((d, t)),
-                       cancelled=lambda: len(seen) >= 2)
+    report = sync.sync(progress=lambda p: seen.append((p.done, p.total)),
+                       should_stop=lambda: len(seen) >= 2)
     assert report.cancelled and len(seen) >= 2 and seen[0][1] == 40
     assert seen[0][0] < 40                          # before the whole chunk was done
     assert sync.pending_count() == 40 - report.embedded > 0

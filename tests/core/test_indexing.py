@@ -43,6 +43,6 @@ def test_reindex_rebuilds_from_sqlite(engram) -> None:
     sync.sync()
     engram.index.reset()
     seen = []
-    report = sync.reindex(progress=lambda d, t: seen.append((d, t)))
+    report = sync.reindex(progress=lambda p: seen.append((p.done, p.total)))
     assert report.embedded == 3 and engram.index.count() == 3
     assert seen[-1] == (3, 3)

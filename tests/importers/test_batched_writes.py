@@ -8,12 +8,13 @@ from pathlib import Path
 
 import pytest
 
-import core.importers.store as import_store
 import core.store.db as db_module
 from core.base import clock
-from core.importers import api, run_import
+from core.importers import run_import
 from core.memory import episodic
 from core.services.engine import Engram
+from core.store import conversations as conversation_store
+from core.store import imports as import_store
 from core.store import memories as memory_store
 from core.store.memories import MemoryStore
 from tests.memory.reference_writes import one_create_per_item
@@ -48,11 +49,11 @@ def import_all(home: Path, monkeypatch: pytest.MonkeyPatch, *, plain: bool) -> d
     def next_id() -> str:
         return f"id-{next(ids):05d}"
 
-    for module in (api, episodic, memory_store):
+    for module in (import_store, episodic, memory_store):
         monkeypatch.setattr(module, "new_id", next_id)
     monkeypatch.setattr(clock, "now", lambda: float(next(times)))
     if plain:
-        for module in (db_module, import_store, memory_store):
+        for module in (db_module, conversation_store, memory_store):
             monkeypatch.setattr(module, "insert_values", one_row_per_statement)
         monkeypatch.setattr(MemoryStore, "create_many", one_create_per_item)
     else:       # several statements per conversation, so that the chunking is exercised
@@ -85,7 +86,7 @@ def test_an_import_puts_the_connection_settings_back(store_only) -> None:
     before = settings()
     run_import(store_only, FIXTURES / SAMPLES[0], embed=False)
     assert settings() == before
-    report = run_import(store_only, FIXTURES / SAMPLES[1], embed=False, cancelled=lambda: True)
+    report = run_import(store_only, FIXTURES / SAMPLES[1], embed=False, should_stop=lambda: True)
     assert report.status == "cancelled" and settings() == before
 
 

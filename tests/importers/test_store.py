@@ -89,7 +89,7 @@ def test_reimport_adds_nothing_and_newer_export_adds_only_new(store_only, tmp_pa
 def test_cancelled_import_keeps_what_committed_and_continues(store_only) -> None:
     eng = store_only
     path = FIXTURES / "claude_conversations.json"
-    report = run_import(eng, path, cancelled=lambda: True, embed=False)
+    report = run_import(eng, path, should_stop=lambda: True, embed=False)
     assert report.status == "cancelled" and report.new_conversations == 1
     assert eng.conversations.count() == 1
     rest = run_import(eng, path, embed=False)
@@ -147,6 +147,6 @@ def test_import_then_embed_with_progress_and_search(engram) -> None:
     assert engram.index.count() == report.embedded
     phases = [p.phase for p in seen]
     assert phases[0] == "reading" and phases[-1] == "embedding"
-    assert seen[0].bytes_read == seen[0].bytes_total > 0 and seen[0].fraction == 1.0
+    assert seen[0].done == seen[0].total > 0 and seen[0].fraction == 1.0
     hits = engram.index.query(engram.embedder.encode_one("bread dough proofing time"), 1)
     assert hits and "rise" in engram.memories.get(hits[0][0]).text

@@ -90,3 +90,53 @@ def test_terminal_chat_one_message_through_the_chat_service(home, tiny_gguf, cap
         eng.close()
     code, _, err = run(capsys, "chat", "--model", str(home / "missing.gguf"), "--message", "x")
     assert code == 1 and "No model file" in err
+
+
+def test_several_ids_per_command_merge_and_undo(home, populated, capsys) -> None:
+    turn, fact = populated["turn"], populated["fact"]
+    code, out, _ = run(capsys, "memories", "forget", turn, fact)
+    assert code == 0 and out.startswith("forget 2 memories")
+    assert "engram memories undo: forget 2 memories" in out
+    code, out, _ = run(capsys, "memories", "list", "--json")
+    assert json.loads(out) == []
+    code, out, _ = run(capsys, "memories", "undo")
+    assert code == 0 and out.startswith("undo forget 2 memories")
+    code, out, _ = run(capsys, "memories", "list", "--json")
+    assert {m["id"] for m in json.loads(out)} == {turn, fact}
+
+    code, out, _ = run(capsys, "memories", "merge", turn, fact)
+    assert code == 0 and out.startswith("merge 2 memories: ")
+    merged = out.split(": ", 1)[1].splitlines()[0]
+    code, out, _ = run(capsys, "memories", "show", merged, "--json")
+    shown = json.loads(out)
+    assert shown["memory"]["text"].splitlines() == ["User: My bike lock code is walrus-9031",
+                                                    "The user cycles to work"]
+    assert populated["message"] in {s["message_id"] for s in shown["sources"]}
+    code, out, _ = run(capsys, "memories", "list", "--status", "superseded", "--json")
+    assert {m["id"] for m in json.loads(out)} == {turn, fact}
+    assert run(capsys, "memories", "undo")[0] == 0
+    code, out, _ = run(capsys, "memories", "list", "--json")
+    assert {m["id"] for m in json.loads(out)} == {turn, fact}       # the merge is gone
+
+    code, out, _ = run(capsys, "memories", "pin", turn, fact)
+    assert code == 0 and out.startswith("pin 2 memories")
+    code, out, _ = run(capsys, "memories", "move", turn, "--to", "conversation")
+    assert code == 0 and out.startswith("move a memory to conversation scope")
+    code, out, _ = run(capsys, "memories", "purge", turn, fact, "--yes")
+    # the merge's result (forgotten by its undo) quotes the same message: it goes too
+    assert code == 0 and out.startswith("purged 3 memories")
+    code, _, err = run(capsys, "memories", "undo")
+    assert code == 1 and "Nothing to undo: the last change was a purge" in err
+    assert b"walrus-9031" not in (home / "engram.db").read_bytes()
+
+
+def test_a_terminal_chat_is_titled_by_its_first_message(home, tiny_gguf, capsys) -> None:
+    code, _, err = run(capsys, "chat", "--model", str(tiny_gguf), "--message",
+                       "Plan a weekend in Porto with my sister", "--max-tokens", "4")
+    assert code == 0, err
+    eng = Engram.open(home)
+    try:
+        [conv] = eng.conversations.list()
+        assert conv.title == "Plan a weekend in Porto with my sister"
+    finally:
+        eng.close()

@@ -57,7 +57,7 @@ def main() -> None:
 
         core.store.backup.backup_copy = half_copy
     print("STARTED", flush=True)
-    core.services.purge.purge_memory(eng, memory_id)
+    core.services.purge.purge_memories(eng, [memory_id])
     print("FINISHED", flush=True)
 
 

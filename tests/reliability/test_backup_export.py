@@ -9,8 +9,8 @@ import pytest
 from core.base.errors import EngramError
 from core.memory.episodic import remember_messages
 from core.services.engine import Engram
-from core.services.export import export_json, export_markdown, restore_json
-from core.services.purge import purge_memory
+from core.services.export import export_json, export_markdown, restore
+from core.services.purge import purge_memories
 from core.store.backup import backup_now, list_backups, maybe_backup
 
 
@@ -44,10 +44,10 @@ def test_json_export_restores_to_an_identical_export(engram, tmp_path: Path) -> 
 
     fresh = Engram.open(tmp_path / "other-home")
     fresh._embedder = engram.embedder
-    added = restore_json(fresh, first)
+    added = restore(fresh, first).added
     assert added["messages"] == 3 and added["memory_events"] == report.counts["memory_events"]
     assert fresh.index.count() == n_memories
-    again = restore_json(fresh, first, reindex=False)
+    again = restore(fresh, first, reindex=False).added
     assert sum(again.values()) == 0  # idempotent
     second = tmp_path / "export2.json"
     export_json(fresh, second)
@@ -59,7 +59,7 @@ def test_restore_refuses_other_files(engram, tmp_path: Path) -> None:
     bogus = tmp_path / "x.json"
     bogus.write_text('{"hello": []}')
     with pytest.raises(EngramError, match="not an Engram export"):
-        restore_json(engram, bogus)
+        restore(engram, bogus)
 
 
 def test_markdown_export_has_threads_and_memories(engram, tmp_path: Path) -> None:
@@ -87,7 +87,7 @@ def test_backups_rotate_are_consistent_and_purge_rewrites_them(engram, tmp_path:
     assert check.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
     assert check.execute("SELECT text FROM memories").fetchone()[0] == f"code {marker}"
     check.close()
-    purge_memory(engram, mem.id)
+    purge_memories(engram, [mem.id])
     remaining = list_backups(backups)
     assert len(remaining) == 1
     assert all(marker.encode() not in p.read_bytes() for p in remaining)

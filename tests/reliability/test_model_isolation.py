@@ -48,7 +48,7 @@ def test_segfault_in_the_worker(engram, tiny_gguf: Path) -> None:
     with LocalLLM(tiny_gguf, RuntimeConfig("", n_ctx=512)) as llm:
         llm.count_tokens("warm up")
         with pytest.raises(WorkerCrashedError, match="segmentation fault"):
-            llm._call({"op": "crash"})   # a real SIGSEGV inside the worker process
+            llm._call("crash")   # a real SIGSEGV inside the worker process
         conv = engram.conversations.create("after a segfault")
         ChatService(engram, llm, params=PARAMS).send(conv.id, "still there?")
         assert roles(engram, conv.id) == ["user", "assistant"]

@@ -7,7 +7,7 @@ from pathlib import Path
 
 from core.memory.episodic import remember_messages
 from core.services.export import export_json
-from core.services.purge import purge_conversation, purge_memory
+from core.services.purge import purge_conversation, purge_memories
 from core.store.backup import backup_now
 from tests.reliability.probes import (
     files_containing,
@@ -27,7 +27,7 @@ def test_purged_memory_text_is_gone_from_every_file(engram, home: Path) -> None:
     (engram.layout.kv_state_dir).mkdir(parents=True, exist_ok=True)
     assert files_containing(home, marker)  # the scan can see it before the purge
 
-    report = purge_memory(engram, mem.id)
+    report = purge_memories(engram, [mem.id])
     assert report.memories == [mem.id]
     assert files_containing(home, marker) == []
     assert engram.memories.get(keep.id).text == "Keeps a blue notebook"
@@ -47,7 +47,7 @@ def test_purging_an_episodic_memory_blanks_its_source_message(engram, home: Path
     holders = [m for m in engram.memories.get_many(ids).values() if marker in m.text]
     assert len(holders) >= 2, "the turn and at least one window around it hold the marker"
     turn = next(m for m in holders if m.granularity == "turn")
-    report = purge_memory(engram, turn.id)
+    report = purge_memories(engram, [turn.id])
     assert {m.id for m in holders} <= set(report.memories)
     assert files_containing(home, marker) == []
     assert engram.conversations.get_message(msgs[1].id).meta.get("purged") == 1
@@ -89,7 +89,7 @@ def test_purge_erases_the_vectors_of_the_memory_and_of_its_earlier_versions(
     assert in_segment_files(before[first]), before      # the probe sees both forms
     assert "chroma/chroma.sqlite3" in before[second], before
 
-    purge_memory(engram, mem.id)
+    purge_memories(engram, [mem.id])
     after = vector_hits(home, engram.embedder, [first, second, kept_text])
     assert after[first] == [] and after[second] == [], after
     assert after[kept_text], "the memory that stays is still in the index"
@@ -157,7 +157,7 @@ def test_purge_on_a_chroma_server_erases_what_the_server_shows(
         assert in_segment_files(["chroma/" + h for h in vector_hits(
             server_dir, engram.embedder, [secret])[secret]])
 
-        report = purge_memory(engram, mem.id)
+        report = purge_memories(engram, [mem.id])
         assert report.vectors["mode"] == "server" and report.vectors["rebuilt"]
         assert engram.index.existing_ids([mem.id]) == []
         hits = vector_hits(server_dir, engram.embedder, [secret])[secret]

@@ -164,7 +164,7 @@ def test_download_resumes_after_a_cut_and_verifies(served, tmp_path):
     assert partial_path(dest, e.file_name).stat().st_size == 40_000
     RangeHandler.cut_after = None
     seen: list[int] = []
-    path = download_entry(e, dest, progress=lambda d, t: seen.append(d), chunk=8192)
+    path = download_entry(e, dest, progress=lambda p: seen.append(p.done), chunk=8192)
     assert path.read_bytes() == data and not partial_path(dest, e.file_name).exists()
     assert 40_000 < seen[0] <= 40_000 + 8192 and seen[-1] == len(data)   # resumed
     assert read_gguf_info(path).n_layers == 3
@@ -201,7 +201,9 @@ def test_pause_keeps_the_partial_and_cancel_removes_it(served, tmp_path):
     e = entry()
     dest = tmp_path / "models"
     with pytest.raises(DownloadError, match="paused"):
-        download_entry(e, dest, chunk=4096, progress=lambda d, t: d >= 8192)
+        done: list[int] = [0]
+        download_entry(e, dest, chunk=4096, progress=lambda p: done.append(p.done),
+                       should_stop=lambda: done[-1] >= 8192)
     part = partial_path(dest, e.file_name)
     assert part.exists() and part.stat().st_size >= 8192
     assert cancel_download(dest, e.file_name) and not part.exists()

@@ -109,7 +109,7 @@ def test_segfault_in_worker_is_reported(make_llm):
     llm = make_llm()
     llm.count_tokens("warm up")
     with pytest.raises(WorkerCrashedError, match="segmentation fault"):
-        llm._call({"op": "crash"})
+        llm._call("crash")
     assert llm.count_tokens("hello") > 0
 
 

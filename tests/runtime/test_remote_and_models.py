@@ -105,7 +105,7 @@ def test_download_resumes_and_checks_sha256(file_server, tiny_gguf, tmp_path):
     _RangeHandler.cut_after = None
     seen: list[tuple[int, int | None]] = []
     path = download_file(f"{url}/m.gguf", dest, sha256=digest,
-                         progress=lambda d, t: seen.append((d, t)), chunk=65536)
+                         progress=lambda p: seen.append((p.done, p.total)), chunk=65536)
     assert path.read_bytes() == data and not (dest / "m.gguf.partial").exists()
     assert seen[0][0] > 100_000 and seen[-1] == (len(data), len(data))   # resumed, not restarted
     with pytest.raises(DownloadError, match="Checksum"):

@@ -64,15 +64,13 @@ def main(home: str, archive: str) -> int:
 
     def counts(ctx):
         eng = ctx.engram
-        indexable = eng.db.execute(
-            "SELECT count(*) FROM memories WHERE status != 'purged'").fetchone()[0]
-        return indexable, eng.index.count()
+        return eng.memories.count_indexable(), eng.index.count()
 
     out["indexable"], out["index_count"] = run_op(app, services, counts)
 
-    from ui.memory_table_model import MemoryFilter, semantic_search
+    from ui.memory_table_model import MemoryFilter, search_by_meaning
 
-    hits = run_op(app, services, lambda ctx: semantic_search(
+    hits = run_op(app, services, lambda ctx: search_by_meaning(
         ctx.engram, MemoryFilter(text="weather", semantic=True), k=5))
     out["semantic_hits"] = len(hits)
 

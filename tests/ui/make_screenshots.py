@@ -53,11 +53,10 @@ def build_demo(home: Path, models: Path) -> Path:
         def chat(self, messages, params=None, *, on_token=None, session=None):
             return REPLY, GenerationStats(completion_tokens=90, tokens_per_second=11.8)
 
-    from ui.chat_backend import run_turn
+    from core.services.chat import ChatService
 
-    run_turn(eng, ScriptedFakeLLM(), "send", conversation_id=conv.id,
-             text="I'd like to visit my sister in May. Any ideas for a weekend?",
-             on_token=lambda _p: None, stop=lambda: False)
+    ChatService(eng, ScriptedFakeLLM()).send(
+        conv.id, "I'd like to visit my sister in May. Any ideas for a weekend?")
     eng.settings.first_run_done = True
     eng.save_settings()
     eng.close()
@@ -98,9 +97,11 @@ def main(out_dir: str) -> int:
     window.services.model_label = "Qwen2.5 7B Instruct (Q4_K_M)"
     window.services.llm = object()
     window.status.refresh()
-    window.status.update_stats({"n_ctx": 8192, "context_used": 1312, "type_k": "f16",
-                                "type_v": "q8_0", "kv_bytes": 50_331_648,
-                                "tokens_per_second": 11.8})
+    from core.runtime.stats import RuntimeStats
+
+    window.status.show_runtime(RuntimeStats(n_ctx=8192, context_used=1312, type_k="f16",
+                                            type_v="q8_0", kv_bytes=50_331_648,
+                                            tokens_per_second=11.8))
     window.chat._update_composer_state()
     wait(app, lambda: len(window.conversations.conversations) >= 5)
     first = window.conversations.conversations[0]

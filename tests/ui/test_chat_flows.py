@@ -57,7 +57,7 @@ def test_stop_mid_stream_keeps_the_partial_answer(qtbot, window, services) -> No
     result = blocker.args[0]
     assert result.stopped
     stored = run_db(qtbot, services,
-                    lambda e: e.conversations.get_message(result.assistant_message_id))
+                    lambda e: e.conversations.get_message(result.assistant_message.id))
     assert 5 <= len(stored.text.split()) < 400
     assert window.chat.send_button.isVisible()
 
@@ -87,7 +87,7 @@ def test_regenerate_and_edit_create_navigable_branches(qtbot, window, fake_llm, 
     assert window.chat.widgets[0].item.text == "What is a good name for a dog?"
 
     # Go back to the first version of the question: its newest answer comes with it.
-    with qtbot.waitSignal(services.events.conversation_changed, timeout=5000):
+    with qtbot.waitSignal(services.events.changed, timeout=5000):
         window.chat.widgets[0]._go(-1)
     qtbot.waitUntil(lambda: bool(window.chat.widgets) and
                     window.chat.widgets[0].item.text == "What is a good name for a cat?")

@@ -32,7 +32,7 @@ def test_load_tiny_gguf_stream_and_stop(qtbot, window, services, tiny_gguf: Path
     result = blocker.args[0]
     assert result.stopped
     stored = run_db(qtbot, services,
-                    lambda e: e.conversations.get_message(result.assistant_message_id))
+                    lambda e: e.conversations.get_message(result.assistant_message.id))
     assert stored.role == "assistant"
     assert stored.text.startswith("".join(pieces[:3]))
     qtbot.waitUntil(lambda: window.status.kv_label.text().startswith("KV "), timeout=5000)

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from PySide6.QtWidgets import QMessageBox
 
+from core.services.changes import Changes
 from tests.ui.conftest import run_db
 
 
@@ -210,5 +211,6 @@ def test_a_background_refresh_keeps_unsaved_text(qtbot, window, services) -> Non
     qtbot.waitUntil(lambda: window.inspector.detail.memory is not None)
     window.inspector.detail.text_edit.setPlainText("a draft not saved yet")
     with qtbot.waitSignal(window.inspector.model.loaded, timeout=5000):
-        services.events.memories_changed.emit([])       # e.g. the memory worker finished a job
+        # e.g. the memory worker finished a job
+        services.events.announce(Changes("memory work", many_memories=True))
     assert window.inspector.detail.text_edit.toPlainText() == "a draft not saved yet"

@@ -14,7 +14,7 @@ def test_first_run_shows_the_welcome_page_with_the_starter_model(qtbot, home: Pa
     qtbot.waitExposed(window)
     assert window.windowTitle() == "Engram"
     assert window.stack.currentWidget() is window.welcome
-    text = " ".join(w.text() for w in window.welcome.findChildren(type(window.model_label)))
+    text = " ".join(w.text() for w in window.welcome.findChildren(type(window.status.model_label)))
     assert "Gemma 3 270M" in text and "base model" in text and "Gemma's terms" in text
     # Import and the inspector work with no model at all.
     assert window.welcome.import_button.isEnabled()

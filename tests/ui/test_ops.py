@@ -7,6 +7,8 @@ import time
 
 from PySide6.QtWidgets import QProgressDialog, QWidget
 
+from core.base.progress import Progress
+
 
 def test_results_arrive_on_the_gui_thread_and_db_work_is_serialized(qtbot, services) -> None:
     seen: list[str] = []
@@ -40,7 +42,7 @@ def test_progress_dialog_appears_for_long_work_and_cancels_it(qtbot, services) -
         for i in range(400):
             if ctx.cancelled():
                 return "cancelled"
-            ctx.progress(i, 400, "working")
+            ctx.progress(Progress(i, 400, "working"))
             time.sleep(0.01)
         return "done"
 
