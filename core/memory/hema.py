@@ -178,8 +178,13 @@ def _labels(messages, person: str) -> list[str]:
 
 def prune_old_chunks(eng: MemoryHome, *, now: float | None = None, limit: int = 5000) -> list[str]:
     """Forget old, low-value episodic chunks: value = content words / (1 + age in years).
-    Only chunks older than 30 days, never recalled and not pinned, with a value below 1 go:
-    "ok thanks" after a month, a three-word remark after a few years."""
+    Only chunks held for more than 30 days, never recalled and not pinned, with a value below
+    1 go: "ok thanks" after a month, a three-word remark after a few years.
+
+    Age is how long Engram has held the chunk unused (as MemoryBank's retention counts it),
+    not how old the conversation is: an archive imported today loses nothing today (on the
+    LoCoMo dev split, ageing by the conversations' own dates forgot 34 of 385 turns of one
+    sample at import, 2 of them evidence: recall within 1,000 tokens 0.890 -> 0.874)."""
     now = clock.now() if now is None else now
     forgotten = []
     for mid, text, at in eng.memories.prune_candidates(now - PRUNE_MIN_AGE_DAYS * DAY, limit):

@@ -96,13 +96,13 @@ class MemoryQueries:
         return [tuple(r) for r in self.db.execute(sql + " ORDER BY m.occurred_at", params)]
 
     def prune_candidates(self, before: float, limit: int) -> list[tuple[str, str, float]]:
-        """(id, text, time) of active, unpinned, never recalled episodic memories older than
-        `before`, oldest first."""
+        """(id, text, stored at) of active, unpinned, never recalled episodic memories that
+        Engram has held since before `before`, oldest first."""
         return [tuple(r) for r in self.db.execute(
-            "SELECT id, text, coalesce(occurred_at, created_at) FROM memories"
+            "SELECT id, text, created_at FROM memories"
             " WHERE kind = 'episodic' AND status = 'active' AND pinned = 0 AND strength <= 1"
-            " AND last_recalled_at IS NULL AND coalesce(occurred_at, created_at) < ?"
-            " ORDER BY coalesce(occurred_at, created_at) LIMIT ?", [before, limit])]
+            " AND last_recalled_at IS NULL AND created_at < ?"
+            " ORDER BY created_at LIMIT ?", [before, limit])]
 
     # -- a conversation's memories -----------------------------------------------------------
     def ids_of_conversation(self, conversation_id: str) -> list[str]:

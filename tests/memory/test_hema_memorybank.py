@@ -62,16 +62,17 @@ def test_second_level_every_n_turns(engram, fake_llm) -> None:
 
 def test_age_weighted_pruning_is_reversible_and_audited(engram) -> None:
     now = 400 * DAY
-    old_chatter = engram.memories.create("episodic", "User: ok thanks", actor="user",
-                                         granularity="turn", occurred_at=now - 200 * DAY)
-    old_rich = engram.memories.create(
-        "episodic", "User: My grandmother taught me to bake rye bread in her Lisbon kitchen "
-        "every winter before the family moved north", actor="user", granularity="turn",
-        occurred_at=now - 200 * DAY)
-    recent = engram.memories.create("episodic", "User: ok", actor="user", granularity="turn",
-                                    occurred_at=now - 2 * DAY)
-    pinned = engram.memories.create("episodic", "User: yes", actor="user", granularity="turn",
-                                    occurred_at=now - 300 * DAY, pinned=True)
+
+    def turn(text: str, age_days: float, **kw):
+        at = now - age_days * DAY            # said then, and stored by Engram then
+        return engram.memories.create("episodic", text, actor="user", granularity="turn",
+                                      occurred_at=at, created_at=at, **kw)
+
+    old_chatter = turn("User: ok thanks", 200)
+    old_rich = turn("User: My grandmother taught me to bake rye bread in her Lisbon kitchen "
+                    "every winter before the family moved north", 200)
+    recent = turn("User: ok", 2)
+    pinned = turn("User: yes", 300, pinned=True)
     assert hema.prune_old_chunks(engram, now=now) == [old_chatter.id]
     for mem in (old_rich, recent, pinned):
         assert engram.memories.get(mem.id).status == "active"
@@ -79,6 +80,18 @@ def test_age_weighted_pruning_is_reversible_and_audited(engram) -> None:
     assert (event.event, event.actor) == ("forgotten", "policy") and "HEMA" in event.note
     engram.memories.restore(old_chatter.id)
     assert engram.memories.get(old_chatter.id).status == "active"
+
+
+def test_an_imported_archive_is_aged_from_when_engram_got_it(engram) -> None:
+    """Three-year-old chatter imported today is kept today; held a year unused, it goes."""
+    imported = 1_000 * DAY
+    said = imported - 3 * 365 * DAY
+    chatter = engram.memories.create("episodic", "Caroline: Wow! Did you see that band?",
+                                     actor="import", granularity="turn", occurred_at=said,
+                                     created_at=imported)
+    assert hema.prune_old_chunks(engram, now=imported + DAY) == []
+    assert engram.memories.get(chatter.id).status == "active"
+    assert hema.prune_old_chunks(engram, now=imported + 400 * DAY) == [chatter.id]
 
 
 def test_memorybank_sweep_forgets_faded_memories_but_not_pinned_or_recalled(engram) -> None:
