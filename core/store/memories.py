@@ -55,11 +55,15 @@ class Memory:
     subject: str | None
     granularity: str | None
     meta: dict[str, Any] = field(default_factory=dict)
+    always_include: bool = False       # sent with every message (pinned only keeps it)
+    project_id: str | None = None      # read only in that project's conversations
 
     @classmethod
     def from_row(cls, row: dict[str, Any]) -> Memory:
         data = dict(row)
         data["pinned"] = bool(data["pinned"])
+        data["always_include"] = bool(data.get("always_include") or 0)
+        data.setdefault("project_id", None)
         data["meta"] = json.loads(data.get("meta") or "{}")
         return cls(**{k: data[k] for k in cls.__dataclass_fields__})
 

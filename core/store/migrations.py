@@ -244,6 +244,42 @@ def m0006_memory_operations(conn: sqlite3.Connection) -> None:
     )
 
 
+def m0007_memory_steering(conn: sqlite3.Connection) -> None:
+    """What a person steers memory with (issue 15): `always_include` (sent with every
+    message, apart from `pinned`, which only keeps a memory from fading); feedback on a
+    memory used in an answer (ids only, never text, so a purge has nothing to find here
+    but rows to drop); projects, each a memory scope of its own (a memory with a
+    `project_id` is read only in that project's conversations)."""
+    conn.executescript(
+        """
+        ALTER TABLE memories ADD COLUMN always_include INTEGER NOT NULL DEFAULT 0;
+        ALTER TABLE memories ADD COLUMN project_id TEXT;
+        CREATE INDEX memories_always_include ON memories(always_include, status)
+            WHERE always_include = 1;
+        CREATE TABLE memory_feedback (
+            id INTEGER PRIMARY KEY,
+            memory_id TEXT NOT NULL REFERENCES memories(id) ON DELETE CASCADE,
+            message_id TEXT REFERENCES messages(id) ON DELETE CASCADE,  -- the answer
+            verdict TEXT NOT NULL CHECK (verdict IN ('not_relevant', 'wrong')),
+            at REAL NOT NULL
+        );
+        CREATE INDEX memory_feedback_memory ON memory_feedback(memory_id);
+        CREATE TABLE projects (
+            id TEXT PRIMARY KEY,
+            name TEXT NOT NULL,
+            source TEXT NOT NULL DEFAULT 'engram',
+            source_id TEXT,
+            description TEXT NOT NULL DEFAULT '',
+            created_at REAL NOT NULL
+        );
+        CREATE UNIQUE INDEX projects_source ON projects(source, source_id)
+            WHERE source_id IS NOT NULL;
+        ALTER TABLE conversations ADD COLUMN project_id TEXT REFERENCES projects(id)
+            ON DELETE SET NULL;
+        """
+    )
+
+
 MIGRATIONS: list[tuple[int, str, Migration]] = [
     (1, "initial", m0001_initial),
     (2, "full_text_search", m0002_full_text_search),
@@ -251,6 +287,7 @@ MIGRATIONS: list[tuple[int, str, Migration]] = [
     (4, "job_dedupe_index", m0004_job_dedupe_index),
     (5, "purge_journal", m0005_purge_journal),
     (6, "memory_operations", m0006_memory_operations),
+    (7, "memory_steering", m0007_memory_steering),
 ]
 LATEST = MIGRATIONS[-1][0]
 
