@@ -19,12 +19,14 @@ from __future__ import annotations
 import logging
 import threading
 from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Any
 
 from core.base.llm import LLM
 from core.memory import facts, hema, memorybank
 from core.memory.generation import ModelAnswerError
 from core.services.engine import Engram
+from core.services.person_first import JobYielded, TurnGate, YieldingLLM
 from core.store import jobs as kinds
 from core.store.jobs import Job
 
@@ -32,17 +34,41 @@ log = logging.getLogger(__name__)
 
 MAX_ATTEMPTS = 3
 
+# What the status bar says a job is doing (a person reads these).
+KIND_LABELS = {
+    kinds.INDEX_SYNC: "Indexing memories",
+    kinds.HEMA_UPDATE: "Updating the chat's running summary",
+    kinds.POST_THINK: "Noting facts from the last exchange",
+    kinds.SUMMARIZE_CONVERSATION: "Summarising an imported conversation",
+    kinds.EXTRACT_FACTS: "Reading facts from an imported conversation",
+    kinds.DAILY_SUMMARY: "Summarising a day",
+    kinds.GLOBAL_SUMMARY: "Updating the overall summary",
+    kinds.PORTRAIT: "Updating the portrait of you",
+    kinds.MAINTENANCE: "Tidying memories",
+}
 
-class JobYielded(Exception):
-    """A job stopped at a safe point and was put back in the queue with its progress."""
+
+@dataclass(frozen=True)
+class Activity:
+    """What the worker does now, for the status bar (read from the GUI thread: no I/O)."""
+    running: str = ""          # a label from KIND_LABELS, "" when idle
+    progress: str = ""         # "12/40" for a resumable job
+    queued: int = 0            # jobs waiting (as of the last claim)
+    paused: bool = False
+    person_first: bool = False  # model jobs are waiting for the person's turn
+
 
 LLMProvider = Callable[[], LLM | None]
 
 
 class MemoryWorker:
-    def __init__(self, engram: Engram, llm_provider: LLMProvider) -> None:
+    def __init__(self, engram: Engram, llm_provider: LLMProvider,
+                 gate: TurnGate | None = None) -> None:
         self.engram = engram
         self.llm_provider = llm_provider
+        self.gate = gate or TurnGate()
+        self.queued = 0                     # as of the last claim
+        self.yielded = 0                    # jobs put back for the person's turn
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
         self._job: Job | None = None       # the job being run (for progress)
@@ -62,17 +88,28 @@ class MemoryWorker:
 
     # -- one step -------------------------------------------------------------------------
     def run_once(self) -> Job | None:
-        """Claim and run one job. Returns it (with its final status), or None if idle."""
-        llm = self.llm_provider()
-        job = self.engram.jobs.claim(model_available=llm is not None,
-                                     kinds=list(self.handlers))
+        """Claim and run one job. Returns it (with its final status), or None if idle.
+        While the person's turn (or a pause) holds the model, only jobs without one run;
+        while paused, none."""
+        gate = self.gate
+        if gate.paused:
+            return None
+        shared = self.llm_provider()
+        llm = YieldingLLM(shared, gate) if shared is not None and gate.may_run() else None
+        jobs = self.engram.jobs
+        job = jobs.claim(model_available=llm is not None, kinds=list(self.handlers))
+        self.queued = jobs.queued()
         if job is None:
             return None
         self._job = job
         try:
             self.handlers[job.kind](job.payload, llm)
         except JobYielded:
+            jobs.requeue(job.id)        # a handler that saved its cursor already did
             job.status = "queued"
+            self.yielded += 1
+            self.queued += 1
+            log.info("memory job %s (%s) yielded to the person's turn", job.id, job.kind)
         except ModelAnswerError as exc:
             self.engram.jobs.finish(job.id, error=str(exc), retry=False)
             job.status, job.error = "failed", str(exc)
@@ -97,6 +134,15 @@ class MemoryWorker:
         while done < max_jobs and self.run_once() is not None:
             done += 1
         return done
+
+    def activity(self) -> Activity:
+        job, gate = self._job, self.gate
+        progress = ""
+        if job is not None and job.payload.get("total"):
+            progress = f"{job.payload.get('cursor', 0)}/{job.payload['total']}"
+        return Activity(running=KIND_LABELS.get(job.kind, job.kind) if job else "",
+                        progress=progress, queued=self.queued, paused=gate.paused,
+                        person_first=gate.person_waiting)
 
     # -- a thread ---------------------------------------------------------------------------
     def start(self, *, idle_seconds: float = 2.0) -> None:
@@ -126,6 +172,10 @@ class MemoryWorker:
                 job = None
             if job is None:
                 self._stop.wait(idle_seconds)
+            elif job.status == "queued" and not self._stop.is_set():
+                # it yielded: wait for the person's turn to end (a stop wakes us too)
+                while not self._stop.is_set() and not self.gate.wait_until_allowed(0.2):
+                    pass
 
     # -- handlers ---------------------------------------------------------------------------
     def _post_think(self, payload: dict[str, Any], llm: LLM | None) -> None:
@@ -143,11 +193,13 @@ class MemoryWorker:
 
         def progress(end: int) -> None:
             if job is not None:
-                eng.jobs.save_progress(job.id, {**payload, "cursor": end, "total": len(thread)})
+                job.payload = {**payload, "cursor": end, "total": len(thread)}
+                eng.jobs.save_progress(job.id, job.payload)
 
         outcome, resume = facts.extract_thread(
             eng, llm, thread, cursor=int(payload.get("cursor", 0)),
-            should_yield=lambda: self._stop.is_set() and job is not None,
+            should_yield=lambda: job is not None and (self._stop.is_set()
+                                                      or not self.gate.may_run()),
             on_progress=progress)
         if outcome.stored:
             eng.jobs.enqueue(kinds.INDEX_SYNC, {})

@@ -99,6 +99,20 @@ class JobQueue:
             " updated_at = ? WHERE id = ?",
             [json.dumps(payload, sort_keys=True), clock.now(), job_id])
 
+    def requeue(self, job_id: int) -> bool:
+        """Put a job that is still running back in the queue as it is (it was stopped for the
+        person's turn; its saved progress stays); the attempt does not count."""
+        return self.db.execute(
+            "UPDATE jobs SET status = 'queued', attempts = max(0, attempts - 1), updated_at = ?"
+            " WHERE id = ? AND status = 'running'", [clock.now(), job_id]).rowcount > 0
+
+    def queued(self, *, needs_model: bool | None = None) -> int:
+        """How many jobs wait (not counting one that runs)."""
+        sql = "SELECT count(*) FROM jobs WHERE status = 'queued'"
+        if needs_model is not None:
+            sql += f" AND needs_model = {int(needs_model)}"
+        return self.db.execute(sql).fetchone()[0]
+
     def save_progress(self, job_id: int, payload: dict[str, Any]) -> None:
         """Record a running job's progress, so that a killed process resumes from there."""
         self.db.execute("UPDATE jobs SET payload = ?, updated_at = ? WHERE id = ?",
