@@ -10,7 +10,7 @@ Steps, each visible in the trace stored with the answer:
 3. weighted reciprocal-rank fusion of the signals, then a multiplier for MemoryBank retention
    R = exp(-t/S) and for HEMA age (older things count a little less);
 4. the neighbour turns of the best few hits follow them (answers often span two turns);
-5. pinned memories come first, always; duplicates (same id, same text) are dropped;
+5. "always include" memories come first; duplicates (same id, same text) are dropped;
 6. selection in rank order under a token budget (a memory that does not fit is skipped and
    smaller ones after it may still go in).
 
@@ -31,6 +31,7 @@ from core.base import clock
 from core.base.llm import approx_tokens
 from core.index.embedder import Embedder
 from core.index.vector_index import VectorIndex
+from core.memory import steering
 from core.memory.render import TokenCounter, render_memory
 from core.store.memories import Memory, MemoryStore
 
@@ -138,7 +139,7 @@ class Retriever:
                  now: float | None = None, include_pinned: bool = True,
                  keep: Callable[[Memory], bool] | None = None) -> RetrievalResult:
         """`keep`, when given, says which candidates may be used at all (e.g. no assistant
-        turns for a base model); pinned memories are always used."""
+        turns for a base model); "always include" memories are always used."""
         start = time.perf_counter()
         now = clock.now() if now is None else now
         p = self.params
@@ -202,6 +203,7 @@ class Retriever:
             detail = {"rrf": round(base, 5), "ranks": ranks.get(mid, {}), "raw": raw.get(mid, {}),
                       "retention": round(r, 4), "age_days": round(age_days, 1)}
             scored.append(Candidate(mem, score, _reason(ranks.get(mid, {})), detail))
+        _steer(self.store, scored, query)       # the person's feedback (core.memory.steering)
         scored.sort(key=lambda c: -c.score)
         timings["fuse"] = time.perf_counter() - t0
 
@@ -314,12 +316,24 @@ class Retriever:
         return self.store.neighbour_turns(turn_id)
 
     def _pinned(self, conversation_id: str | None, excluded: set[str]) -> list[Candidate]:
+        """What the person chose to send with every message ("always include"; a pinned
+        memory is only kept from fading: core.memory.steering)."""
         out = []
-        for mem in self.store.list(pinned=True, kinds=RETRIEVABLE_KINDS, limit=200):
+        for mem in steering.always_included(self.store, RETRIEVABLE_KINDS):
             if mem.id in excluded or not self.visible(mem, conversation_id):
                 continue
-            out.append(Candidate(mem, 1.0, "pinned", {"pinned": True}))
+            out.append(Candidate(mem, 1.0, "always included", {"always_include": True}))
         return out
+
+
+def _steer(store: MemoryStore, scored: list[Candidate], query: str) -> None:
+    """Issue 15's hook: "not relevant" feedback for a similar question, and the assistant's
+    own turns, rank lower (the factors and why: core.memory.steering)."""
+    found = steering.factors(store, [c.memory for c in scored], query)
+    for cand in scored:
+        if cand.memory.id in found:
+            cand.score *= found[cand.memory.id]
+            cand.detail["steered"] = round(found[cand.memory.id], 3)
 
 
 def select_under_budget(ranked: list[Candidate], budget_tokens: int) -> tuple[list[Candidate], int]:
