@@ -59,6 +59,22 @@ class MemorySettings:
     # history within a week. Retention still weighs every retrieval.
     forgetting_sweep: bool = False
     tim_enabled: bool = True
+    # The memory switch (issue 15): while paused nothing new is remembered; with
+    # `pause_reading` nothing is read either. 0 = not paused; -1 = until resumed; else the
+    # time (epoch seconds) it resumes by itself.
+    paused_until: float = 0.0
+    pause_reading: bool = False
+
+    def paused(self, now: float) -> bool:
+        return self.paused_until == -1 or self.paused_until > now
+
+    def writes(self, now: float) -> bool:
+        """Whether new memories are written now (on, and not paused)."""
+        return self.enabled and not self.paused(now)
+
+    def reads(self, now: float) -> bool:
+        """Whether memories are read into prompts now."""
+        return self.enabled and not (self.pause_reading and self.paused(now))
 
 
 @dataclass

@@ -22,6 +22,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
+from core.base import clock
 from core.base.llm import ChatMessage, approx_tokens
 from core.base.prompts import prompt
 from core.base.settings import MemorySettings
@@ -86,7 +87,8 @@ class PromptAssembler:
         answer being regenerated, a message being edited): never brought back as memory."""
         history = [m for m in history if m.role in ("user", "assistant") and not m.hidden
                    and m.text.strip()]
-        reads_memory = self.settings.enabled and not conversation.incognito
+        # the memory switch (MemorySettings.paused_until / pause_reading) may stop reading
+        reads_memory = self.settings.reads(clock.now()) and not conversation.incognito
         mode = "incognito" if conversation.incognito else ("full" if reads_memory else "off")
         context: list[Memory] = []
         system = self.system_prompt
@@ -150,8 +152,8 @@ class PromptAssembler:
 
     def _everything(self, conversation_id: str, history_ids: set[str],
                     context: list[Memory]) -> list[Candidate] | None:
-        """Every memory this conversation may read, pinned first, when there are few enough
-        to consider putting them all in (None otherwise)."""
+        """Every memory this conversation may read, "always include" ones first, when there
+        are few enough to consider putting them all in (None otherwise)."""
         if self.store.count(kinds=RETRIEVABLE_KINDS) > FULL_POOL_LIMIT:
             return None
         mems = self.store.list(kinds=RETRIEVABLE_KINDS, limit=FULL_POOL_LIMIT,
@@ -166,13 +168,15 @@ class PromptAssembler:
             seen.add(key)
             own_summary = (mem.kind in ("compact", "summary")
                            and mem.conversation_id == conversation_id)
-            if (mem.id in skip or own_summary or not Retriever.visible(mem, conversation_id)
+            # whole messages here: a long message's passages would repeat it
+            if (mem.id in skip or own_summary or mem.granularity == "passage"
+                    or not Retriever.visible(mem, conversation_id)
                     or mem.meta.get("message_id") in history_ids or not self._usable(mem)):
                 continue
             text = render_memory(mem)   # estimated cost: up to 400 model counts is too slow
-            out.append(Candidate(mem, 1.0, "pinned" if mem.pinned else "full context", {},
-                                 text, approx_tokens(text)))
-        out.sort(key=lambda c: not c.memory.pinned)
+            out.append(Candidate(mem, 1.0, "always included" if mem.always_include
+                                 else "full context", {}, text, approx_tokens(text)))
+        out.sort(key=lambda c: not c.memory.always_include)
         return out
 
     def _usable(self, mem: Memory) -> bool:
@@ -185,7 +189,7 @@ class PromptAssembler:
         if self.kind != "base":
             return True
         return (mem.kind == "episodic" and not said_by_assistant(mem)
-                and not is_bare_question(mem)) or mem.pinned
+                and not is_bare_question(mem)) or mem.always_include
 
     def _latest(self, kind: str, granularity: str) -> Memory | None:
         found = [m for m in self.store.list(kinds=[kind], scope="global", limit=20)
@@ -218,4 +222,6 @@ def _newest_that_fit(history: list[Message], costs: list[int], budget: int) -> l
 
 
 def _chronological(cands: list[Candidate]) -> list[Candidate]:
-    return sorted(cands, key=lambda c: (c.memory.occurred_at or c.memory.created_at))
+    """Oldest first; a message's passages in their order."""
+    return sorted(cands, key=lambda c: (c.memory.occurred_at or c.memory.created_at,
+                                        c.memory.meta.get("part", 0)))

@@ -22,6 +22,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from typing import Any
 
+from core.base import clock
 from core.base.errors import EngramError
 from core.base.llm import LLM, GenerationParams, GenerationStats, approx_tokens
 from core.base.progress import ShouldStop
@@ -141,12 +142,13 @@ class ChatService:
         return user
 
     def _writes_memory(self, conv: Conversation) -> bool:
-        return self.engram.settings.memory.enabled and not conv.incognito
+        # the memory switch: while paused, nothing new is remembered
+        return self.engram.settings.memory.writes(clock.now()) and not conv.incognito
 
     def assembler(self) -> PromptAssembler:
         eng = self.engram
         retriever = None
-        if eng.settings.memory.enabled:
+        if eng.settings.memory.reads(clock.now()):
             retriever = Retriever(eng.memories, eng.index, eng.embedder)
         return PromptAssembler(
             eng.memories, retriever, eng.settings.memory, count_tokens=self._count,

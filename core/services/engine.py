@@ -24,7 +24,9 @@ from core.store.db import open_database
 from core.store.imports import ImportStore
 from core.store.jobs import JobQueue
 from core.store.memories import MemoryStore
+from core.store.memory_views import MemoryViews
 from core.store.retrievals import RetrievalStore
+from core.store.steering import SteeringStore
 
 log = logging.getLogger(__name__)
 
@@ -40,6 +42,8 @@ class Engram:
         self.retrievals = RetrievalStore(self.db)
         self.imports = ImportStore(self.db)
         self.jobs = JobQueue(self.db)
+        self.views = MemoryViews(self.db)          # what a person sees of memory
+        self.steering = SteeringStore(self.db)     # feedback, projects
         self._lock = threading.Lock()
         self._embedder: Embedder | None = None
         self._index: VectorIndex | None = None

@@ -302,6 +302,11 @@ class MemoryStore(MemoryQueries, MemoryUpkeep):
         return self._change(memory_id, "pinned" if pinned else "unpinned", actor,
                             {"pinned": int(pinned)})
 
+    def set_always_include(self, memory_id: str, on: bool, *, actor: str = "user") -> Memory:
+        """Sent with every message (apart from pinned; audited as a pin-like change)."""
+        return self._change(memory_id, "pinned" if on else "unpinned", actor,
+                            {"always_include": int(on)})
+
     def set_scope(self, memory_id: str, scope: str, conversation_id: str | None = None, *,
                   actor: str = "user") -> Memory:
         if scope == "conversation" and not conversation_id:
@@ -388,7 +393,8 @@ class MemoryStore(MemoryQueries, MemoryUpkeep):
         if event.event == "restored":            # back to forgotten, or to superseded
             name = "superseded" if fields.get("status") == "superseded" else "forgotten"
         if name == "pinned" or name == "unpinned":
-            name = "pinned" if fields.get("pinned") else "unpinned"
+            name = "pinned" if fields.get("pinned") or fields.get("always_include") \
+                else "unpinned"
         return self._change(event.memory_id, name, actor, fields, note)
 
     def mark_indexed(self, versions: dict[str, int]) -> None:

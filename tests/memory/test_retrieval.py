@@ -68,13 +68,19 @@ def test_scope_status_and_pinned(engram, say) -> None:
     chat(say, a.id, LINES[:4])
     local = engram.memories.create("fact", "The cello is rented from Ingrid's shop",
                                    actor="user", scope="conversation", conversation_id=a.id)
-    pinned = engram.memories.create("fact", "Always answer in English", actor="user",
-                                    pinned=True)
+    always = engram.memories.create("fact", "Always answer in English", actor="user")
+    engram.memories.set_always_include(always.id, True)
+    # pinned only keeps a memory from fading: it is not sent with every message (issue 15)
+    kept = engram.memories.create("fact", "Likes waffles with cream", actor="user",
+                                  pinned=True)
     r = retriever(engram)
     seen_from_b = [c.memory.id for c in r.retrieve("Ingrid cello", conversation_id=b.id).ranked]
     seen_from_a = [c.memory.id for c in r.retrieve("Ingrid cello", conversation_id=a.id).ranked]
     assert local.id in seen_from_a and local.id not in seen_from_b
-    assert seen_from_b[0] == pinned.id and seen_from_a[0] == pinned.id
+    assert seen_from_b[0] == always.id and seen_from_a[0] == always.id
+    reasons = {c.memory.id: c.reason for c in r.retrieve("Ingrid cello").ranked}
+    assert reasons[always.id] == "always included"
+    assert reasons.get(kept.id, "not found") != "always included"
     # forgetting is honoured at once, even before the index is synced again
     target = [c for c in r.retrieve("Ingrid").ranked if "Ingrid" in c.memory.text
               and c.memory.kind == "episodic"][0]
