@@ -25,10 +25,11 @@ ASSISTANT_FACTOR = 0.7        # the assistant's own turns, against the person's
 SIMILAR_QUESTION = 0.5        # share of the question's content words the earlier one had
 
 _WORD = re.compile(r"\w+", re.UNICODE)
-_STOP = frozenset("""a an the and or but is are was were be been am do does did i you he she
+_STOP_WORDS = """a an the and or but is are was were be been am do does did i you he she
 it we they me my your his her our their what which who whom whose when where why how of to in
 on at for from by with about as that this these those can could would should will shall may
-might must not no yes so if then than there here just also very""".split())
+might must not no yes so if then than there here just also very"""
+_STOP = frozenset(_STOP_WORDS.split())
 
 
 def question_words(text: str) -> set[str]:

@@ -16,6 +16,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from typing import Any
 
+from core.base import clock
 from core.base.errors import EngramError
 from core.services.changes import Changes
 from core.services.engine import Engram
@@ -74,6 +75,48 @@ def pin(eng: Engram, memory_ids: Iterable[str], pinned: bool = True) -> Changes:
     return _done(eng, _count("pin" if pinned else "unpin", todo), todo)
 
 
+def always_include(eng: Engram, memory_ids: Iterable[str], on: bool = True) -> Changes:
+    """Send these memories with every message (their scope permitting), or stop. Apart from
+    pinning, which only keeps a memory from fading."""
+    ids = _ids(memory_ids)
+    mems = _existing(eng, ids)
+    todo = [m for m in ids if mems[m].status != "purged" and mems[m].always_include != on]
+    with eng.memories.operation():
+        for mid in todo:
+            eng.memories.set_always_include(mid, on, actor=ACTOR)
+    verb = "always include" if on else "stop always including"
+    return _done(eng, _count(verb, todo), todo)
+
+
+def feedback(eng: Engram, memory_id: str, message_id: str | None, verdict: str) -> Changes:
+    """The person's word on a memory used in an answer: "not_relevant" (it ranks far lower
+    for similar questions: core.memory.steering) or "wrong" (recorded; the inspector opens
+    it to be corrected or forgotten)."""
+    mem = eng.memories.get(memory_id)
+    if mem.status == "purged":
+        raise EngramError("This memory was purged; there is nothing left to judge")
+    eng.steering.add_feedback(memory_id, message_id, verdict)
+    said = "not relevant" if verdict == "not_relevant" else "wrong"
+    return Changes(f"marked a memory {said}", memories=(memory_id,), undo=None)
+
+
+def pause(eng: Engram, minutes: float | None, *, reading: bool = False) -> Changes:
+    """The memory switch: nothing new is remembered for `minutes` (None: until resumed);
+    with `reading`, nothing is read either. Saved in the settings."""
+    mem = eng.settings.memory
+    mem.paused_until = -1.0 if minutes is None else clock.now() + 60.0 * max(1.0, minutes)
+    mem.pause_reading = reading
+    eng.save_settings()
+    return Changes("memory paused" + (" (not read either)" if reading else ""))
+
+
+def resume(eng: Engram) -> Changes:
+    eng.settings.memory.paused_until = 0.0
+    eng.settings.memory.pause_reading = False
+    eng.save_settings()
+    return Changes("memory on")
+
+
 def move(eng: Engram, memory_ids: Iterable[str], scope: str,
          conversation_id: str | None = None) -> Changes:
     """To "global" (every conversation may read them) or to "conversation" scope (only
@@ -112,12 +155,16 @@ def merge(eng: Engram, memory_ids: Iterable[str]) -> Changes:
     return _done(eng, f"merge {len(ids)} memories", ids, created=(merged.id,))
 
 
-def purge(eng: Engram, memory_ids: Iterable[str]) -> Changes:
+def purge(eng: Engram, memory_ids: Iterable[str], *,
+          with_messages: bool | None = None) -> Changes:
     """Erase memories for good, as one journalled purge (core.services.purge): one index
-    rebuild and one scrub of the files however many there are. Not undoable."""
+    rebuild and one scrub of the files however many there are. Not undoable.
+    `with_messages`: blank the messages they came from too (None: a turn's, yes; True: any
+    memory's; False: never, the memory goes and the message stays). What will go, in
+    words, before it goes: core.services.purge_preview."""
     ids = _ids(memory_ids)
     _existing(eng, ids)
-    report = purge_memories(eng, ids, actor=ACTOR)
+    report = purge_memories(eng, ids, actor=ACTOR, with_source_messages=with_messages)
     return _done(eng, _count("purge", report.memories), report.memories,
                  conversations=tuple(report.conversations), detail=report)
 
@@ -154,6 +201,11 @@ def describe(events: Sequence[MemoryEvent]) -> str:
     ids = {e.memory_id for e in events}
     if "merged" in kinds:
         return f"merge {kinds.count('merged')} memories"
+    if any("always_include" in (e.new_value or {}) for e in events):
+        on = any((e.new_value or {}).get("always_include") for e in events)
+        n = len(ids)
+        return ("always include" if on else "stop always including") + (
+            " a memory" if n == 1 else f" {n} memories")
     for event, verb in (("purged", "purge"), ("edited", "edit"), ("forgotten", "forget"),
                         ("restored", "restore"), ("pinned", "pin"), ("unpinned", "unpin"),
                         ("rescoped", "move"), ("superseded", "supersede")):

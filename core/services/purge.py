@@ -32,7 +32,13 @@ from core.base.errors import EngramError, NotFoundError
 from core.runtime.kv_store import delete_states
 from core.services.engine import Engram
 from core.services.purge_files import PurgeIncompleteError, scrub_database, scrub_logs
-from core.services.purge_plan import PurgePlan, plan_conversation, plan_memory, texts_to_scrub
+from core.services.purge_plan import (
+    UNTITLED,
+    PurgePlan,
+    plan_conversation,
+    plan_memory,
+    texts_to_scrub,
+)
 from core.store import purge_journal as journal
 from core.store.backup import replace_all_backups
 from core.store.db import checkpoint, transaction
@@ -48,6 +54,7 @@ class PurgeReport:
     messages_blanked: int = 0
     conversations: list[str] = field(default_factory=list)
     kv_states_deleted: int = 0
+    titles_rewritten: int = 0
     vectors: dict[str, Any] = field(default_factory=dict)
     backups_removed: int = 0
     warnings: list[str] = field(default_factory=list)
@@ -163,6 +170,9 @@ def _database_step(eng: Engram, entry: journal.JournalEntry, plan: PurgePlan) ->
                 eng.memories.purge_rows(mid, actor=entry.actor)
                 purged.append(mid)
         eng.conversations.blank_messages(plan.message_ids)
+        for cid in plan.retitled:               # a title made from a purged message
+            if cid not in plan.conversation_ids and eng.conversations.find(cid):
+                eng.conversations.rename(cid, UNTITLED)
         # the vector erasure is owed by this journal entry: the index sync must not do a
         # plain delete of these ids meanwhile
         eng.memories.mark_erasure_owed(plan.memory_ids)
@@ -236,6 +246,7 @@ def _report(entry: journal.JournalEntry, plan: PurgePlan) -> PurgeReport:
                        messages_blanked=int(done.get("messages_blanked", 0)),
                        conversations=list(plan.conversation_ids),
                        kv_states_deleted=int(done.get("kv_states_deleted", 0)),
+                       titles_rewritten=len(plan.retitled),
                        vectors=dict(done.get("vectors", {})),
                        backups_removed=int(done.get("backups_removed", 0)),
                        warnings=list(done.get("warnings", [])), journal_id=entry.id)
@@ -248,6 +259,7 @@ def _union(plans: list[PurgePlan]) -> PurgePlan:
         out.message_ids = sorted(set(out.message_ids) | set(p.message_ids))
         out.kv_conversations = sorted(set(out.kv_conversations) | set(p.kv_conversations))
         out.indexed = out.indexed or p.indexed
+        out.retitled = sorted(set(out.retitled) | set(p.retitled))
     return out
 
 
@@ -276,6 +288,7 @@ def _merge(reports: list[PurgeReport]) -> PurgeReport:
         out.messages_blanked += r.messages_blanked
         out.conversations += r.conversations
         out.kv_states_deleted += r.kv_states_deleted
+        out.titles_rewritten += r.titles_rewritten
         out.backups_removed += r.backups_removed
         out.warnings += r.warnings
         out.vectors = r.vectors or out.vectors

@@ -5,13 +5,17 @@ A memory's text lives on in what was made from it, so the plan is a closure:
   memory taken from those messages (turn windows, thoughts, summaries) is purged with it;
 - a purged conversation takes every memory sourced from it or scoped to it;
 - a memory made from purged memories (a summary of summaries: `source_ref = memory:<id>`)
-  is purged too, since it may quote them.
+  is purged too, since it may quote them;
+- a blanked message's conversation loses the summaries made from the whole conversation
+  (they may quote it), and its title when the title was made from that message's words
+  (the title becomes "Untitled chat").
 
 The plan holds ids only (it is written to the purge journal). The texts, needed once to clean
 log files, are read separately (`texts_to_scrub`) and never stored.
 """
 from __future__ import annotations
 
+import re
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
@@ -26,6 +30,7 @@ class PurgePlan:
     kv_conversations: list[str] = field(default_factory=list)   # whose saved KV states go
     source_ids: list[str] = field(default_factory=list)         # archive ids of deleted ones
     indexed: bool = False          # any memory ever written to the vector index
+    retitled: list[str] = field(default_factory=list)           # titles quoting a message
     done: dict[str, Any] = field(default_factory=dict)          # counts, filled as steps run
 
     def to_json(self) -> dict[str, Any]:
@@ -62,6 +67,12 @@ def _close(eng: Engram, memory_ids: list[str], message_ids: set[str],
     store = eng.memories
     memories = dict.fromkeys(memory_ids)
     frontier_messages = set(message_ids) | (also_from or set())
+    retitled: list[str] = []
+    if message_ids:
+        of_message = eng.views.conversations_of_messages(sorted(message_ids))
+        convs = sorted(set(of_message.values()) - set(conversations))
+        memories.update(dict.fromkeys(eng.views.conversation_summaries(convs)))
+        retitled = _titles_quoting(eng, of_message, convs)
     frontier_memories = list(memories)
     while frontier_messages or frontier_memories:
         found: list[str] = []
@@ -80,7 +91,35 @@ def _close(eng: Engram, memory_ids: list[str], message_ids: set[str],
         conversations)
     return PurgePlan(memory_ids=[m for m in ids if m in live],
                      message_ids=sorted(message_ids), conversation_ids=list(conversations),
-                     kv_conversations=sorted(kv), indexed=store.ever_indexed(ids))
+                     kv_conversations=sorted(kv), indexed=store.ever_indexed(ids),
+                     retitled=retitled)
+
+
+TITLE_SHARE = 0.5     # a title with half its words from a message was made from it
+
+
+def _titles_quoting(eng: Engram, of_message: dict[str, str], convs: list[str]) -> list[str]:
+    """Conversations whose title was made from (or quotes) one of these messages."""
+    titles = eng.views.titles(convs)
+    texts = dict(zip(of_message, [eng.conversations.get_message(m).text
+                                  for m in of_message], strict=True))
+    out = []
+    for cid, title in titles.items():
+        words = _words(title)
+        if not words or title == UNTITLED:
+            continue
+        for mid, conv in of_message.items():
+            if conv == cid and len(words & _words(texts[mid])) >= TITLE_SHARE * len(words):
+                out.append(cid)
+                break
+    return out
+
+
+UNTITLED = "Untitled chat"
+
+
+def _words(text: str) -> set[str]:
+    return {w for w in re.findall(r"\w+", (text or "").lower()) if len(w) > 1}
 
 
 def texts_to_scrub(eng: Engram, plan: PurgePlan) -> list[str]:
@@ -89,5 +128,5 @@ def texts_to_scrub(eng: Engram, plan: PurgePlan) -> list[str]:
     step; kept in memory only."""
     texts = eng.memories.texts_of(plan.memory_ids)
     texts |= eng.conversations.texts(plan.message_ids, plan.conversation_ids)
-    texts.update(eng.conversations.titles(plan.conversation_ids))
+    texts.update(eng.conversations.titles(plan.conversation_ids + plan.retitled))
     return sorted(t for t in texts if t)

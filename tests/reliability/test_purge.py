@@ -164,3 +164,65 @@ def test_purge_on_a_chroma_server_erases_what_the_server_shows(
         stale = {p.name for p in stale_segment_dirs(server_dir)}
         assert all(h.split("/")[0] in stale for h in hits), (hits, stale)
         assert files_containing(home, "heron-basalt-3312") == []
+
+
+def test_purging_a_turn_reaches_its_windows_title_summaries_and_facts(engram, home: Path) -> None:
+    """Issue 15: after a purge the text is in no file and no title; what quoted it (the
+    conversation's title made from the message, a summary of the whole conversation, a fact
+    taken from the message) goes with it, and the confirmation said so beforehand."""
+    from core.memory.thoughts import add_distilled
+    from core.services import memory_ops
+    from core.services.purge_preview import preview
+    from core.store.memories import SourceRef
+
+    marker = "heron-basalt-7712"
+    conv = engram.conversations.create(f"My cat is {marker} and")   # title from the message
+    texts = [f"My cat is {marker} and she is grey", "A grey cat, noted.", "Bye", "Bye!"]
+    msgs = [engram.conversations.add_message(conv.id, "user" if i % 2 == 0 else "assistant", t)
+            for i, t in enumerate(texts)]
+    ids = remember_messages(engram.memories, msgs, actor="user")
+    turn = next(m for m in engram.memories.get_many(ids).values()
+                if m.granularity == "turn" and marker in m.text)
+    summary = engram.memories.create(
+        "summary", f"They talked about the cat {marker}", actor="assistant",
+        conversation_id=conv.id, sources=[SourceRef(conversation_id=conv.id)])
+    fact = add_distilled(engram, "fact", f"The user's cat is called {marker}", subject="user",
+                         sources=[SourceRef(message_id=msgs[0].id, conversation_id=conv.id)],
+                         conversation_id=conv.id, actor="assistant").thought_id
+    other = engram.conversations.create("Groceries")
+    kept = engram.memories.create("summary", "Bought apples", actor="assistant",
+                                  conversation_id=other.id,
+                                  sources=[SourceRef(conversation_id=other.id)])
+    engram.index_sync.sync()
+    assert files_containing(home, marker)
+
+    said = preview(engram, [turn.id])
+    lines = "\n".join(said.lines())
+    assert "this memory" in lines and "index entr" in lines and "1 fact made from it" in lines
+    assert "1 summary made from it" in lines and f"“My cat is {marker} and”" in lines
+    assert "the message text" in lines
+
+    changes = memory_ops.purge(engram, [turn.id])
+    report = changes.detail
+    assert {turn.id, summary.id, fact} <= set(report.memories)
+    assert report.titles_rewritten == 1
+    assert engram.conversations.get(conv.id).title == "Untitled chat"
+    assert engram.memories.get(kept.id).status == "active"          # another chat's summary
+    assert engram.conversations.get_message(msgs[2].id).text == "Bye"
+    assert files_containing(home, marker) == []
+
+
+def test_purging_only_the_memory_keeps_the_message_and_says_so(engram, home: Path) -> None:
+    from core.services import memory_ops
+    from core.services.purge_preview import preview
+
+    conv = engram.conversations.create("notes")
+    msg = engram.conversations.add_message(conv.id, "user", "I keep bees on the roof")
+    ids = remember_messages(engram.memories, [msg], actor="user")
+    turn = next(m for m in engram.memories.get_many(ids).values() if m.granularity == "turn")
+    said = preview(engram, [turn.id], with_messages=False)
+    assert said.has_messages and not said.with_messages and not said.messages
+    assert not any("message text" in line for line in said.lines())
+    memory_ops.purge(engram, [turn.id], with_messages=False)
+    assert engram.memories.get(turn.id).status == "purged"
+    assert engram.conversations.get_message(msg.id).text == "I keep bees on the roof"
