@@ -17,7 +17,8 @@ from tests.memory.reference_writes import one_create_per_item
 
 ROWS = ("SELECT rowid, * FROM memories ORDER BY rowid",
         "SELECT * FROM memory_sources ORDER BY id",
-        "SELECT * FROM memory_events ORDER BY id")
+        "SELECT * FROM memory_events ORDER BY id",
+        "SELECT granularity FROM memories ORDER BY rowid")
 
 
 
@@ -64,9 +65,9 @@ def test_batched_memories_equal_one_create_per_memory(tmp_path: Path, monkeypatc
     got_ids, got_rows = run(tmp_path / "batched", monkeypatch, batched=True)
     assert got_ids == want_ids
     assert got_rows == want_rows
-    memories = got_rows[0]
+    grains = [row[-1] for row in got_rows[-1]]
     # 6 turns (m0, m1, m3, m5, m6, m7) and 5 windows; the later calls found their
     # predecessors' turns in the database
-    assert [row[-2] for row in memories].count("turn") == 6
-    assert [row[-2] for row in memories].count("window") == 5
+    assert grains.count("turn") == 6
+    assert grains.count("window") == 5
     assert len(got_ids[1]) == 2 and len(got_ids[2]) == 2
