@@ -350,12 +350,13 @@ class ChatView(QWidget):
             service = ChatService(ctx.engram, llm)
             stream = {"on_token": lambda piece: ctx.post(self._on_token, piece),
                       "should_stop": ctx.cancelled}
-            if action == "send":
-                result = service.send(cid, text, **stream)
-            elif action == "regenerate":
-                result = service.regenerate(message_id, **stream)
-            else:
-                result = service.edit_and_resend(message_id, text, **stream)
+            with self.services.person_turn():     # background model work steps aside
+                if action == "send":
+                    result = service.send(cid, text, **stream)
+                elif action == "regenerate":
+                    result = service.regenerate(message_id, **stream)
+                else:
+                    result = service.edit_and_resend(message_id, text, **stream)
             convs = ctx.engram.conversations
             return result, [message_item(convs, result.user_message),
                             message_item(convs, result.assistant_message, result.trace)]
@@ -449,6 +450,7 @@ class ChatView(QWidget):
         self.composer.setPlaceholderText(
             "Message Engram…  (Enter to send, Shift+Enter for a new line)" if has_model else
             "No model loaded: choose one in Settings (Ctrl+,). Import and the inspector work without one.")
+        self.composer.viewport().update()     # Qt repaints a placeholder only when asked
 
     def _show_error(self, error: BaseException) -> None:
         show_error(self, error)

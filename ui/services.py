@@ -12,6 +12,7 @@ import gc
 import logging
 import sqlite3
 import sys
+from collections.abc import Iterator
 from typing import TYPE_CHECKING
 
 from PySide6.QtCore import QObject, QTimer, Signal
@@ -99,6 +100,7 @@ class Services:
         self.memory_worker: MemoryWorker | None = None
         self.model_loading = False          # a load_model op is under way
         self._syncing = self._sync_again = False
+        self.person_turns = 0               # chat turns under way (the status bar reads it)
         self.events.changed.connect(self._follow)
 
     @property
@@ -158,6 +160,18 @@ class Services:
         if self.memory_worker is None:
             self.memory_worker = MemoryWorker(_WorkerEngram(self.engram), lambda: self.llm)
             self.memory_worker.start()
+
+    @contextlib.contextmanager
+    def person_turn(self) -> Iterator[None]:
+        """Around a chat turn (on its worker thread): background model work stops and waits
+        (core.services.person_first), so the person's message never queues behind it."""
+        self.person_turns += 1
+        try:
+            worker = self.memory_worker
+            with worker.gate.person_turn() if worker is not None else contextlib.nullcontext():
+                yield
+        finally:
+            self.person_turns -= 1
 
     def set_llm(self, llm: LLM | None, label: str | None = None) -> None:
         old = self.llm

@@ -1,13 +1,18 @@
 """The status bar: model, context used / size, KV cache type and bytes, tokens/s, and the
 progress of background work (indexing, model loading). While memories wait for their vectors
 it says how many, how long the rest should take (from the rate seen so far) and that word
-search already finds them."""
+search already finds them.
+
+The memory worker's work (summaries, facts) is named in plain words with how many jobs wait,
+and a Pause button stops it. The context figure is the chat's: a background job's prompt
+fills the same model, and showing it made the counter jump between messages."""
 from __future__ import annotations
 
+import contextlib
 import time
 
 from PySide6.QtCore import QTimer
-from PySide6.QtWidgets import QLabel, QProgressBar, QStatusBar
+from PySide6.QtWidgets import QLabel, QProgressBar, QPushButton, QStatusBar
 
 from core.base.llm import GenerationStats
 from core.runtime.stats import RuntimeStats
@@ -40,6 +45,23 @@ def vector_task_text(name: str, done: int, total: int, rate: float | None) -> st
     return " · ".join(parts)
 
 
+def memory_work_text(a) -> str:
+    """One line for the memory worker's `Activity` ("" when there is nothing to say)."""
+    waiting = f" · {a.queued:,} waiting" if a.queued else ""
+    if a.paused:
+        return f"Memory work paused{waiting}" if a.queued or a.running else "Memory work paused"
+    if a.person_first and (a.queued or a.running):
+        return f"Memory work waits while you chat{waiting}"
+    if a.running:
+        progress = f" ({a.progress} messages)" if a.progress else ""
+        return f"Memory: {a.running}{progress}…{waiting}"
+    return f"Memory work: {a.queued:,} waiting" if a.queued else ""
+
+
+PAUSE_TIP = ("Between your messages the model writes memories in the background (summaries, "
+             "facts). Your own messages always go first; pause to keep the computer quiet.")
+
+
 def human_bytes(n: float) -> str:
     for unit in ("B", "KB", "MB", "GB"):
         if abs(n) < 1024 or unit == "GB":
@@ -64,6 +86,18 @@ class EngramStatusBar(QStatusBar):
         for w in (self.task_label, self.task_bar):
             w.hide()
             self.addWidget(w)
+        self.memory_label = QLabel()
+        self.memory_label.setObjectName("memoryWork")
+        self.memory_label.setToolTip(PAUSE_TIP)
+        self.pause_button = QPushButton("Pause")
+        self.pause_button.setObjectName("pauseMemoryWork")
+        self.pause_button.setFlat(True)
+        self.pause_button.setToolTip(PAUSE_TIP)
+        self.pause_button.clicked.connect(self.toggle_pause)
+        for w in (self.memory_label, self.pause_button):
+            w.hide()
+            self.addWidget(w)
+        self._context_used = 0           # the chat's, not a background job's
         for w in (self.model_label, self.context_label, self.kv_label, self.speed_label):
             w.setObjectName("statusField")
             self.addPermanentWidget(w)
@@ -82,6 +116,7 @@ class EngramStatusBar(QStatusBar):
         llm = self.services.llm
         self.model_label.setText(f"Model: {self.services.model_label}" if llm is not None
                                  else "No model loaded")
+        self._context_used = 0
         if llm is None:
             self.context_label.clear()
             self.kv_label.clear()
@@ -89,8 +124,10 @@ class EngramStatusBar(QStatusBar):
         self.poll()
 
     def poll(self) -> None:
-        """Read the runtime's live snapshot (kept by the runtime: cheap, no IPC). A backend
-        without one (a scripted test model) leaves the figures as they are."""
+        """Read the runtime's live snapshot (kept by the runtime: cheap, no IPC) and what the
+        memory worker does. A backend without a snapshot (a scripted test model) leaves the
+        figures as they are."""
+        self.show_memory_work()
         live_stats = getattr(self.services.llm, "live_stats", None)
         if live_stats is None:
             return
@@ -101,8 +138,10 @@ class EngramStatusBar(QStatusBar):
         self.show_runtime(stats)
 
     def show_runtime(self, s: RuntimeStats) -> None:
+        if self.services.person_turns:
+            self._context_used = s.context_used
         if s.n_ctx:
-            self.context_label.setText(f"Context {s.context_used:,} / {s.n_ctx:,}")
+            self.context_label.setText(f"Context {self._context_used:,} / {s.n_ctx:,}")
         if s.type_k:
             kv = f"KV {s.type_k}/{s.type_v}"
             if s.kv_bytes:
@@ -112,9 +151,36 @@ class EngramStatusBar(QStatusBar):
             self.speed_label.setText(f"{s.tokens_per_second:.1f} tok/s")
 
     def show_reply(self, stats: GenerationStats) -> None:
-        """The decode speed of the answer just finished."""
+        """The decode speed and context of the answer just finished (no background job has
+        the model yet: it waits a moment after each turn)."""
+        self._context_used = stats.prompt_tokens + stats.completion_tokens or self._context_used
+        live_stats = getattr(self.services.llm, "live_stats", None)
+        with contextlib.suppress(Exception):    # else the figure from the stats stays
+            if live_stats is not None:
+                self._context_used = live_stats().context_used or self._context_used
         if stats.tokens_per_second:
             self.speed_label.setText(f"{stats.tokens_per_second:.1f} tok/s")
+
+    def show_memory_work(self) -> None:
+        worker = self.services.memory_worker
+        text = memory_work_text(worker.activity()) if worker is not None else ""
+        self.memory_label.setText(text)
+        self.memory_label.setVisible(bool(text))
+        paused = worker is not None and worker.gate.paused
+        self.pause_button.setText("Resume" if paused else "Pause")
+        self.pause_button.setVisible(bool(text))
+
+    def toggle_pause(self) -> None:
+        """Pause or resume background memory work (a job that runs stops at a safe point and
+        waits in the queue); the GUI does not wait for it."""
+        worker = self.services.memory_worker
+        if worker is None:
+            return
+        if worker.gate.paused:
+            worker.gate.resume()
+        else:
+            worker.gate.pause(wait=False)
+        self.show_memory_work()
 
     def task_progress(self, name: str, done: int, total: int) -> None:
         if total <= 0:

@@ -55,7 +55,7 @@ class Activity:
     progress: str = ""         # "12/40" for a resumable job
     queued: int = 0            # jobs waiting (as of the last claim)
     paused: bool = False
-    person_first: bool = False  # model jobs are waiting for the person's turn
+    person_first: bool = False  # model jobs wait for the person (a turn, or just after one)
 
 
 LLMProvider = Callable[[], LLM | None]
@@ -142,7 +142,7 @@ class MemoryWorker:
             progress = f"{job.payload.get('cursor', 0)}/{job.payload['total']}"
         return Activity(running=KIND_LABELS.get(job.kind, job.kind) if job else "",
                         progress=progress, queued=self.queued, paused=gate.paused,
-                        person_first=gate.person_waiting)
+                        person_first=not gate.paused and not gate.may_run())
 
     # -- a thread ---------------------------------------------------------------------------
     def start(self, *, idle_seconds: float = 2.0) -> None:

@@ -57,10 +57,12 @@ class TurnGate:
                 self._quiet_until = time.monotonic() + self.hold_off_s
                 self._lock.notify_all()
 
-    def pause(self) -> None:
+    def pause(self, *, wait: bool = True) -> None:
+        """Stop background work; with `wait`, until the model is free (the GUI passes False:
+        the running job stops at its next token or aborts its prompt)."""
         with self._lock:
             self._paused = True
-        self._stop_background()
+        self._stop_background(wait=wait)
 
     def resume(self) -> None:
         with self._lock:
@@ -103,18 +105,20 @@ class TurnGate:
             self._busy = None
             self._lock.notify_all()
 
-    def _stop_background(self) -> None:
+    def _stop_background(self, *, wait: bool = True) -> None:
         """Stop the background generation (if any) and wait until the model is free. A stop
         that arrives before the runtime starts its request would be reset by it: repeat it."""
-        deadline = time.monotonic() + STOP_WAIT_S
+        deadline = time.monotonic() + (STOP_WAIT_S if wait else 0.0)
         with self._lock:
             if self._busy is not None:
                 self.yields += 1
                 self._cut = True
-            while self._busy is not None and time.monotonic() < deadline:
+            while self._busy is not None:
                 stop = getattr(self._busy, "stop", None)
                 if stop is not None:
                     stop()
+                if time.monotonic() >= deadline:
+                    break
                 self._lock.wait(0.05)
 
 
