@@ -23,6 +23,7 @@ import sys
 import tempfile
 import time
 from collections.abc import Callable
+from dataclasses import replace
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -37,6 +38,10 @@ if TYPE_CHECKING:
 KS = (5, 10, 50)
 BUDGETS = (1000, 2000, 4000)
 RETRIEVERS = ("engram", "bm25_turns", "dense_turns")
+# Engram without one of its parts: (name, passages written, RetrievalParams changes)
+ABLATIONS: tuple[tuple[str, bool, dict[str, Any]], ...] = (
+    ("engram_whole_messages", False, {}),
+)
 
 
 def load(path: Path) -> list[dict[str, Any]]:
@@ -62,7 +67,8 @@ def parse_date(text: str) -> float:
     raise EngramError(f"Unreadable LongMemEval date: {text!r}")
 
 
-def ingest(eng: Engram, question: dict[str, Any], sync: Callable[[], Any]) -> set[str]:
+def ingest(eng: Engram, question: dict[str, Any], sync: Callable[[], Any], *,
+           passages: bool = True) -> set[str]:
     """The haystack, one conversation per session. Returns the source ids of the evidence
     turns ("<session id>:<turn index>")."""
     from core.memory.episodic import remember_messages
@@ -83,7 +89,7 @@ def ingest(eng: Engram, question: dict[str, Any], sync: Callable[[], Any]) -> se
             messages.append(msg)
             if turn.get("has_answer"):
                 evidence.add(f"{sid}:{i}")
-        remember_messages(eng.memories, messages, actor="import")
+        remember_messages(eng.memories, messages, actor="import", passages=passages)
     sync()
     return evidence
 
@@ -154,49 +160,91 @@ def _score(ranked: list, gold: set[str], answer_sessions: set[str], sources: _So
     return row
 
 
+def load_vectors(path: Path | None) -> dict[str, np.ndarray]:
+    """A vector cache kept between runs (content hash -> vector): a benchmark file, never a
+    user's data. Missing or unreadable: an empty cache."""
+    if path is None or not Path(path).exists():
+        return {}
+    try:
+        with np.load(path) as data:
+            return {str(h): v for h, v in zip(data["hashes"], data["vectors"])}
+    except (OSError, ValueError, KeyError):
+        return {}
+
+
+def save_vectors(path: Path | None, cache: dict[str, np.ndarray]) -> None:
+    if path is None or not cache:
+        return
+    hashes = list(cache)
+    tmp = Path(f"{path}.tmp.npz")
+    np.savez(tmp, hashes=np.array(hashes), vectors=np.stack([cache[h] for h in hashes]))
+    tmp.replace(path)
+
+
 def longmemeval(path: Path, embedder, *, progress: bool = True,
                 window_vectors: str = "derive", limit: int = 0,
-                every: int = 1) -> dict[str, Any]:
+                every: int = 1, vector_cache: Path | None = None,
+                compare: bool = False) -> dict[str, Any]:
+    """`compare`: also Engram without each of its parts (ABLATIONS), in the same run."""
     from core.index.sync import IndexSync
-    from core.memory.retrieval import Retriever
+    from core.memory.retrieval import RetrievalParams, Retriever
     from core.services.engine import Engram
 
     questions = load(path)[:: max(1, every)][: limit or None]
-    rows: dict[str, list[dict[str, Any]]] = {name: [] for name in RETRIEVERS}
+    variants = [("engram", True, {}), *(ABLATIONS if compare else ())]
+    names = [name for name, _, _ in variants] + list(RETRIEVERS[1:])
+    rows: dict[str, list[dict[str, Any]]] = {name: [] for name in names}
     latencies: list[float] = []
-    cache: dict[str, np.ndarray] = {}        # sessions recur across haystacks: embed once
+    # sessions recur across haystacks: embed each text once (and, with a cache file, once
+    # across runs: the vectors depend only on the text and the model)
+    cache: dict[str, np.ndarray] = load_vectors(vector_cache)
     ingest_s = 0.0
     for n, q in enumerate(questions, 1):
-        with tempfile.TemporaryDirectory(prefix="engram-bench-lme-") as tmp:
-            eng = Engram.open(tmp)
-            eng._embedder = embedder
-            sync = IndexSync(eng.memories, eng.index, embedder, window_vectors=window_vectors,
-                             vector_cache=cache)
-            t0 = time.perf_counter()
-            gold = ingest(eng, q, sync.sync)
-            ingest_s += time.perf_counter() - t0
-            sources = _Sources(eng)
-            answer_sessions = {str(s) for s in q.get("answer_session_ids", [])}
-            retriever = Retriever(eng.memories, eng.index, embedder)
-            now = parse_date(q["question_date"])
-            t1 = time.perf_counter()
-            result = retriever.retrieve(q["question"], budget_tokens=max(BUDGETS), now=now)
-            latencies.append(time.perf_counter() - t1)
-            ranked = {"engram": result.ranked, **_baselines(eng, embedder, q["question"])}
-            for name in RETRIEVERS:
-                scored = _score(ranked[name], gold, answer_sessions, sources,
-                                lambda ref: ref.rsplit(":", 1)[0])
-                rows[name].append({"type": q.get("question_type", "?"), **scored})
-            eng.close()
+        answer_sessions = {str(s) for s in q.get("answer_session_ids", [])}
+        now = parse_date(q["question_date"])
+        for with_passages in dict.fromkeys(p for _, p, _ in variants):
+            with tempfile.TemporaryDirectory(prefix="engram-bench-lme-") as tmp:
+                eng = Engram.open(tmp)
+                eng._embedder = embedder
+                sync = IndexSync(eng.memories, eng.index, embedder,
+                                 window_vectors=window_vectors, vector_cache=cache)
+                t0 = time.perf_counter()
+                gold = ingest(eng, q, sync.sync, passages=with_passages)
+                if with_passages:
+                    ingest_s += time.perf_counter() - t0
+                sources = _Sources(eng)
+                ranked: dict[str, list] = {}
+                for name, passages, overrides in variants:
+                    if passages != with_passages:
+                        continue
+                    retriever = Retriever(eng.memories, eng.index, embedder,
+                                          replace(RetrievalParams(), **overrides))
+                    t1 = time.perf_counter()
+                    result = retriever.retrieve(q["question"], budget_tokens=max(BUDGETS),
+                                                now=now)
+                    if name == "engram":
+                        latencies.append(time.perf_counter() - t1)
+                    ranked[name] = result.ranked
+                if with_passages:
+                    ranked.update(_baselines(eng, embedder, q["question"]))
+                for name, found in ranked.items():
+                    scored = _score(found, gold, answer_sessions, sources,
+                                    lambda ref: ref.rsplit(":", 1)[0])
+                    rows[name].append({"type": q.get("question_type", "?"), **scored})
+                eng.close()
         if progress or n % 5 == 0:              # stderr: --json output stays clean
             print(f"[{n}/{len(questions)}] {q.get('question_id')}: "
                   f"{len(q['haystack_sessions'])} sessions, {len(gold)} evidence turns",
                   file=sys.stderr)
+        if n % 2 == 0:
+            save_vectors(vector_cache, cache)
+    save_vectors(vector_cache, cache)
     from app.benchmarks.retrieval import _pct
 
     lat = sorted(latencies)
     return {"questions": len(questions),
-            **{name: summarise(rows[name]) for name in RETRIEVERS},
+            "retrievers": names,
+            **{name: summarise(rows[name]) for name in names},
             "latency_ms": {"p50": round(1000 * _pct(lat, 50), 1),
                            "p95": round(1000 * _pct(lat, 95), 1)},
             "ingest_seconds": round(ingest_s, 1)}
@@ -226,10 +274,11 @@ def print_report(out: dict[str, Any]) -> None:
     heads = ["@5", "@10", "@50", "1000tok", "2000tok", "4000tok", "all@10", "s.any@10",
              "s.all@10"]
     print(f"LongMemEval turn recall ({out['questions']} questions)")
-    print(f"{'retriever':<13} " + " ".join(f"{h:>8}" for h in heads))
-    for name in RETRIEVERS:
+    width = max(13, *(len(n) for n in out.get("retrievers", RETRIEVERS)))
+    print(f"{'retriever':<{width}} " + " ".join(f"{h:>8}" for h in heads))
+    for name in out.get("retrievers", RETRIEVERS):
         b = out[name]["overall"]
-        print(f"{name:<13} " + " ".join(f"{b[c]:>8.3f}" if b[c] is not None else f"{'-':>8}"
+        print(f"{name:<{width}} " + " ".join(f"{b[c]:>8.3f}" if b[c] is not None else f"{'-':>8}"
                                         for c in cols))
     print("by type, within 2,000 tokens: " + "; ".join(
         f"{t} {b['turn_2000tok']:.2f} (BM25 {out['bm25_turns']['types'][t]['turn_2000tok']:.2f})"

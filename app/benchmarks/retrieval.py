@@ -41,6 +41,11 @@ def register(sub) -> None:
     p.add_argument("--limit", type=int, default=0, help="--longmemeval: first N questions only")
     p.add_argument("--every", type=int, default=1, metavar="K",
                    help="--longmemeval: every K-th question only (the file is sorted by type)")
+    p.add_argument("--compare", action="store_true",
+                   help="--longmemeval: also Engram without each of its parts, in the same run")
+    p.add_argument("--vector-cache", type=Path, metavar="FILE",
+                   help="--longmemeval: keep the texts' vectors in this .npz file between runs "
+                        "(same model and runtime only)")
     p.add_argument("--runtime", choices=("auto", "torch", "onnx", "onnx-int8"), default="auto",
                    help="embedding runtime (default auto: ONNX Runtime when it loads)")
     p.add_argument("--window-vectors", choices=("encode", "derive", "derive-long"),
@@ -96,7 +101,8 @@ def run(args, ctx) -> int:
 
         out["longmemeval"] = longmemeval(args.longmemeval, embedder, progress=not args.json,
                                          window_vectors=derive, limit=args.limit,
-                                         every=args.every)
+                                         every=args.every, vector_cache=args.vector_cache,
+                                         compare=args.compare)
     if args.synthetic:
         from app.benchmarks.retrieval_synthetic import synthetic
 

@@ -10,6 +10,11 @@
   Tuned on the LoCoMo dev split: adding window signals raised recall within 1,000 tokens from
   0.76 to 0.88 (see README, "Memory").
 
+- **passage**: a message longer than the embedding model's window is also remembered as
+  passages that fit it (core.memory.passages), each with its own vector and full-text row and
+  the message as its source (`meta.turn` is the message's turn memory, `meta.part` its place).
+  Retrieval puts passages into the prompt in place of a long turn.
+
 Session-level chunks were not kept: MiniLM reads only the first 256 word pieces of a text, and
 HEMA's per-conversation summaries cover that level once a model is loaded.
 
@@ -21,6 +26,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from core.base.ids import new_id
+from core.memory.passages import is_long, split_passages
 from core.store.conversations import Message
 from core.store.memories import MemoryStore, NewMemory, SourceRef
 
@@ -46,15 +52,16 @@ def is_rememberable(msg: Message) -> bool:
 
 
 def remember_messages(store: MemoryStore, messages: Sequence[Message], *, actor: str,
-                      import_id: str | None = None) -> list[str]:
+                      import_id: str | None = None, passages: bool = True) -> list[str]:
     """Create episodic memories for visible user/assistant messages. Returns the new ids
-    (turns and windows).
+    (turns, passages and windows).
 
     Call inside the caller's transaction when the messages are written in one, so that the
     messages and their memories commit together. Messages of incognito conversations are
     skipped. A message's predecessors are looked up among `messages` first, then in the
     database, so a whole imported conversation needs no extra queries. The memories are
     written together (`MemoryStore.create_many`), in the order a turn-by-turn pass meets them.
+    `passages=False` writes none (benchmarks measure what they add).
     """
     batch = {m.id: m for m in messages}
     incognito: dict[str, bool] = {}
@@ -79,12 +86,22 @@ def remember_messages(store: MemoryStore, messages: Sequence[Message], *, actor:
                 msg.conversation_id)
         if incognito[msg.conversation_id] or not is_rememberable(msg):
             continue
+        pieces = split_passages(msg.text) if passages and is_long(msg.text) else []
+        turn_meta = {"message_id": msg.id, "role": msg.role}
+        if pieces:
+            turn_meta["passages"] = len(pieces)
         turn = NewMemory(
             "episodic", text_of(msg), scope="global", conversation_id=msg.conversation_id,
             occurred_at=msg.created_at, granularity="turn", sources=(source_of(msg),),
-            meta={"message_id": msg.id, "role": msg.role}, id=new_id())
+            meta=turn_meta, id=new_id())
         items.append(turn)
         turn_of[msg.id] = turn.id
+        items += [NewMemory(
+            "episodic", f"{speaker_of(msg)}: {piece}", scope="global",
+            conversation_id=msg.conversation_id, occurred_at=msg.created_at,
+            granularity="passage", sources=(source_of(msg),),
+            meta={"message_id": msg.id, "role": msg.role, "turn": turn.id, "part": i,
+                  "parts": len(pieces)}, id=new_id()) for i, piece in enumerate(pieces)]
         window = _window_for(store, msg, batch)
         if window is None:
             continue
@@ -101,8 +118,9 @@ def remember_messages(store: MemoryStore, messages: Sequence[Message], *, actor:
 
 
 def said_by_assistant(mem) -> bool:
-    """An episodic turn of the assistant's (older turns have no `meta.role`: their label)."""
-    if mem.kind != "episodic" or mem.granularity != "turn":
+    """An episodic turn (or passage) of the assistant's (older turns have no `meta.role`:
+    their label)."""
+    if mem.kind != "episodic" or mem.granularity not in ("turn", "passage"):
         return False
     role = mem.meta.get("role")
     return role == "assistant" if role else mem.text.startswith("Assistant: ")

@@ -25,13 +25,14 @@ import time
 from collections.abc import Callable, Iterable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
-from typing import Any
 
 from core.base import clock
 from core.base.llm import approx_tokens
 from core.index.embedder import Embedder
 from core.index.vector_index import VectorIndex
 from core.memory import steering
+from core.memory.candidates import Candidate
+from core.memory.passage_ranking import into_passages, neighbour_passages
 from core.memory.render import TokenCounter, render_memory
 from core.store.memories import Memory, MemoryStore
 
@@ -60,16 +61,6 @@ class RetrievalParams:
     retention_weight: float = 0.2     # share of the score that MemoryBank retention scales
     age_weight: float = 0.1           # share that HEMA age scales
     age_scale_days: float = 365.0
-
-
-@dataclass
-class Candidate:
-    memory: Memory
-    score: float
-    reason: str
-    detail: dict[str, Any]
-    text: str = ""
-    cost: int = 0
 
 
 @dataclass
@@ -203,12 +194,16 @@ class Retriever:
             detail = {"rrf": round(base, 5), "ranks": ranks.get(mid, {}), "raw": raw.get(mid, {}),
                       "retention": round(r, 4), "age_days": round(age_days, 1)}
             scored.append(Candidate(mem, score, _reason(ranks.get(mid, {})), detail))
+        scored = into_passages(self.store, scored, self._visible_to(conversation_id),
+                               excluded_memories)
         _steer(self.store, scored, query)       # the person's feedback (core.memory.steering)
         scored.sort(key=lambda c: -c.score)
         timings["fuse"] = time.perf_counter() - t0
 
         t0 = time.perf_counter()
         ranked = self._expand_neighbours(scored, conversation_id, excluded_memories)
+        ranked = neighbour_passages(self.store, ranked, self._visible_to(conversation_id),
+                                    excluded_memories)
         if keep is not None:
             ranked = [c for c in ranked if keep(c.memory)]
         if include_pinned:
@@ -276,6 +271,9 @@ class Retriever:
               ) -> list[tuple[str, float]]:
         return self.store.bm25(match, RETRIEVABLE_KINDS, conversation_id, limit)
 
+    def _visible_to(self, conversation_id: str | None) -> Callable[[Memory], bool]:
+        return lambda mem: self.visible(mem, conversation_id)
+
     @staticmethod
     def visible(mem: Memory, conversation_id: str | None) -> bool:
         """SQLite is the authority: the index may lag behind a forget or a rescope."""
@@ -288,7 +286,8 @@ class Retriever:
 
     def _expand_neighbours(self, scored: list[Candidate], conversation_id: str | None,
                            excluded: set[str]) -> list[Candidate]:
-        turns = [c for c in scored if c.memory.granularity == "turn"][: self.params.expand_top]
+        turns = [c for c in scored if c.memory.granularity in ("turn", "passage")
+                 ][: self.params.expand_top]
         if not turns:
             return scored
         neighbours: dict[str, list[str]] = {}

@@ -54,6 +54,18 @@ class MemoryQueries:
             " JOIN memories n ON n.id = ns.memory_id AND n.granularity = 'turn'"
             " WHERE s.memory_id = ? ORDER BY other.created_at", [turn_id])]
 
+    def passages_of(self, message_ids: Sequence[str]) -> dict[str, list[str]]:
+        """Message id -> the ids of its active passage memories, in their order."""
+        out: dict[str, list[str]] = {}
+        for chunk, marks in chunks(list(dict.fromkeys(message_ids))):
+            for msg, mid in self.db.execute(
+                    "SELECT s.message_id, m.id FROM memory_sources s"
+                    " JOIN memories m ON m.id = s.memory_id"
+                    f" WHERE s.message_id IN ({marks}) AND m.granularity = 'passage'"
+                    " AND m.status = 'active' ORDER BY json_extract(m.meta, '$.part')", chunk):
+                out.setdefault(msg, []).append(mid)
+        return out
+
     def turn_of_message(self, message_id: str) -> str | None:
         """The episodic turn memory made from a message (the oldest, if several)."""
         row = self.db.execute(

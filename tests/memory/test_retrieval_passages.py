@@ -1,0 +1,71 @@
+"""Long messages are remembered as passages; the prompt gets the passage that matched, with
+its date and speaker, not the whole message; purge and provenance stay per message."""
+from __future__ import annotations
+
+from core.base.llm import approx_tokens
+from core.memory.passages import LONG_WORDS, PASSAGE_WORDS, split_passages
+from core.memory.retrieval import Retriever
+
+FILLER = ("The committee reviewed the quarterly figures and discussed the schedule for the "
+          "coming weeks in some detail. ")
+
+
+def long_answer() -> str:
+    """About 500 words, with one distinctive sentence two thirds of the way in."""
+    parts = [FILLER] * 30 + ["Your sister Henrike keeps her sailboat moored at Kinsale harbour. "]
+    return "".join(parts + [FILLER] * 14)
+
+
+def test_split_passages_fit_the_window_and_keep_every_word() -> None:
+    text = long_answer()
+    passages = split_passages(text)
+    assert len(passages) >= 4
+    assert all(len(p.split()) <= PASSAGE_WORDS + 30 for p in passages)   # a short tail may join
+    joined = " ".join(passages).split()
+    assert set(text.split()) <= set(joined)           # nothing is lost
+    assert len(joined) < 1.4 * len(text.split())      # the overlap stays small
+    short = "I adopted a grey cat called Miso."
+    assert split_passages(short) == [short]
+    one_block = " ".join(["word"] * (LONG_WORDS + 200))   # no sentence ends at all
+    assert all(len(p.split()) <= PASSAGE_WORDS + 30 for p in split_passages(one_block))
+
+
+def test_prompt_gets_the_matching_passage_not_the_message(engram, say) -> None:
+    conv = engram.conversations.create("sailing")
+    say(conv.id, "user", "Where does my sister keep her boat?")
+    answer = say(conv.id, "assistant", long_answer())
+    say(conv.id, "user", "Thanks, that is very helpful.")
+    passages = [m for m in engram.memories.list(limit=100) if m.granularity == "passage"]
+    assert len(passages) >= 4
+    assert {m.meta["message_id"] for m in passages} == {answer.id}
+    turn = engram.memories.get(engram.memories.turn_of_message(answer.id))
+    assert turn.meta["passages"] == len(passages)
+
+    engram.index_sync.sync()
+    result = Retriever(engram.memories, engram.index, engram.embedder).retrieve(
+        "Henrike sailboat Kinsale", budget_tokens=1000)
+    top = result.selected[0]
+    assert top.memory.granularity == "passage"
+    assert "Kinsale harbour" in top.memory.text
+    assert top.text.startswith("[") and "] Assistant: " in top.text     # date and speaker
+    # the whole message would cost ~650 tokens; the passage about a quarter of that
+    assert top.cost < approx_tokens(turn.text) / 3
+    # the long turn itself never goes into a prompt while its passages exist
+    assert all(c.memory.id != turn.id for c in result.ranked)
+
+
+def test_purging_a_passage_purges_its_message_and_every_passage(engram, say) -> None:
+    from core.services.purge import purge_memories
+
+    conv = engram.conversations.create("sailing")
+    answer = say(conv.id, "assistant", long_answer())
+    engram.index_sync.sync()
+    passages = [m.id for m in engram.memories.list(limit=100) if m.granularity == "passage"]
+    turn = engram.memories.turn_of_message(answer.id)
+    # provenance: every passage cites the message it was cut from
+    assert all(s["message_id"] == answer.id for p in passages
+               for s in engram.memories.sources(p))
+    purge_memories(engram, [passages[2]])
+    gone = engram.memories.get_many([turn, *passages])
+    assert {m.status for m in gone.values()} == {"purged"}
+    assert "Kinsale" not in engram.conversations.get_message(answer.id).text
