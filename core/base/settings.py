@@ -88,6 +88,7 @@ class GenerationSettings:
     top_p: float = 0.95
     repeat_penalty: float = 1.1
     seed: int = -1                 # -1 = a new random seed for every reply
+    system_prompt: str = ""        # the person's own instructions for every chat ("" = none)
 
     def params(self) -> GenerationParams:
         return GenerationParams(max_tokens=self.max_tokens,

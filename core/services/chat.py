@@ -155,6 +155,29 @@ class ChatService:
             context_size=self.llm.context_size(), reply_tokens=self._reply_params().max_tokens,
             system_prompt=self.system_prompt, kind=model_kind(self.llm))
 
+    def persons_instructions(self, conv: Conversation) -> str:
+        """The person's own system prompt: this chat's (conversation meta `system_prompt`),
+        else the one for every chat (Settings), else ""."""
+        own = conv.meta.get("system_prompt")
+        if isinstance(own, str) and own.strip():
+            return own.strip()
+        return self.engram.settings.generation.system_prompt.strip()
+
+    def _assembler_for(self, conv: Conversation) -> PromptAssembler:
+        """Engram's own opening (it says how memories are shown) stays; the person's
+        instructions follow it (an instruct model's system message, a base model's frame
+        opening: the example dialogue after it shows the form)."""
+        assembler = self.assembler()
+        extra = self.persons_instructions(conv)
+        if extra:
+            if model_kind(self.llm) == "base":
+                head, _, rest = assembler.system_prompt.partition("\n\n")
+                assembler.system_prompt = (f"{head} Engram follows the person's instructions: "
+                                           f"{extra}\n\n{rest}")
+            else:
+                assembler.system_prompt += f"\n\nThe person's instructions for you:\n{extra}"
+        return assembler
+
     def _reply_params(self) -> GenerationParams:
         """A base model's reply stops at the end of its line and is bounded (past that it is
         running on into the next turn), and samples cooler by default."""
@@ -187,7 +210,7 @@ class ChatService:
                 on_token: OnToken | None, should_stop: ShouldStop | None) -> TurnResult:
         on_path = {m.id for m in history} | {user.id}
         off_path = self.engram.conversations.message_ids(conv.id) - on_path
-        assembled = self.assembler().assemble(conv, history, user.text,
+        assembled = self._assembler_for(conv).assemble(conv, history, user.text,
                                                user_message_id=user.id,
                                                other_branches=off_path)
         stopped = False
@@ -228,7 +251,8 @@ class ChatService:
         stopped = stopped or (stats.stopped and not cut)
         trace = [TraceItem(c.memory.id, i + 1, c.score, c.reason, c.memory.kind, c.memory.text,
                            c.memory.status, c.detail) for i, c in enumerate(assembled.used)]
-        reply = self._store_reply(conv, user, text, assembled, trace, stopped, cut)
+        at_length = stats.finish_reason == "length" and not stopped and not cut
+        reply = self._store_reply(conv, user, text, assembled, trace, stopped, cut, at_length)
         jobs = self._follow_up(conv, reply)
         title = self.engram.conversations.get(conv.id).title
         changes = Changes("answer", conversations=(conv.id,), conversation_list=True,
@@ -261,12 +285,14 @@ class ChatService:
 
     def _store_reply(self, conv: Conversation, user: Message, text: str,
                      assembled: AssembledPrompt, trace: list[TraceItem], stopped: bool,
-                     cut: str = "") -> Message:
+                     cut: str = "", at_length: bool = False) -> Message:
         eng = self.engram
         used = assembled.used
         meta: dict[str, Any] = {"mode": assembled.mode, "stopped": stopped}
         if cut:
             meta["cut"] = cut
+        if at_length:      # the reply reached the longest-reply limit (Settings)
+            meta["length_limit"] = True
         with transaction(eng.db):
             reply = eng.conversations.add_message(
                 conv.id, "assistant", text, parent_id=user.id, model=self.llm.name,

@@ -287,6 +287,14 @@ class ConversationStore:
         self.get_message(message_id)
         self.db["messages"].update(message_id, {"text": text})
 
+    def delete_message_text(self, message_id: str) -> None:
+        """A message the person deleted: hidden from the thread, its text gone (the row stays
+        as the tree's joint: its replies keep their place)."""
+        self.get_message(message_id)
+        self.db.execute("UPDATE messages SET hidden = 1, text = '',"
+                        " meta = json_set(coalesce(meta, '{}'), '$.deleted', 1) WHERE id = ?",
+                        [message_id])
+
     def thread(self, conversation_id: str, leaf_id: str | None = None) -> list[Message]:
         """The visible thread: root to `leaf_id` (default: the conversation's current leaf)."""
         if leaf_id is None:
