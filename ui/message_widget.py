@@ -3,12 +3,13 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from PySide6.QtCore import Qt, Signal
+from PySide6.QtCore import QPoint, Qt, Signal
 from PySide6.QtGui import QGuiApplication
 from PySide6.QtWidgets import (
     QFrame,
     QHBoxLayout,
     QLabel,
+    QMenu,
     QPushButton,
     QToolButton,
     QVBoxLayout,
@@ -32,6 +33,7 @@ class MessageItem:
     memories: list[TraceItem] = field(default_factory=list)   # what its answer used
     model: str | None = None
     stopped: bool = False
+    length_limit: bool = False    # the reply reached the longest-reply setting
 
 
 class FlowRow(QWidget):
@@ -48,8 +50,16 @@ class MessageWidget(QFrame):
     regenerate_requested = Signal(str)        # message id (assistant messages)
     branch_requested = Signal(str)            # sibling message id to show
     memory_clicked = Signal(str)
+    delete_requested = Signal(str)            # message id
+    # the person's word on a memory this answer used: (memory id, this message id, verdict)
+    # with verdict one of FEEDBACK (ui.memory_inspector runs it)
+    memory_feedback = Signal(str, str, str)
 
     MAX_CHIPS = 6
+    FEEDBACK = (("not_relevant", "Not relevant", "It ranks lower for questions like this one"),
+                ("wrong", "Wrong…", "Open it to correct or forget it"),
+                ("forget", "Forget", "Never use it in answers (restore it in the inspector)"),
+                ("always", "Always include", "Send it with every message"))
 
     def __init__(self, item: MessageItem, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -70,9 +80,10 @@ class MessageWidget(QFrame):
         outer.addLayout(head)
         self.body = MarkdownView(item.text)
         outer.addWidget(self.body)
-        self.stopped_label = QLabel("Stopped")
+        self.stopped_label = QLabel("Stopped" if item.stopped else
+                                    "Cut at the length limit (Settings → Model → Longest reply)")
         self.stopped_label.setObjectName("mutedLabel")
-        self.stopped_label.setVisible(item.stopped)
+        self.stopped_label.setVisible(item.stopped or item.length_limit)
         outer.addWidget(self.stopped_label)
         self.chips = FlowRow()
         outer.addWidget(self.chips)
@@ -108,6 +119,10 @@ class MessageWidget(QFrame):
             self.regenerate_button = self._tool("Regenerate", "Write another answer (a new branch)")
             self.regenerate_button.clicked.connect(lambda: self.regenerate_requested.emit(item.id))
             row.addWidget(self.regenerate_button)
+        if item.id:
+            self.delete_button = self._tool("Delete", "Delete this message from the chat")
+            self.delete_button.clicked.connect(lambda: self.delete_requested.emit(item.id))
+            row.addWidget(self.delete_button)
         return row
 
     def _tool(self, text: str, tip: str) -> QToolButton:
@@ -155,15 +170,60 @@ class MessageWidget(QFrame):
             chip = QPushButton(short or f"({mem.status})")
             chip.setObjectName("memoryChip")
             chip.setCursor(Qt.CursorShape.PointingHandCursor)
-            chip.setToolTip(f"{mem.kind} · score {mem.score:.2f}\n{text[:300]}")
+            chip.setToolTip(f"{_kind_word(mem.kind)} · score {mem.score:.2f}\n{text[:300]}\n"
+                            "Click to open it; right-click (or ▾) to say it was not relevant, "
+                            "wrong, or to forget it.")
             chip.setProperty("memory_id", mem.memory_id)
             chip.clicked.connect(lambda _=False, m=mem.memory_id: self.memory_clicked.emit(m))
+            chip.setContextMenuPolicy(Qt.ContextMenuPolicy.CustomContextMenu)
+            chip.customContextMenuRequested.connect(
+                lambda pos, c=chip: self.chip_menu(c).popup(c.mapToGlobal(pos)))
+            more = QToolButton()
+            more.setText("▾")
+            more.setObjectName("memoryChipMenu")
+            more.setToolTip("Not relevant · Wrong · Forget · Always include")
+            more.setAutoRaise(True)
+            more.clicked.connect(lambda _=False, c=chip, b=more: self.chip_menu(c).popup(
+                b.mapToGlobal(QPoint(0, b.height()))))
             self.chips.box.addWidget(chip)
+            self.chips.box.addWidget(more)
         if len(memories) > self.MAX_CHIPS:
             more = QLabel(f"+{len(memories) - self.MAX_CHIPS} more")
             more.setObjectName("mutedLabel")
             self.chips.box.addWidget(more)
 
+    def chip_menu(self, chip: QPushButton) -> QMenu:
+        """The feedback menu of one chip (its actions emit `memory_feedback`)."""
+        menu = QMenu(self)
+        menu.setObjectName("memoryChipFeedback")
+        mid = chip.property("memory_id")
+        for verdict, label, tip in self.FEEDBACK:
+            action = menu.addAction(label)
+            action.setToolTip(tip)
+            action.setData(verdict)
+            action.triggered.connect(lambda _=False, v=verdict, c=chip: self._judge(c, v))
+        menu.setToolTipsVisible(True)
+        menu.setProperty("memory_id", mid)
+        return menu
+
+    def _judge(self, chip: QPushButton, verdict: str) -> None:
+        mid = chip.property("memory_id")
+        self.memory_feedback.emit(mid, self.item.id, verdict)
+        said = {"not_relevant": "marked not relevant", "wrong": "marked wrong",
+                "forget": "forgotten", "always": "always included"}[verdict]
+        chip.setProperty("feedback", verdict)
+        if verdict in ("not_relevant", "forget"):
+            font = chip.font()
+            font.setStrikeOut(True)
+            chip.setFont(font)
+        chip.setToolTip(f"You {said} this memory.\n" + chip.toolTip().split("\n", 1)[-1])
+
     def chip_buttons(self) -> list[QPushButton]:
         return [self.chips.box.itemAt(i).widget() for i in range(self.chips.box.count())
                 if isinstance(self.chips.box.itemAt(i).widget(), QPushButton)]
+
+
+def _kind_word(kind: str) -> str:
+    return {"episodic": "What was said", "fact": "Fact", "thought": "Thought",
+            "summary": "Summary", "compact": "Chat summary", "portrait": "Portrait"}.get(
+        kind, kind)
