@@ -236,6 +236,7 @@ class ChatView(QWidget):
         w.regenerate_requested.connect(self.regenerate)
         w.branch_requested.connect(self.switch_branch)
         w.memory_clicked.connect(self.services.events.open_memory.emit)
+        w.memory_feedback.connect(self.services.events.memory_feedback.emit)
         self.list_box.insertWidget(self.list_box.count() - 1, w)
         self.widgets.append(w)
         self.empty.hide()

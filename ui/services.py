@@ -61,6 +61,7 @@ class AppEvents(QObject):
     settings_changed = Signal()
     model_changed = Signal()                  # an LLM was loaded or unloaded
     open_memory = Signal(str)                 # show this memory in the inspector
+    memory_feedback = Signal(str, str, str)   # memory id, answer id, verdict (a chip's menu)
     open_conversation = Signal(str, str)      # conversation id, message id to scroll to ("")
     reply_stats = Signal(object)              # the GenerationStats of a finished answer
     background_progress = Signal(str, int, int)   # task name, done, total (total 0 = finished)
