@@ -41,6 +41,9 @@ RETRIEVERS = ("engram", "bm25_turns", "dense_turns")
 # Engram without one of its parts: (name, passages written, RetrievalParams changes)
 ABLATIONS: tuple[tuple[str, bool, dict[str, Any]], ...] = (
     ("engram_whole_messages", False, {}),
+    ("engram_no_time", True, {"time_range_weight": 0.0, "time_explicit_weight": 0.0,
+                              "time_order_weight": 0.0}),
+    ("engram_no_updates", True, {"update_similarity": 0.0}),
 )
 
 

@@ -21,45 +21,52 @@ def is_long_turn(mem: Memory) -> bool:
             and bool(mem.meta.get("message_id")))
 
 
-def into_passages(store: MemoryStore, scored: list[Candidate], visible: Visible,
-                  excluded: set[str]) -> list[Candidate]:
-    """A long message's turn is not put into a prompt (it would cost hundreds of tokens
-    and MiniLM read only its start): what the turn scored (itself, its windows, its
-    facts) goes to its best-scored passage, or to its first passage when none of them
-    matched. A turn whose passages are all gone (forgotten) stays itself."""
+def into_passages(store: MemoryStore, scored: list[Candidate], votes: dict[str, float],
+                  rows: dict[str, Memory], visible: Visible, excluded: set[str]
+                  ) -> list[Candidate]:
+    """A long message's turn is not put into a prompt (it would cost hundreds of tokens and
+    MiniLM read only its start). Retrieval ranks the message (its passages' hits count as its
+    own); here the turn is replaced, with its score, by its passage with the most `votes` (how
+    high each passage itself was found), or its first passage when none was found. A turn
+    whose passages are all gone (forgotten) stays itself."""
     long_turns = [c for c in scored if is_long_turn(c.memory)]
     if not long_turns:
         return scored
-    by_message = store.passages_of([c.memory.meta["message_id"] for c in long_turns])
-    present = {c.memory.id: c for c in scored}
-    firsts = [ids[0] for ids in by_message.values() if ids and ids[0] not in present]
-    rows = store.get_many(firsts)
-    out = [c for c in scored if not is_long_turn(c.memory)]
-    for turn in long_turns:
-        ids = by_message.get(turn.memory.meta["message_id"], [])
-        own = [present[i] for i in ids if i in present]
-        if own:
-            best = max(own, key=lambda c: c.score)
-            best.score += turn.score
-            best.detail["message"] = {"turn": turn.memory.id, "rrf": turn.detail.get("rrf"),
-                                      "ranks": turn.detail.get("ranks")}
-            best.reason += "; its message " + turn.reason
+    best: dict[str, str] = {}
+    for pid, vote in sorted(votes.items(), key=lambda kv: -kv[1]):
+        turn = rows[pid].meta.get("turn") if pid in rows else None
+        if turn and turn not in best and visible(rows[pid]) and pid not in excluded:
+            best[turn] = pid
+    unfound = [c for c in long_turns if c.memory.id not in best]
+    by_message = store.passages_of([c.memory.meta["message_id"] for c in unfound]) \
+        if unfound else {}
+    firsts = store.get_many([ids[0] for ids in by_message.values() if ids])
+    out: list[Candidate] = []
+    for cand in scored:
+        if not is_long_turn(cand.memory):
+            out.append(cand)
             continue
-        first = rows.get(ids[0]) if ids else None
-        if (first is None or first.id in excluded
-                or not visible(first)):
-            out.append(turn)
+        pid = best.get(cand.memory.id)
+        if pid is None:
+            ids = by_message.get(cand.memory.meta["message_id"], [])
+            first = firsts.get(ids[0]) if ids else None
+            if first is not None and first.id not in excluded and visible(first):
+                pid, rows[first.id] = first.id, first
+        if pid is None:
+            out.append(cand)
             continue
-        present[first.id] = cand = Candidate(
-            first, turn.score, turn.reason + " (the message; its first passage)",
-            {**turn.detail, "passage_of": turn.memory.id})
-        out.append(cand)
+        detail = {**cand.detail, "passage_of": cand.memory.id,
+                  "passage": rows[pid].meta.get("part")}
+        reason = cand.reason + ("" if pid in votes else " (the message; its first passage)")
+        out.append(Candidate(rows[pid], cand.score, reason, detail))
     return out
 
+
 def neighbour_passages(store: MemoryStore, ranked: list[Candidate], visible: Visible,
-                       excluded: set[str]) -> list[Candidate]:
-    """A long neighbour turn is replaced, in its place, by the passage nearest its hit:
-    its last passage when it came before the hit, its first when after."""
+                       excluded: set[str], votes: dict[str, float]) -> list[Candidate]:
+    """A long neighbour turn is replaced, in its place, by its passage that the query found
+    best, else by the one nearest its hit: its last passage when it came before the hit, its
+    first when after."""
     long_turns = [c for c in ranked if is_long_turn(c.memory)]
     if not long_turns:
         return ranked

@@ -34,6 +34,8 @@ from core.memory import steering
 from core.memory.candidates import Candidate
 from core.memory.passage_ranking import into_passages, neighbour_passages
 from core.memory.render import TokenCounter, render_memory
+from core.memory.rerank import time_boost, updates_win
+from core.memory.when import time_hint
 from core.store.memories import Memory, MemoryStore
 
 RETRIEVABLE_KINDS = ("episodic", "thought", "fact", "summary", "compact")
@@ -61,6 +63,14 @@ class RetrievalParams:
     retention_weight: float = 0.2     # share of the score that MemoryBank retention scales
     age_weight: float = 0.1           # share that HEMA age scales
     age_scale_days: float = 365.0
+    # time in the question (core.memory.when, core.memory.rerank)
+    time_range_weight: float = 0.5    # inside "two weeks ago", "recently"
+    time_explicit_weight: float = 1.0  # inside "in May", "on 3 May", "last Saturday"
+    time_order_weight: float = 0.3     # "when did I first", "now": the older / newer end
+    time_order_top: int = 30
+    # updates win: the best this many, and how close two statements must be to be one thing
+    update_top: int = 20
+    update_similarity: float = 0.8    # cosine; 0 disables
 
 
 @dataclass
@@ -151,8 +161,15 @@ class Retriever:
                    if m.granularity == "window" and m.meta.get("anchor")}
         fact_turns = {mid: m.meta.get("turn") for mid, m in rows.items()
                       if m.kind == "fact" and m.meta.get("turn")}
-        missing = [a for a in [*anchors.values(), *fact_turns.values()] if a not in rows]
+        passage_turns = {mid: m.meta.get("turn") for mid, m in rows.items()
+                         if m.granularity == "passage" and m.meta.get("turn")}
+        missing = [a for a in [*anchors.values(), *fact_turns.values(), *passage_turns.values()]
+                   if a not in rows]
         rows.update(self.store.get_many(missing))
+        # a passage ranks as its message (one rank per message in each list, so the passages
+        # of long answers do not crowd out short turns); its own places say which passage of
+        # the message goes into the prompt
+        passage_votes: dict[str, float] = {}
         signals: dict[str, list[str]] = {name: [] for name in SIGNALS}
         seen: dict[str, set[str]] = {name: set() for name in signals}
         raw: dict[str, dict[str, float]] = {}
@@ -160,6 +177,10 @@ class Retriever:
             for mid, value in hits:
                 if mid in anchors:      # a window stands for its anchor turn
                     targets = [(anchors[mid], f"{name}_window")]
+                elif mid in passage_turns:
+                    targets = [(passage_turns[mid], name)]
+                    passage_votes[mid] = passage_votes.get(mid, 0.0) + 1 / (
+                        p.rrf_k + len(passage_votes) + 1)
                 else:                   # a fact counts for itself and for its source turn
                     targets = [(mid, name)]
                     if mid in fact_turns:
@@ -194,16 +215,25 @@ class Retriever:
             detail = {"rrf": round(base, 5), "ranks": ranks.get(mid, {}), "raw": raw.get(mid, {}),
                       "retention": round(r, 4), "age_days": round(age_days, 1)}
             scored.append(Candidate(mem, score, _reason(ranks.get(mid, {})), detail))
-        scored = into_passages(self.store, scored, self._visible_to(conversation_id),
-                               excluded_memories)
+        scored = into_passages(self.store, scored, passage_votes, rows,
+                               self._visible_to(conversation_id), excluded_memories)
+        hint = time_hint(query, now)
+        time_boost(scored, hint, range_weight=p.time_range_weight,
+                   explicit_weight=p.time_explicit_weight, order_weight=p.time_order_weight,
+                   order_top=p.time_order_top)
         _steer(self.store, scored, query)       # the person's feedback (core.memory.steering)
         scored.sort(key=lambda c: -c.score)
+        if p.update_similarity > 0 and len(scored) > 1:
+            top = scored[: p.update_top]
+            vectors = self.index.get_embeddings([c.memory.id for c in top])
+            scored = updates_win(top, vectors, similarity=p.update_similarity) \
+                + scored[p.update_top:]
         timings["fuse"] = time.perf_counter() - t0
 
         t0 = time.perf_counter()
         ranked = self._expand_neighbours(scored, conversation_id, excluded_memories)
         ranked = neighbour_passages(self.store, ranked, self._visible_to(conversation_id),
-                                    excluded_memories)
+                                    excluded_memories, passage_votes)
         if keep is not None:
             ranked = [c for c in ranked if keep(c.memory)]
         if include_pinned:

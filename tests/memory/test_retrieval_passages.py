@@ -32,9 +32,9 @@ def test_split_passages_fit_the_window_and_keep_every_word() -> None:
 
 def test_prompt_gets_the_matching_passage_not_the_message(engram, say) -> None:
     conv = engram.conversations.create("sailing")
-    say(conv.id, "user", "Where does my sister keep her boat?")
-    answer = say(conv.id, "assistant", long_answer())
-    say(conv.id, "user", "Thanks, that is very helpful.")
+    say(conv.id, "assistant", "What did the meeting notes say?")
+    answer = say(conv.id, "user", long_answer())      # a person pasting a long text
+    say(conv.id, "assistant", "Thanks, that is very helpful.")
     passages = [m for m in engram.memories.list(limit=100) if m.granularity == "passage"]
     assert len(passages) >= 4
     assert {m.meta["message_id"] for m in passages} == {answer.id}
@@ -47,7 +47,7 @@ def test_prompt_gets_the_matching_passage_not_the_message(engram, say) -> None:
     top = result.selected[0]
     assert top.memory.granularity == "passage"
     assert "Kinsale harbour" in top.memory.text
-    assert top.text.startswith("[") and "] Assistant: " in top.text     # date and speaker
+    assert top.text.startswith("[") and "] User: " in top.text     # date and speaker
     # the whole message would cost ~650 tokens; the passage about a quarter of that
     assert top.cost < approx_tokens(turn.text) / 3
     # the long turn itself never goes into a prompt while its passages exist
