@@ -40,7 +40,9 @@ WEEKDAYS = {"monday": 0, "tuesday": 1, "wednesday": 2, "thursday": 3, "friday": 
             "saturday": 5, "sunday": 6}
 NUMBERS = {"a": 1, "an": 1, "one": 1, "two": 2, "three": 3, "four": 4, "five": 5, "six": 6,
            "seven": 7, "eight": 8, "nine": 9, "ten": 10, "eleven": 11, "twelve": 12,
-           "a couple of": 2, "couple of": 2, "a few": 3, "few": 3, "several": 4}
+           "a couple of": 2, "couple of": 2, "a few": 3, "few": 3, "several": 4,
+           "zwei": 2, "drei": 3, "vier": 4, "deux": 2, "trois": 3, "quatre": 4, "dos": 2,
+           "tres": 3, "cuatro": 4, "einem": 1, "einer": 1, "un": 1, "une": 1, "una": 1}
 UNITS = {"day": 1, "days": 1, "week": 7, "weeks": 7, "month": 30, "months": 30, "year": 365,
          "years": 365, "tag": 1, "tagen": 1, "woche": 7, "wochen": 7, "monat": 30, "monaten": 30,
          "jour": 1, "jours": 1, "semaine": 7, "semaines": 7, "mois": 30, "día": 1, "días": 1,
@@ -52,8 +54,7 @@ OLDER = r"\b(first|at first|originally|initially|used to|previously|earliest|the
 NEWER = (r"\b(now|currently|current|these days|latest|most recent|most recently|so far|"
          r"still|nowadays|at the moment|anymore)\b")
 
-_NUM = r"(\d+|a couple of|couple of|a few|few|several|an?|one|two|three|four|five|six|seven|" \
-       r"eight|nine|ten|eleven|twelve)"
+_NUM = "(" + "|".join([r"\d+", *sorted(NUMBERS, key=len, reverse=True)]) + ")"
 _UNIT = "|".join(sorted(UNITS, key=len, reverse=True))
 _MONTH = "|".join(sorted(MONTHS, key=len, reverse=True))
 
