@@ -23,6 +23,8 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from ui import memory_words as words
+from ui.memory_words import describe_change
 from ui.retention_plot import RetentionPlot
 
 SOURCE_ROLE = Qt.ItemDataRole.UserRole + 1
@@ -37,26 +39,13 @@ def _short(text: str | None, n: int = 90) -> str:
     return text if len(text) <= n else text[: n - 1] + "…"
 
 
-def describe_change(event: Any) -> str:
-    """One line for the History table: what changed, old → new (text shortened)."""
-    old, new = event.old_value or {}, event.new_value or {}
-    if event.event == "purged":
-        return "purged: text erased"
-    parts = []
-    for key in sorted(set(old) | set(new)):
-        a, b = old.get(key), new.get(key)
-        if key == "text":
-            parts.append(f"“{_short(a, 40)}” → “{_short(b, 40)}”" if a is not None
-                         else f"“{_short(b, 60)}”")
-        else:
-            parts.append(f"{key}: {json.dumps(a)} → {json.dumps(b)}" if a is not None
-                         else f"{key}: {json.dumps(b)}")
-    return "; ".join(parts) or (event.note or "")
-
-
 class MemoryDetail(QWidget):
     save_text = Signal(str, str)
     pin_changed = Signal(str, bool)
+    always_changed = Signal(str, bool)
+    forget_requested = Signal(str)
+    restore_requested = Signal(str)
+    purge_requested = Signal(str)
     scope_changed = Signal(str, str)
     restore_version = Signal(str, int)
     jump_to = Signal(str, str)         # conversation id, message id
@@ -71,7 +60,27 @@ class MemoryDetail(QWidget):
         self.header = QLabel("Select a memory to see its details.")
         self.header.setObjectName("detailHeader")
         self.header.setWordWrap(True)
+        self.header.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
         box.addWidget(self.header)
+        state = QHBoxLayout()
+        self.state_label = QLabel("")
+        self.state_label.setObjectName("memoryState")
+        self.state_label.setWordWrap(True)
+        state.addWidget(self.state_label, 1)
+        self.forget_button = QPushButton("Forget")
+        self.forget_button.setToolTip("Never used in answers until restored (reversible)")
+        self.restore_button = QPushButton("Restore")
+        self.purge_button = QPushButton("Purge…")
+        self.purge_button.setObjectName("dangerButton")
+        self.forget_button.clicked.connect(lambda: self.memory and self.forget_requested.emit(
+            self.memory.id))
+        self.restore_button.clicked.connect(lambda: self.memory and self.restore_requested.emit(
+            self.memory.id))
+        self.purge_button.clicked.connect(lambda: self.memory and self.purge_requested.emit(
+            self.memory.id))
+        for b in (self.forget_button, self.restore_button, self.purge_button):
+            state.addWidget(b)
+        box.addLayout(state)
         self.tabs = QTabWidget()
         self.tabs.addTab(self._memory_tab(), "Memory")
         self.tabs.addTab(self._provenance_tab(), "Provenance")
@@ -89,14 +98,19 @@ class MemoryDetail(QWidget):
         self.text_edit.textChanged.connect(self._dirty)
         box.addWidget(self.text_edit, 1)
         row = QHBoxLayout()
-        self.pinned = QCheckBox("Pinned (always kept, never fades)")
+        self.pinned = QCheckBox("Keep for good (never fades)")
+        self.pinned.setToolTip("Kept does not mean sent: use Always include for that")
         self.pinned.clicked.connect(lambda on: self.memory and self.pin_changed.emit(self.memory.id, on))
         row.addWidget(self.pinned)
+        self.always = QCheckBox("Always include (sent with every message)")
+        self.always.clicked.connect(
+            lambda on: self.memory and self.always_changed.emit(self.memory.id, on))
+        row.addWidget(self.always)
         row.addStretch(1)
-        row.addWidget(QLabel("Scope:"))
+        row.addWidget(QLabel("Read in:"))
         self.scope = QComboBox()
-        self.scope.addItem("Global (all chats)", "global")
-        self.scope.addItem("This conversation only", "conversation")
+        self.scope.addItem("Every chat", "global")
+        self.scope.addItem("Its own chat only", "conversation")
         self.scope.activated.connect(self._scope_picked)
         row.addWidget(self.scope)
         box.addLayout(row)
@@ -185,7 +199,22 @@ class MemoryDetail(QWidget):
         self.text_edit.blockSignals(False)
         self.provenance.clear()
         self.history.clear()
+        self.state_label.setText("")
         self.setEnabled(False)
+
+    def show_erased(self, report: Any) -> None:
+        """After a purge: say what went, show nothing of it."""
+        self.clear()
+        n = len(report.memories)
+        parts = [f"{n} memor{'y' if n == 1 else 'ies'}"]
+        if report.messages_blanked:
+            parts.append(f"{report.messages_blanked} message text"
+                         f"{'' if report.messages_blanked == 1 else 's'}")
+        if getattr(report, "titles_rewritten", 0):
+            parts.append(f"{report.titles_rewritten} chat title"
+                         f"{'' if report.titles_rewritten == 1 else 's'}")
+        self.header.setText("<b>Erased for good</b><br>" + ", ".join(parts)
+                            + " erased from every file. Nothing of it is left to show.")
 
     def show_memory(self, memory: Any, provenance: dict[str, Any], events: list[Any]) -> None:
         from ui.retention_plot import retention
@@ -193,9 +222,14 @@ class MemoryDetail(QWidget):
         self.memory, self.events = memory, events
         self.setEnabled(True)
         purged = memory.status == "purged"
-        self.header.setText(f"<b>{memory.kind.capitalize()}</b> · {memory.status}"
-                            f"{' · pinned' if memory.pinned else ''} · version {memory.version}"
-                            f"<br><span style='color:#6b7484'>id {memory.id}</span>")
+        info = _source_info(provenance)
+        self.header.setText(f"<b>{words.kind_name(memory)}</b> · {words.who_said(memory, info)}"
+                            + (f" · about {memory.subject}" if memory.subject else "")
+                            + f"<br>{_chips(memory, provenance)}")
+        self.state_label.setText(words.status_sentence(memory))
+        self.forget_button.setVisible(memory.status == "active")
+        self.restore_button.setVisible(memory.status in ("forgotten", "superseded"))
+        self.purge_button.setEnabled(not purged)
         self.text_edit.blockSignals(True)
         self.text_edit.setPlainText(memory.text if not purged else "")
         self.text_edit.setPlaceholderText("This memory was purged: its text is gone for good."
@@ -204,11 +238,16 @@ class MemoryDetail(QWidget):
         self.text_edit.setReadOnly(purged)
         self.pinned.setChecked(memory.pinned)
         self.pinned.setEnabled(not purged)
+        self.always.setChecked(memory.always_include)
+        self.always.setEnabled(not purged)
         self.scope.setCurrentIndex(0 if memory.scope == "global" else 1)
         self.scope.setEnabled(not purged)
-        self.info.setText(f"Created {_ts(memory.created_at)} · updated {_ts(memory.updated_at)}"
-                          + (f" · happened {_ts(memory.occurred_at)}" if memory.occurred_at else "")
-                          + (f" · about {memory.subject}" if memory.subject else ""))
+        when = words.happened(memory, info)
+        self.info.setText((f"Happened {words.moment(when)} · " if when else "")
+                          + f"stored {words.moment(memory.created_at)}"
+                          + (f" · changed {words.moment(memory.updated_at)}"
+                             if memory.version > 1 else "")
+                          + f" · version {memory.version}")
         self._dirty()
         self._fill_provenance(provenance)
         self._fill_history(events)
@@ -246,8 +285,9 @@ class MemoryDetail(QWidget):
         self.provenance.addTopLevelItem(origin)
         used = QTreeWidgetItem(["Used in answers", f"{len(prov['used_by'])}"])
         for r in prov["used_by"]:
+            via = " (led to its turn)" if r.get("via") == "turn" else ""
             child = QTreeWidgetItem([
-                f"rank {r['rank']}, score {r['score']:.2f}",
+                f"rank {r['rank']}, score {r['score']:.2f}{via}",
                 f"“{_short(r.get('conversation_title'), 30)}”: {_short(r.get('text'), 70)}"])
             child.setData(0, SOURCE_ROLE, (r["conversation_id"], r["message_id"]))
             used.addChild(child)
@@ -257,7 +297,9 @@ class MemoryDetail(QWidget):
     def _fill_history(self, events: list[Any]) -> None:
         self.history.clear()
         for ev in reversed(events):
-            item = QTreeWidgetItem([_ts(ev.at), ev.event, ev.actor, describe_change(ev)])
+            item = QTreeWidgetItem([_ts(ev.at), words.event_name(ev),
+                                    words.ACTOR_WORDS.get(ev.actor, ev.actor),
+                                    describe_change(ev)])
             item.setData(0, Qt.ItemDataRole.UserRole, ev.id)
             item.setToolTip(3, json.dumps({"old": ev.old_value, "new": ev.new_value},
                                           ensure_ascii=False, indent=1)[:1500])
@@ -305,3 +347,42 @@ class MemoryDetail(QWidget):
         ev = self._event_of(self.history.currentItem())
         if ev is not None and self.memory is not None:
             self.restore_version.emit(self.memory.id, ev.id)
+
+
+def _source_info(prov: dict[str, Any]) -> dict[str, Any]:
+    """The provenance in the shape ui.memory_words.who_said reads."""
+    srcs = prov.get("sources") or []
+    return {"roles": [s["message_role"] for s in srcs if s.get("message_role")],
+            "chats": len({s["conversation_id"] for s in srcs if s.get("conversation_id")}),
+            "refs": [s["source_ref"] for s in srcs if s.get("source_ref")],
+            "said_at": next((s["message_at"] for s in srcs if s.get("message_at")), None)}
+
+
+def _chips(memory: Any, prov: dict[str, Any]) -> str:
+    """Source chips: who said it, when, in which chat (up to three)."""
+    out = []
+    for src in (prov.get("sources") or [])[:3]:
+        bits = []
+        if src.get("message_role"):
+            bits.append("you" if src["message_role"] == "user" else "assistant")
+        if src.get("message_at"):
+            bits.append(words.day(src["message_at"]))
+        if src.get("conversation_title"):
+            bits.append(f"in “{_short(src['conversation_title'], 30)}”")
+        if src.get("import"):
+            imp = src["import"]
+            bits.append(f"imported from {words.IMPORT_NAMES.get(imp['format'], imp['format'])}")
+        ref = src.get("source_ref") or ""
+        if ref.startswith(("claude-memory", "pasted")):
+            bits.append("from Claude memory" if ref.startswith("claude") else "pasted by you")
+        if bits:
+            out.append("<span style='background:#e8edf5;border-radius:6px'>&nbsp;"
+                       + _html(" · ".join(bits)) + "&nbsp;</span>")
+    more = len(prov.get("sources") or []) - 3
+    if more > 0:
+        out.append(f"+{more} more")
+    return " ".join(out) or "<span style='color:#6b7484'>no recorded source</span>"
+
+
+def _html(text: str) -> str:
+    return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")

@@ -1,5 +1,7 @@
-"""The memory inspector: every memory, filterable and searchable, with a detail pane and the
-actions a user needs to control them (edit, pin, scope, forget/restore, merge, purge, undo)."""
+"""The memory inspector: what Engram knows first (facts, thoughts by subject, the portrait,
+summaries), the conversations' turns as a second view grouped by chat; windows are counted,
+never listed. Filterable and searchable, with a detail pane and the actions a person needs
+(edit, keep, always include, scope, forget/restore, merge, purge, undo)."""
 from __future__ import annotations
 
 from collections.abc import Callable
@@ -18,6 +20,7 @@ from PySide6.QtWidgets import (
     QLineEdit,
     QPushButton,
     QSplitter,
+    QTabBar,
     QTableView,
     QVBoxLayout,
     QWidget,
@@ -27,16 +30,20 @@ from core.services import memory_ops
 from core.services.changes import Changes
 from core.services.engine import Engram
 from core.services.provenance import provenance
-from core.store.memories import KINDS
-from ui.dialogs import ask, show_error
+from core.services.purge import PurgeReport
+from core.services.purge_preview import preview as purge_preview
+from ui.dialogs import show_error
 from ui.memory_detail import MemoryDetail
-from ui.memory_table_model import MemoryFilter, MemoryTableModel
+from ui.memory_table_model import MemoryFilter, MemoryTableModel, in_view
+from ui.memory_words import KIND_FILTER, tally_text
 from ui.ops import OpContext
+from ui.purge_dialog import ask_purge
 from ui.services import Services
 
-STATUS_CHOICES = [("Active", ("active",)), ("Forgotten", ("forgotten",)),
-                  ("Superseded / merged", ("superseded",)), ("Purged", ("purged",)),
-                  ("Any status", ())]
+STATUS_CHOICES = [("In use", ("active",)), ("Forgotten", ("forgotten",)),
+                  ("Replaced / merged", ("superseded",)), ("Erased", ("purged",)),
+                  ("Any state", ())]
+VIEWS = [("What Engram knows", "knows"), ("Conversations", "turns")]
 
 
 class MemoryInspector(QWidget):
@@ -54,6 +61,7 @@ class MemoryInspector(QWidget):
         self.model.total_changed.connect(self._count_changed)
         self.model.loaded.connect(self._reselect)
         services.events.changed.connect(self._changed)
+        services.events.memory_feedback.connect(self.feedback)
         self.detail.forget_threshold = services.settings.memory.forget_threshold
 
     # -- layout ------------------------------------------------------------------------------
@@ -61,6 +69,16 @@ class MemoryInspector(QWidget):
         box = QVBoxLayout(self)
         box.setContentsMargins(8, 8, 8, 8)
         box.setSpacing(6)
+        self.views = QTabBar()
+        self.views.setObjectName("memoryViews")
+        for label, _view in VIEWS:
+            self.views.addTab(label)
+        self.views.setDrawBase(False)
+        box.addWidget(self.views)
+        self.tally = QLabel("")
+        self.tally.setObjectName("mutedLabel")
+        self.tally.setWordWrap(True)
+        box.addWidget(self.tally)
         row = QHBoxLayout()
         self.search = QLineEdit()
         self.search.setPlaceholderText("Search memories")
@@ -76,14 +94,12 @@ class MemoryInspector(QWidget):
         filters = QHBoxLayout()
         self.kind = QComboBox()
         self.kind.addItem("All kinds", ())
-        labels = {"episodic": "Episodes", "summary": "Summaries", "compact": "Compact memory",
-                  "thought": "Thoughts", "portrait": "User portrait", "fact": "Facts"}
-        for k in KINDS:
-            self.kind.addItem(labels.get(k, k), (k,))
+        for label, kinds in KIND_FILTER:
+            self.kind.addItem(label, kinds)
         self.scope = QComboBox()
-        self.scope.addItem("Any scope", None)
-        self.scope.addItem("Global", "global")
-        self.scope.addItem("Conversation", "conversation")
+        self.scope.addItem("Any chat", None)
+        self.scope.addItem("Every chat", "global")
+        self.scope.addItem("One chat only", "conversation")
         self.status = QComboBox()
         for label, statuses in STATUS_CHOICES:
             self.status.addItem(label, statuses)
@@ -125,7 +141,7 @@ class MemoryInspector(QWidget):
         self.table.verticalHeader().setDefaultSectionSize(26)
         hdr = self.table.horizontalHeader()
         hdr.setSectionResizeMode(0, QHeaderView.ResizeMode.Stretch)
-        for i in range(1, 6):
+        for i in range(1, 7):
             hdr.setSectionResizeMode(i, QHeaderView.ResizeMode.ResizeToContents)
         self.table.selectionModel().selectionChanged.connect(self._selection_changed)
         self.empty = QLabel("No memories yet. Chat, or import an archive (File ▸ Import), "
@@ -139,9 +155,13 @@ class MemoryInspector(QWidget):
         self.count_label.setObjectName("mutedLabel")
         actions.addWidget(self.count_label, 1)
         self.forget_button = QPushButton("Forget")
-        self.forget_button.setToolTip("Take out of retrieval (reversible)")
+        self.forget_button.setToolTip("Never used in answers until restored (reversible)")
         self.restore_button = QPushButton("Restore")
-        self.pin_button = QPushButton("Pin")
+        self.restore_button.setToolTip("Use it in answers again")
+        self.pin_button = QPushButton("Keep")
+        self.pin_button.setToolTip("Keep for good: it never fades (it is not sent every time)")
+        self.always_button = QPushButton("Always include")
+        self.always_button.setToolTip("Send it with every message (its chat scope permitting)")
         self.merge_button = QPushButton("Merge")
         self.merge_button.setToolTip("Combine the selected memories into one (the originals are "
                                      "kept as merged, reversible)")
@@ -152,16 +172,23 @@ class MemoryInspector(QWidget):
         self.forget_button.clicked.connect(self.forget_selected)
         self.restore_button.clicked.connect(self.restore_selected)
         self.pin_button.clicked.connect(self.toggle_pin_selected)
+        self.always_button.clicked.connect(self.toggle_always_selected)
         self.merge_button.clicked.connect(self.merge_selected)
         self.purge_button.clicked.connect(self.confirm_purge_selected)
         self.undo_button.clicked.connect(self.undo)
-        for b in (self.forget_button, self.restore_button, self.pin_button, self.merge_button,
-                  self.purge_button, self.undo_button):
+        for b in (self.forget_button, self.restore_button, self.pin_button, self.always_button,
+                  self.merge_button, self.purge_button, self.undo_button):
             actions.addWidget(b)
 
         self.detail = MemoryDetail()
         self.detail.save_text.connect(self.edit_text)
         self.detail.pin_changed.connect(lambda mid, on: self.set_pinned([mid], on))
+        self.detail.always_changed.connect(lambda mid, on: self.set_always([mid], on))
+        self.detail.forget_requested.connect(lambda mid: self._change(
+            lambda eng: memory_ops.forget(eng, [mid])))
+        self.detail.restore_requested.connect(lambda mid: self._change(
+            lambda eng: memory_ops.restore(eng, [mid])))
+        self.detail.purge_requested.connect(lambda mid: self.confirm_purge([mid]))
         self.detail.scope_changed.connect(self.set_scope)
         self.detail.restore_version.connect(self.restore_version)
         self.detail.jump_to.connect(self.services.events.open_conversation.emit)
@@ -187,6 +214,7 @@ class MemoryInspector(QWidget):
         for d in (self.since, self.until):
             d.dateChanged.connect(lambda _=None: self._filter_timer.start())
         self.use_dates.toggled.connect(lambda _=False: self._filter_timer.start())
+        self.views.currentChanged.connect(self._view_changed)
         self._update_buttons()
         QShortcut(QKeySequence.StandardKey.Undo, self, self.undo,
                   context=Qt.ShortcutContext.WidgetWithChildrenShortcut)
@@ -195,6 +223,22 @@ class MemoryInspector(QWidget):
     def refresh(self) -> None:
         self.services.runner.db(lambda ctx: ctx.engram.imports.list(), success=self._fill_sources)
         self.refresh_undo()
+        self.refresh_tally()
+        self.apply_filters()
+
+    def refresh_tally(self) -> None:
+        self.services.runner.db(lambda ctx: ctx.engram.views.tally(),
+                                success=lambda t: self.tally.setText(tally_text(t)))
+
+    @property
+    def view(self) -> str:
+        return VIEWS[max(0, self.views.currentIndex())][1]
+
+    def show_view(self, view: str) -> None:
+        self.views.setCurrentIndex([v for _, v in VIEWS].index(view))
+
+    def _view_changed(self, _index: int) -> None:
+        self.kind.setVisible(self.view == "knows")
         self.apply_filters()
 
     def _fill_sources(self, imports: list[dict[str, Any]]) -> None:
@@ -213,8 +257,10 @@ class MemoryInspector(QWidget):
         if self.use_dates.isChecked():
             since = self.since.date().startOfDay().toSecsSinceEpoch()
             until = self.until.date().addDays(1).startOfDay().toSecsSinceEpoch()
-        return MemoryFilter(text=self.search.text().strip(), semantic=bool(self.mode.currentData()),
-                            kinds=tuple(self.kind.currentData() or ()),
+        return MemoryFilter(view=self.view, text=self.search.text().strip(),
+                            semantic=bool(self.mode.currentData()),
+                            kinds=tuple(self.kind.currentData() or ()) if self.view == "knows"
+                            else (),
                             scope=self.scope.currentData(),
                             statuses=tuple(self.status.currentData() or ()),
                             import_id=self.source.currentData(), since=since, until=until)
@@ -229,7 +275,15 @@ class MemoryInspector(QWidget):
         nothing = total == 0 and not flt.text and not flt.kinds and flt.statuses == ("active",)
         self.table.setVisible(not nothing)
         self.empty.setVisible(nothing)
-        what = "match" if flt.semantic and flt.text else "memory" if total == 1 else "memories"
+        if nothing and flt.view == "knows":
+            self.empty.setText("Engram knows no facts yet. They are written after each answer "
+                               "(and from imported chats in the background). What was said is "
+                               "under Conversations.")
+        elif nothing:
+            self.empty.setText("No conversations remembered yet. Chat, or import an archive "
+                               "(File ▸ Import).")
+        one, many = ("turn", "turns") if flt.view == "turns" else ("memory", "memories")
+        what = "match" if flt.semantic and flt.text else one if total == 1 else many
         self.count_label.setText(f"{total:,} {what}" + (" (best first)" if self.model.scores else ""))
 
     def _changed(self, changes: Changes) -> None:
@@ -238,8 +292,15 @@ class MemoryInspector(QWidget):
         if not changes.memories_changed:
             return
         self.model.reload()
+        self.refresh_tally()
         mine = any(changes is c for c in self._own_changes)
         self._own_changes = [c for c in self._own_changes if c is not changes]
+        if (self.current_id and isinstance(changes.detail, PurgeReport)
+                and self.current_id in changes.detail.memories):
+            self.detail.show_erased(changes.detail)   # nothing of it is left to show
+            self.current_id = None
+            self._update_buttons()
+            return
         if self.current_id and changes.touches_memory(self.current_id) and (
                 mine or not self.detail.is_dirty()):
             self.show_memory(self.current_id, select=False)
@@ -261,8 +322,14 @@ class MemoryInspector(QWidget):
         return [self.model.rows[r].id for r in rows if r < len(self.model.rows)]
 
     def selected_memories(self) -> list[Any]:
+        """The selected rows; with none (the memory left the list: forgotten under "In
+        use"), the memory the detail pane shows, so Restore works from any filter."""
         rows = sorted({i.row() for i in self.table.selectionModel().selectedRows()})
-        return [self.model.rows[r] for r in rows if r < len(self.model.rows)]
+        found = [self.model.rows[r] for r in rows if r < len(self.model.rows)]
+        if not found and self.detail.memory is not None and self.current_id == \
+                self.detail.memory.id:
+            return [self.detail.memory]
+        return found
 
     def _selection_changed(self, *_args: Any) -> None:
         ids = self.selected_ids()
@@ -285,6 +352,8 @@ class MemoryInspector(QWidget):
             mem, prov, events = res
             self.detail.show_memory(mem, prov, events)
             self.model.update_memory(mem)
+            if select and not in_view(mem, self.view) and mem.granularity != "window":
+                self.show_view("knows" if in_view(mem, "knows") else "turns")
             if select:
                 row = self.model.row_of(memory_id)
                 if row >= 0:
@@ -302,7 +371,10 @@ class MemoryInspector(QWidget):
         self.forget_button.setEnabled(any(m.status == "active" for m in live))
         self.restore_button.setEnabled(any(m.status in ("forgotten", "superseded") for m in live))
         self.pin_button.setEnabled(bool(live))
-        self.pin_button.setText("Unpin" if live and all(m.pinned for m in live) else "Pin")
+        self.pin_button.setText("Don't keep" if live and all(m.pinned for m in live) else "Keep")
+        self.always_button.setEnabled(bool(live))
+        self.always_button.setText("Not always" if live and all(m.always_include for m in live)
+                                   else "Always include")
         self.merge_button.setEnabled(len([m for m in live if m.status == "active"]) >= 2)
         self.purge_button.setEnabled(bool(live))
         self.undo_button.setEnabled(bool(self.undo_text))
@@ -332,6 +404,30 @@ class MemoryInspector(QWidget):
     def set_pinned(self, ids: list[str], pinned: bool) -> None:
         self._change(lambda eng: memory_ops.pin(eng, ids, pinned))
 
+    def feedback(self, memory_id: str, message_id: str, verdict: str) -> None:
+        """A chip's menu: "not_relevant" is recorded (ranks lower for similar questions);
+        "wrong" is recorded and the memory opens to be corrected or forgotten; "forget";
+        "always" (include in every answer)."""
+        if verdict == "forget":
+            self._change(lambda eng: memory_ops.forget(eng, [memory_id]))
+        elif verdict == "always":
+            self.set_always([memory_id], True)
+        else:
+            self._change(lambda eng: memory_ops.feedback(eng, memory_id, message_id or None,
+                                                         verdict))
+            if verdict == "wrong":
+                self.services.events.open_memory.emit(memory_id)
+                self.detail.tabs.setCurrentIndex(0)
+                self.detail.text_edit.setFocus()
+
+    def set_always(self, ids: list[str], on: bool) -> None:
+        self._change(lambda eng: memory_ops.always_include(eng, ids, on))
+
+    def toggle_always_selected(self) -> None:
+        live = [m for m in self.selected_memories() if m.status != "purged"]
+        if live:
+            self.set_always([m.id for m in live], not all(m.always_include for m in live))
+
     def toggle_pin_selected(self) -> None:
         live = [m for m in self.selected_memories() if m.status != "purged"]
         if live:
@@ -360,20 +456,23 @@ class MemoryInspector(QWidget):
 
     def confirm_purge_selected(self) -> None:
         mems = [m for m in self.selected_memories() if m.status != "purged"]
-        if not mems:
-            return
-        n = len(mems)
-        ask(self, "Purge memories",
-            f"Purge {n} memor{'y' if n == 1 else 'ies'} for good?",
-            lambda: self.purge([m.id for m in mems]), yes_text="Purge", destructive=True,
-            detail="Purging is irreversible: the text is erased from the database, the search "
-                   "indexes, the vector index and saved model states, and cannot be restored "
-                   "or undone. Episodes also blank the chat messages they came from. "
-                   "To hide a memory reversibly, use Forget.")
+        if mems:
+            self.confirm_purge([m.id for m in mems])
 
-    def purge(self, ids: list[str]) -> None:
+    def confirm_purge(self, ids: list[str], with_messages: bool | None = None) -> None:
+        """Ask core what will go (core.services.purge_preview), then list it and ask."""
+        def shown(preview) -> None:
+            self.purge_box = ask_purge(
+                self, preview, lambda blank: self.purge(ids, with_messages=blank),
+                lambda blank: self.confirm_purge(ids, blank))
+
+        self.services.runner.db(
+            lambda ctx: purge_preview(ctx.engram, ids, with_messages=with_messages),
+            success=shown, failure=lambda e: show_error(self, e))
+
+    def purge(self, ids: list[str], *, with_messages: bool | None = None) -> None:
         """One journalled purge of them all: one index rebuild, one scrub of the files."""
-        self._change(lambda eng: memory_ops.purge(eng, ids))
+        self._change(lambda eng: memory_ops.purge(eng, ids, with_messages=with_messages))
 
     def undo(self) -> None:
         if self.undo_text:

@@ -1,4 +1,7 @@
-"""A lazily paged table model over MemoryStore queries.
+"""A lazily paged table model over the memory views (core.store.memory_views).
+
+Two views: what Engram knows (facts, thoughts by subject, portrait, summaries) and the
+conversations' turns, grouped by chat. Turn windows are never rows (they are counted).
 
 Rows arrive a page at a time from the db thread (`fetchMore` asks, the answer inserts rows),
 so a 100k-row store opens at once and scrolls smoothly. A generation counter drops answers to
@@ -6,7 +9,6 @@ queries that were replaced in the meantime (the user typed another filter).
 """
 from __future__ import annotations
 
-import time
 from dataclasses import dataclass, field, replace
 from typing import Any
 
@@ -16,15 +18,21 @@ from PySide6.QtGui import QColor, QFont
 from core.memory.retrieval import semantic_search
 from core.services.engine import Engram
 from core.store.memories import Memory
+from ui import memory_words as words
 from ui.services import Services
 
 PAGE_SIZE = 200
 _ROOT = QModelIndex()
-COLUMNS = ["Memory", "Kind", "Scope", "Status", "Strength", "Updated"]
+VIEW_COLUMNS = {
+    "knows": ["What Engram knows", "About", "Kind", "From", "Status", "Happened", "Stored"],
+    "turns": ["What was said", "Who", "Chat", "Status", "Happened", "Stored"],
+}
+COLUMNS = VIEW_COLUMNS["knows"]
 
 
 @dataclass
 class MemoryFilter:
+    view: str = "knows"                 # knows | turns (core.store.memory_views.VIEWS)
     text: str = ""
     semantic: bool = False
     kinds: tuple[str, ...] = ()
@@ -44,10 +52,20 @@ class MemoryFilter:
                 "until": self.until, "text": "" if self.semantic else self.text}
 
 
-def search_by_meaning(eng: Engram, flt: MemoryFilter, k: int = 100) -> list[tuple[Memory, float]]:
-    """Runs on a worker: core's semantic search with this filter's kinds, statuses, scope."""
-    return semantic_search(eng.memories, eng.index, eng.embedder, flt.text, k=k,
-                           kinds=flt.kinds, statuses=flt.statuses, scope=flt.scope)
+def in_view(mem: Memory, view: str) -> bool:
+    if view == "turns":
+        return mem.kind == "episodic" and (mem.granularity or "turn") == "turn"
+    return mem.kind != "episodic"
+
+
+def search_by_meaning(eng: Engram, flt: MemoryFilter, k: int = 100
+                      ) -> tuple[list[tuple[Memory, float]], dict[str, Any]]:
+    """Runs on a worker: core's semantic search with this filter's kinds, statuses, scope,
+    the hits of this view only, with their sources."""
+    hits = [(m, s) for m, s in semantic_search(
+        eng.memories, eng.index, eng.embedder, flt.text, k=k, kinds=flt.kinds,
+        statuses=flt.statuses, scope=flt.scope) if in_view(m, flt.view)]
+    return hits, eng.views.sources_of([m.id for m, _ in hits])
 
 
 class MemoryTableModel(QAbstractTableModel):
@@ -60,6 +78,7 @@ class MemoryTableModel(QAbstractTableModel):
         self.filter = MemoryFilter()
         self.rows: list[Any] = []
         self.scores: dict[str, float] = {}
+        self.info: dict[str, dict[str, Any]] = {}     # memory id -> its sources, in words
         self.total = 0
         self._generation = 0
         self._loading = False
@@ -67,7 +86,13 @@ class MemoryTableModel(QAbstractTableModel):
 
     # -- queries ---------------------------------------------------------------------------
     def set_filter(self, flt: MemoryFilter) -> None:
+        columns_change = flt.view != self.filter.view
+        if columns_change:
+            self.beginResetModel()
         self.filter = replace(flt)
+        if columns_change:
+            self.rows, self.total, self.scores = [], 0, {}
+            self.endResetModel()
         self.reload()
 
     def reload(self) -> None:
@@ -85,28 +110,32 @@ class MemoryTableModel(QAbstractTableModel):
         kw = flt.store_kwargs()
 
         def first_page(ctx):
-            store = ctx.engram.memories
-            return store.count(**kw), store.list(**kw, limit=PAGE_SIZE, offset=0)
+            views = ctx.engram.views
+            rows = views.page(flt.view, **kw, limit=PAGE_SIZE, offset=0)
+            return views.count(flt.view, **kw), rows, views.sources_of([m.id for m in rows])
 
         self.services.runner.db(first_page, success=lambda res: self._first_page(gen, res),
                                 failure=lambda e: self._failed(gen, e))
 
-    def _first_page(self, gen: int, res: tuple[int, list[Any]]) -> None:
+    def _first_page(self, gen: int, res: tuple[int, list[Any], dict[str, Any]]) -> None:
         if gen != self._generation:
             return
-        total, rows = res
+        total, rows, info = res
         self.beginResetModel()
-        self.rows, self.total, self.scores = list(rows), total, {}
+        self.rows, self.total, self.scores, self.info = list(rows), total, {}, dict(info)
         self._loading = False
         self.endResetModel()
         self.total_changed.emit(total)
         self.loaded.emit()
 
-    def _semantic_done(self, gen: int, hits: list[tuple[Any, float]]) -> None:
+    def _semantic_done(self, gen: int, res: tuple[list[tuple[Any, float]], dict[str, Any]]
+                       ) -> None:
         if gen != self._generation:
             return
+        hits, info = res
         self.searching = False
         self.beginResetModel()
+        self.info = dict(info)
         self.rows = [m for m, _ in hits]
         self.scores = {m.id: s for m, s in hits}
         self.total = len(self.rows)
@@ -132,14 +161,19 @@ class MemoryTableModel(QAbstractTableModel):
             return
         self._loading = True
         gen, offset, kw = self._generation, len(self.rows), self.filter.store_kwargs()
-        self.services.runner.db(
-            lambda ctx: ctx.engram.memories.list(**kw, limit=PAGE_SIZE, offset=offset),
-            success=lambda rows: self._more(gen, offset, rows),
-            failure=lambda e: self._failed(gen, e))
+        view = self.filter.view
 
-    def _more(self, gen: int, offset: int, rows: list[Any]) -> None:
+        def page(ctx):
+            rows = ctx.engram.views.page(view, **kw, limit=PAGE_SIZE, offset=offset)
+            return rows, ctx.engram.views.sources_of([m.id for m in rows])
+
+        self.services.runner.db(page, success=lambda res: self._more(gen, offset, *res),
+                                failure=lambda e: self._failed(gen, e))
+
+    def _more(self, gen: int, offset: int, rows: list[Any], info: dict[str, Any]) -> None:
         if gen != self._generation or offset != len(self.rows):
             return
+        self.info.update(info)
         self._loading = False
         if not rows:
             self.total = len(self.rows)
@@ -162,22 +196,51 @@ class MemoryTableModel(QAbstractTableModel):
         row = self.row_of(memory.id)
         if row >= 0:
             self.rows[row] = memory
-            self.dataChanged.emit(self.index(row, 0), self.index(row, len(COLUMNS) - 1))
+            self.dataChanged.emit(self.index(row, 0), self.index(row, len(self.columns) - 1))
 
     # -- Qt model ----------------------------------------------------------------------------
     def rowCount(self, parent: QModelIndex = _ROOT) -> int:
         return 0 if parent.isValid() else len(self.rows)
 
+    @property
+    def columns(self) -> list[str]:
+        return VIEW_COLUMNS.get(self.filter.view, COLUMNS)
+
     def columnCount(self, parent: QModelIndex = _ROOT) -> int:
-        return 0 if parent.isValid() else len(COLUMNS)
+        return 0 if parent.isValid() else len(self.columns)
 
     def headerData(self, section: int, orientation: Qt.Orientation,
                    role: int = Qt.ItemDataRole.DisplayRole) -> Any:
         if orientation == Qt.Orientation.Horizontal and role == Qt.ItemDataRole.DisplayRole:
-            if section == 4 and self.scores:
+            cols = self.columns
+            if self.scores and cols[section] == "Status":
                 return "Score"
-            return COLUMNS[section]
+            return cols[section] if section < len(cols) else None
         return None
+
+    def cell(self, mem: Memory, name: str) -> str:
+        """One cell's text, in a person's words (ui.memory_words)."""
+        info = self.info.get(mem.id)
+        if name in ("What Engram knows", "What was said"):
+            text = words.unprefixed(mem.text).replace("\n", " ") if mem.text else "(erased)"
+            return text[:240]
+        if name == "About":
+            return (mem.subject or "").capitalize()
+        if name == "Kind":
+            return words.kind_name(mem)
+        if name in ("From", "Who"):
+            return words.who_said(mem, info)
+        if name == "Chat":
+            return ((info or {}).get("title") or "Untitled chat")[:60]
+        if name == "Status":
+            if self.scores:
+                return f"{self.scores.get(mem.id, 0):.2f}"
+            return words.status_text(mem)
+        if name == "Happened":
+            return words.day(words.happened(mem, info))
+        if name == "Stored":
+            return words.day(mem.created_at)
+        return ""
 
     def data(self, index: QModelIndex, role: int = Qt.ItemDataRole.DisplayRole) -> Any:
         if not index.isValid():
@@ -185,26 +248,17 @@ class MemoryTableModel(QAbstractTableModel):
         mem = self.rows[index.row()]
         col = index.column()
         if role == Qt.ItemDataRole.DisplayRole:
-            if col == 0:
-                text = mem.text.replace("\n", " ") if mem.text else "(purged)"
-                return text[:200]
-            if col == 1:
-                return mem.kind
-            if col == 2:
-                return mem.scope
-            if col == 3:
-                return mem.status + (" · pinned" if mem.pinned else "")
-            if col == 4:
-                if self.scores:
-                    return f"{self.scores.get(mem.id, 0):.2f}"
-                return f"{mem.strength:.1f}"
-            if col == 5:
-                return time.strftime("%d %b %Y", time.localtime(mem.updated_at))
+            return self.cell(mem, self.columns[col])
         if role == Qt.ItemDataRole.ToolTipRole and col == 0:
-            return mem.text[:600]
+            return words.unprefixed(mem.text)[:600]
+        if role == Qt.ItemDataRole.ToolTipRole and self.columns[col] == "Status":
+            return words.status_sentence(mem)
         if role == Qt.ItemDataRole.ForegroundRole and mem.status != "active":
             return QColor("#8a8f99")
-        if role == Qt.ItemDataRole.FontRole and col == 0 and mem.pinned:
+        if role == Qt.ItemDataRole.ForegroundRole and col == 0 and \
+                words.who_said(mem, self.info.get(mem.id)) == "Assistant":
+            return QColor("#5b6b86")
+        if role == Qt.ItemDataRole.FontRole and col == 0 and (mem.pinned or mem.always_include):
             f = QFont()
             f.setWeight(QFont.Weight.DemiBold)
             return f

@@ -4,6 +4,7 @@ answers' own traces are `Engram.retrievals.traces`; the imports, `Engram.imports
 """
 from __future__ import annotations
 
+import json
 from typing import Any
 
 from core.base.errors import NotFoundError
@@ -36,7 +37,7 @@ def provenance(eng: Engram, memory_id: str) -> dict[str, Any]:
                 item["import"] = found
         sources.append(item)
     used = []
-    for r in eng.retrievals.uses_of(memory_id):
+    for r in _uses(eng, memory_id):
         entry = dict(r)
         try:
             msg = eng.conversations.get_message(r["message_id"])
@@ -46,3 +47,19 @@ def provenance(eng: Engram, memory_id: str) -> dict[str, Any]:
             entry["text"] = ""
         used.append(entry)
     return {"sources": sources, "used_by": used}
+
+
+def _uses(eng: Engram, memory_id: str) -> list[dict[str, Any]]:
+    """The answers that used this memory: itself, or (a fact) the turn it was taken from
+    when the fact is what led retrieval there (its trace names a `*_fact` signal)."""
+    own = [dict(r) for r in eng.retrievals.uses_of(memory_id)]
+    mem = eng.memories.get(memory_id)
+    turn = mem.meta.get("turn") if mem.kind == "fact" else None
+    if not turn:
+        return own
+    seen = {r["message_id"] for r in own}
+    for r in eng.retrievals.uses_of(turn):
+        ranks = (json.loads(r.get("detail") or "{}") or {}).get("ranks") or {}
+        if r["message_id"] not in seen and any(k.endswith("_fact") for k in ranks):
+            own.append({**dict(r), "via": "turn"})
+    return own

@@ -56,7 +56,7 @@ def test_chip_opens_memory_then_edit_history_restore(qtbot, window, services) ->
         detail.save_button.click()
     assert detail.memory.text == "The user's sister Ana lives in Porto."
     events = [detail.history.topLevelItem(i).text(1) for i in range(detail.history.topLevelItemCount())]
-    assert events == ["edited", "created"]
+    assert events == ["Text changed", "Remembered"]          # words, not field names
     assert "→" in detail.history.topLevelItem(0).text(3)
 
     # Restore the original version from the History tab.
@@ -92,50 +92,84 @@ def test_forget_undo_restore_and_pin(qtbot, window, services) -> None:
     ids = run_db(qtbot, services, seed_answer_with_trace)
     window.show_inspector()
     insp = window.inspector
-    qtbot.waitUntil(lambda: insp.model.total == 2)
+    qtbot.waitUntil(lambda: insp.model.total == 1)          # what Engram knows: the fact
     insp.show_memory(ids["fact"])
     qtbot.waitUntil(lambda: insp.selected_ids() == [ids["fact"]])
     with qtbot.waitSignal(insp.action_done, timeout=5000):
         insp.forget_button.click()
     assert run_db(qtbot, services, lambda e: e.memories.get(ids["fact"]).status) == "forgotten"
-    qtbot.waitUntil(lambda: insp.model.total == 1)         # the Active filter hides it
+    qtbot.waitUntil(lambda: insp.model.total == 0)         # the "In use" filter hides it
+    # ... but the detail pane still shows it, plainly, and Restore works from here (issue 15:
+    # Restore stayed disabled until the filter changed)
+    qtbot.waitUntil(lambda: insp.detail.memory.status == "forgotten")
+    assert insp.detail.state_label.text().startswith("Forgotten: never used in answers")
+    assert insp.restore_button.isEnabled() and insp.detail.restore_button.isVisibleTo(insp)
+    with qtbot.waitSignal(insp.action_done, timeout=5000):
+        insp.restore_button.click()
+    assert run_db(qtbot, services, lambda e: e.memories.get(ids["fact"]).status) == "active"
+    qtbot.waitUntil(lambda: insp.model.total == 1)
+    insp.show_memory(ids["fact"])
+    qtbot.waitUntil(lambda: insp.selected_ids() == [ids["fact"]])
+    with qtbot.waitSignal(insp.action_done, timeout=5000):
+        insp.forget_selected()
     with qtbot.waitSignal(insp.action_done, timeout=5000):
         insp.undo_button.click()
     assert run_db(qtbot, services, lambda e: e.memories.get(ids["fact"]).status) == "active"
     # Forget again, then find it under "Forgotten" and restore it from there.
+    qtbot.waitUntil(lambda: insp.model.total == 1)
     insp.show_memory(ids["fact"])
     qtbot.waitUntil(lambda: insp.selected_ids() == [ids["fact"]])
     with qtbot.waitSignal(insp.action_done, timeout=5000):
         insp.forget_selected()
     insp.status.setCurrentIndex(1)
-    qtbot.waitUntil(lambda: insp.model.total == 1 and insp.model.rows[0].id == ids["fact"])
+    qtbot.waitUntil(lambda: insp.model.total == 1 and insp.model.rows[0].id == ids["fact"]
+                    and insp.model.filter.statuses == ("forgotten",))
+    assert insp.model.data(insp.model.index(0, 4)) == "Forgotten"
     insp.table.selectRow(0)
     assert insp.restore_button.isEnabled()
     with qtbot.waitSignal(insp.action_done, timeout=5000):
         insp.restore_button.click()
     assert run_db(qtbot, services, lambda e: e.memories.get(ids["fact"]).status) == "active"
     insp.status.setCurrentIndex(0)
-    qtbot.waitUntil(lambda: insp.model.total == 2)
+    qtbot.waitUntil(lambda: insp.model.total == 1)
     insp.show_memory(ids["fact"])
     qtbot.waitUntil(lambda: insp.selected_ids() == [ids["fact"]])
+    assert insp.pin_button.text() == "Keep"
     with qtbot.waitSignal(insp.action_done, timeout=5000):
         insp.pin_button.click()
-    assert run_db(qtbot, services, lambda e: e.memories.get(ids["fact"]).pinned)
-    events = run_db(qtbot, services, lambda e: [ev.event for ev in e.memories.events(ids["fact"])])
-    assert events == ["created", "forgotten", "restored", "forgotten", "restored", "pinned"]
+    mem = run_db(qtbot, services, lambda e: e.memories.get(ids["fact"]))
+    assert mem.pinned and not mem.always_include         # kept is not "sent every time"
+    with qtbot.waitSignal(insp.action_done, timeout=5000):
+        insp.always_button.click()
+    assert run_db(qtbot, services, lambda e: e.memories.get(ids["fact"]).always_include)
+    qtbot.waitUntil(lambda: insp.detail.always.isChecked())
+    history = [insp.detail.history.topLevelItem(i).text(1)
+               for i in range(insp.detail.history.topLevelItemCount())]
+    assert history[:2] == ["Sent with every message", "Kept for good"]
+    changes = [insp.detail.history.topLevelItem(i).text(3)
+               for i in range(insp.detail.history.topLevelItemCount())]
+    assert not any("pinned:" in c or "_at" in c or "->" in c for c in changes)
 
 
 def test_merge_selected_then_undo(qtbot, window, services) -> None:
     ids = run_db(qtbot, services, seed_answer_with_trace)
     window.show_inspector()
     insp = window.inspector
+    insp.show_view("turns")           # the merge of a turn and a fact, from "Any kind" rows
+    qtbot.waitUntil(lambda: insp.model.total == 1)
+    insp.show_view("knows")
+    qtbot.waitUntil(lambda: insp.model.total == 1)
+    run_db(qtbot, services, lambda e: e.memories.create(
+        "fact", "Ana is the user's older sister.", actor="assistant"))
+    insp.refresh()
     qtbot.waitUntil(lambda: insp.model.total == 2)
     insp.table.selectAll()
     assert insp.merge_button.isEnabled()
     with qtbot.waitSignal(insp.action_done, timeout=5000):
         insp.merge_button.click()
-    states = run_db(qtbot, services, lambda e: {m.id: m.status for m in e.memories.list(statuses=None)})
-    assert states[ids["fact"]] == "superseded" and states[ids["episode"]] == "superseded"
+    states = run_db(qtbot, services, lambda e: {m.id: m.status for m in e.memories.list(
+        statuses=None, kinds=["fact"])})
+    assert states[ids["fact"]] == "superseded"
     merged = [mid for mid, st in states.items() if st == "active"]
     assert len(merged) == 1
     with qtbot.waitSignal(insp.action_done, timeout=5000):
@@ -148,12 +182,18 @@ def test_purge_asks_first_and_is_irreversible(qtbot, window, services) -> None:
     ids = run_db(qtbot, services, seed_answer_with_trace)
     window.show_inspector()
     insp = window.inspector
-    qtbot.waitUntil(lambda: insp.model.total == 2)
+    insp.show_view("turns")
+    qtbot.waitUntil(lambda: insp.model.total == 1)
     insp.show_memory(ids["episode"])
     qtbot.waitUntil(lambda: insp.selected_ids() == [ids["episode"]])
     insp.purge_button.click()
+    qtbot.waitUntil(lambda: insp.findChild(QMessageBox, "confirmBox") is not None)
     box = insp.findChild(QMessageBox, "confirmBox")
-    assert box is not None and "irreversible" in box.informativeText()
+    said = box.informativeText()
+    # what will go, in words: this memory, the message text, the index entries
+    assert "irreversible" in said and "this memory" in said
+    assert "the message text “My sister Ana lives in Porto.”" in said
+    assert box.checkBox() is not None and box.checkBox().isChecked()
     purge = next(b for b in box.buttons() if b.text() == "Purge")
     with qtbot.waitSignal(insp.action_done, timeout=10000):
         purge.click()
@@ -161,13 +201,38 @@ def test_purge_asks_first_and_is_irreversible(qtbot, window, services) -> None:
     assert mem.status == "purged" and mem.text == ""
     source = run_db(qtbot, services, lambda e: e.conversations.get_message(ids["source_message"]))
     assert source.text == ""                      # the episode's source message is blanked too
+    # the detail pane does not keep showing it (issue 15): it says what went
+    qtbot.waitUntil(lambda: "Erased for good" in insp.detail.header.text())
+    assert insp.detail.memory is None and insp.detail.text_edit.toPlainText() == ""
     assert not insp.undo_button.isEnabled()       # nothing to undo after a purge
-    insp.status.setCurrentIndex(3)                # Purged
+    insp.status.setCurrentIndex(3)                # Erased
     qtbot.waitUntil(lambda: insp.model.total == 1)
     insp.show_memory(ids["episode"])
     qtbot.waitUntil(lambda: insp.detail.memory is not None and insp.detail.memory.status == "purged")
     assert insp.detail.text_edit.isReadOnly()
     assert not insp.restore_button.isEnabled()
+
+
+def test_purging_only_the_memory_keeps_the_message(qtbot, window, services) -> None:
+    ids = run_db(qtbot, services, seed_answer_with_trace)
+    window.show_inspector()
+    insp = window.inspector
+    insp.show_memory(ids["episode"])
+    qtbot.waitUntil(lambda: insp.view == "turns" and insp.selected_ids() == [ids["episode"]])
+    insp.detail.purge_button.click()
+    qtbot.waitUntil(lambda: insp.findChild(QMessageBox, "confirmBox") is not None)
+    first = insp.findChild(QMessageBox, "confirmBox")
+    first.checkBox().setChecked(False)            # asks again, with the new list
+    qtbot.waitUntil(lambda: any(b is not first and b.isVisible() for b in
+                                insp.findChildren(QMessageBox, "confirmBox")))
+    box = next(b for b in insp.findChildren(QMessageBox, "confirmBox")
+               if b is not first and b.isVisible())
+    assert "message text" not in box.informativeText() and not box.checkBox().isChecked()
+    with qtbot.waitSignal(insp.action_done, timeout=10000):
+        next(b for b in box.buttons() if b.text() == "Purge").click()
+    assert run_db(qtbot, services, lambda e: e.memories.get(ids["episode"]).status) == "purged"
+    source = run_db(qtbot, services, lambda e: e.conversations.get_message(ids["source_message"]))
+    assert source.text == "My sister Ana lives in Porto."
 
 
 def test_table_pages_lazily(qtbot, window, services) -> None:
