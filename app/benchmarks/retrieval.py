@@ -174,6 +174,7 @@ def locomo(path: Path, embedder, *, progress: bool = True,
     """`writer(eng, sample)`, when given, has a model write its memories (facts, summaries)
     into each sample's store after the plain run; the questions are then asked again, so
     `with_memories` is measured beside the plain figures in the same run."""
+    from core.memory.retrieval import RetrievalParams
     from core.services.engine import Engram
 
     samples = load_locomo(path)
@@ -181,6 +182,7 @@ def locomo(path: Path, embedder, *, progress: bool = True,
     latencies: list[float] = []
     written_q: list[dict[str, Any]] = []
     written_latencies: list[float] = []
+    both_q: list[dict[str, Any]] = []        # facts kept beside their own turns
     for sample in samples:
         with tempfile.TemporaryDirectory(prefix="engram-bench-") as tmp:
             eng = Engram.open(tmp)
@@ -196,22 +198,26 @@ def locomo(path: Path, embedder, *, progress: bool = True,
                 writer(eng, sample)
                 eng.index_sync.sync()
                 written_q += question_rows(eng, sample, embedder, written_latencies)
+                both_q += question_rows(eng, sample, embedder, [],
+                                        RetrievalParams(facts_with_turns=True))
             eng.close()
     out = summarise(per_q, latencies)
     if writer is not None:
         out["with_memories"] = summarise(written_q, written_latencies)
+        out["with_memories_facts_beside_turns"] = summarise(both_q, [])
     return out
 
 
-def question_rows(eng: Engram, sample: dict[str, Any], embedder, latencies: list[float]
-                  ) -> list[dict[str, Any]]:
-    """Recall of every question of `sample` through the chat's retriever, as it stands."""
+def question_rows(eng: Engram, sample: dict[str, Any], embedder, latencies: list[float],
+                  params=None) -> list[dict[str, Any]]:
+    """Recall of every question of `sample` through the chat's retriever, as it stands
+    (`params`: other RetrievalParams)."""
     from core.memory.retrieval import Retriever, select_under_budget
 
     multi: dict[str, set[str]] = {}
     for mid, dia in eng.memories.message_source_ids():
         multi.setdefault(mid, set()).add(dia)
-    retriever = Retriever(eng.memories, eng.index, embedder)
+    retriever = Retriever(eng.memories, eng.index, embedder, params)
     rows = []
     for item in sample.get("qa", []):
         gold = evidence_ids(item)
@@ -284,9 +290,15 @@ def print_report(out: dict[str, Any]) -> None:
                 f"{b[m]:>7.3f}" for m in ("k10", "k50", "t500", "t1000", "t2000")))
         lat = loc["latency_ms"]
         print(f"retrieval latency: p50 {lat['p50']} ms, p95 {lat['p95']} ms")
-        if "with_memories" in loc:
-            w = loc["with_memories"]
-            print("with the model's facts and summaries in the store (same run):")
+        titles = {"with_memories": "with the model's facts and summaries in the store "
+                                   "(same run):",
+                  "with_memories_facts_beside_turns": "the same, a fact and its own turn "
+                                                      "both kept:"}
+        for key, title in titles.items():
+            if key not in loc:
+                continue
+            w = loc[key]
+            print(title)
             print(header)
             for name, b in [*w["categories"].items(), ("overall", w["overall"])]:
                 print(f"{name:<12} {b['questions']:>4} " + " ".join(
