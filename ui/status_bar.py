@@ -16,6 +16,7 @@ from PySide6.QtWidgets import QLabel, QProgressBar, QPushButton, QStatusBar
 
 from core.base.llm import GenerationStats
 from core.runtime.stats import RuntimeStats
+from ui.memory_switch import MemorySwitch
 from ui.services import Services
 
 POLL_MS = 500
@@ -97,6 +98,8 @@ class EngramStatusBar(QStatusBar):
         for w in (self.memory_label, self.pause_button):
             w.hide()
             self.addWidget(w)
+        self.memory_switch = MemorySwitch(services)    # pause memory (ui.memory_switch)
+        self.addPermanentWidget(self.memory_switch)
         self._context_used = 0           # the chat's, not a background job's
         for w in (self.model_label, self.context_label, self.kv_label, self.speed_label):
             w.setObjectName("statusField")

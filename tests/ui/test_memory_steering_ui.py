@@ -101,3 +101,21 @@ def test_inspector_leads_with_what_engram_knows_and_counts_windows(qtbot, window
     assert all(m.granularity == "turn" for m in model.rows)
     assert model.headerData(0, __import__("PySide6.QtCore").QtCore.Qt.Orientation.Horizontal) \
         == "What was said"
+
+
+def test_the_memory_switch_in_the_status_bar(qtbot, window, services) -> None:
+    switch = window.statusBar().memory_switch
+    assert switch.text() == "Memory on" and not switch.resume_action.isEnabled()
+    pause_hour = switch.menu_.actions()[0]
+    with qtbot.waitSignal(services.events.settings_changed, timeout=5000):
+        pause_hour.trigger()
+    assert switch.text().startswith("Memory paused until ")
+    assert services.settings.memory.paused(__import__("time").time())
+    assert not services.settings.memory.writes(__import__("time").time())
+    not_read = next(a for a in switch.menu_.actions() if "don't read" in a.text())
+    with qtbot.waitSignal(services.events.settings_changed, timeout=5000):
+        not_read.trigger()
+    assert switch.text() == "Memory paused · not read"
+    with qtbot.waitSignal(services.events.settings_changed, timeout=5000):
+        switch.resume_action.trigger()
+    assert switch.text() == "Memory on" and services.settings.memory.paused_until == 0.0
