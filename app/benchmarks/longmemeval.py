@@ -44,6 +44,7 @@ ABLATIONS: tuple[tuple[str, bool, dict[str, Any]], ...] = (
     ("engram_no_time", True, {"time_range_weight": 0.0, "time_explicit_weight": 0.0,
                               "time_order_weight": 0.0}),
     ("engram_no_updates", True, {"update_similarity": 0.0}),
+    ("engram_windows_from_turns", True, {"lexical_windows_from_turns": True}),
 )
 
 

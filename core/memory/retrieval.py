@@ -36,6 +36,7 @@ from core.memory.passage_ranking import into_passages, neighbour_passages
 from core.memory.render import TokenCounter, render_memory
 from core.memory.rerank import time_boost, updates_win
 from core.memory.when import time_hint
+from core.memory.window_signal import windows_from_turns
 from core.store.memories import Memory, MemoryStore
 
 RETRIEVABLE_KINDS = ("episodic", "thought", "fact", "summary", "compact")
@@ -59,6 +60,8 @@ class RetrievalParams:
     weight_lexical_window: float = 1.0
     weight_dense_fact: float = 1.0      # a fact votes for the turn it was distilled from
     weight_lexical_fact: float = 1.0
+    # windows' lexical signal from their turns' BM25 (no full-text rows of their own)
+    lexical_windows_from_turns: bool = False
     facts_with_turns: bool = False    # keep a fact and its own turn both (see _dedupe)
     expand_top: int = 5               # neighbours are added for this many best turns
     retention_weight: float = 0.2     # share of the score that MemoryBank retention scales
@@ -175,13 +178,12 @@ class Retriever:
         seen: dict[str, set[str]] = {name: set() for name in signals}
         raw: dict[str, dict[str, float]] = {}
         for name, hits in (("dense", dense), ("lexical", lexical)):
-            for mid, value in hits:
+            for place, (mid, value) in enumerate(hits):
                 if mid in anchors:      # a window stands for its anchor turn
                     targets = [(anchors[mid], f"{name}_window")]
                 elif mid in passage_turns:
                     targets = [(passage_turns[mid], name)]
-                    passage_votes[mid] = passage_votes.get(mid, 0.0) + 1 / (
-                        p.rrf_k + len(passage_votes) + 1)
+                    passage_votes[mid] = passage_votes.get(mid, 0.0) + 1 / (p.rrf_k + place + 1)
                 else:                   # a fact counts for itself and for its source turn
                     targets = [(mid, name)]
                     if mid in fact_turns:
@@ -192,6 +194,8 @@ class Retriever:
                     seen[signal].add(target)
                     signals[signal].append(target)
                     raw.setdefault(target, {})[signal] = round(value, 4)
+        if p.lexical_windows_from_turns:
+            self._lexical_windows(lexical, rows, signals["lexical_window"], raw)
         weights = {"dense": p.weight_dense, "lexical": p.weight_lexical,
                    "dense_window": p.weight_dense_window, "lexical_window": p.weight_lexical_window,
                    "dense_fact": p.weight_dense_fact, "lexical_fact": p.weight_lexical_fact}
@@ -295,12 +299,24 @@ class Retriever:
                 break
         return list(found.items())[:k]
 
+    def _lexical_windows(self, lexical: list[tuple[str, float]], rows: dict[str, Memory],
+                         ranked: list[str], raw: dict[str, dict[str, float]]) -> None:
+        """The lexical window signal from the turns' own scores (core.memory.window_signal):
+        anchors appended to `ranked`, best first."""
+        windows = windows_from_turns(self.store, lexical, rows)
+        rows.update(self.store.get_many([a for _, a, _ in windows if a not in rows]))
+        for _, anchor, score in windows:
+            if anchor in rows and anchor not in ranked:
+                ranked.append(anchor)
+                raw.setdefault(anchor, {})["lexical_window"] = round(score, 4)
+
     def _matches(self, match: str) -> int:
         return self.store.fts_count(match)
 
     def _bm25(self, match: str, conversation_id: str | None, limit: int
               ) -> list[tuple[str, float]]:
-        return self.store.bm25(match, RETRIEVABLE_KINDS, conversation_id, limit)
+        return self.store.bm25(match, RETRIEVABLE_KINDS, conversation_id, limit,
+                               without_windows=self.params.lexical_windows_from_turns)
 
     def _visible_to(self, conversation_id: str | None) -> Callable[[Memory], bool]:
         return lambda mem: self.visible(mem, conversation_id)

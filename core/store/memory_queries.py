@@ -31,11 +31,14 @@ class MemoryQueries:
                                [match]).fetchone()[0]
 
     def bm25(self, match: str, kinds: Sequence[str], conversation_id: str | None,
-             limit: int, *, granularity: str | None = None) -> list[tuple[str, float]]:
+             limit: int, *, granularity: str | None = None,
+             without_windows: bool = False) -> list[tuple[str, float]]:
         """Active memories of `kinds` (and `granularity`) a conversation may see, by BM25
         (higher is better)."""
         marks = ",".join("?" * len(kinds))
         extra = " AND m.granularity = ?" if granularity else ""
+        if without_windows:
+            extra += " AND m.granularity IS NOT 'window'"
         rows = self.db.execute(
             "SELECT m.id, bm25(memories_fts) AS score FROM memories_fts"
             " JOIN memories m ON m.rowid = memories_fts.rowid"
@@ -64,6 +67,18 @@ class MemoryQueries:
                     f" WHERE s.message_id IN ({marks}) AND m.granularity = 'passage'"
                     " AND m.status = 'active' ORDER BY json_extract(m.meta, '$.part')", chunk):
                 out.setdefault(msg, []).append(mid)
+        return out
+
+    def windows_of_messages(self, message_ids: Sequence[str]) -> list[tuple[str, str, str]]:
+        """(window id, its anchor turn id, message id) for the active windows holding any of
+        these messages."""
+        out: list[tuple[str, str, str]] = []
+        for chunk, marks in chunks(list(dict.fromkeys(message_ids))):
+            out += [tuple(r) for r in self.db.execute(
+                "SELECT m.id, json_extract(m.meta, '$.anchor'), s.message_id"
+                " FROM memory_sources s JOIN memories m ON m.id = s.memory_id"
+                f" WHERE s.message_id IN ({marks}) AND m.granularity = 'window'"
+                " AND m.status = 'active'", chunk)]
         return out
 
     def turn_of_message(self, message_id: str) -> str | None:
