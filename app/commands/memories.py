@@ -6,10 +6,12 @@ from dataclasses import asdict
 from typing import Any
 
 from app.cli import confirm, print_json
+from app.commands import memory_steering
 from core.base import clock
 from core.base.errors import EngramError
 from core.services import memory_ops
 from core.services.changes import Changes
+from core.services.purge_preview import preview as purge_preview
 from core.store.memories import KINDS, STATUSES, Memory
 
 
@@ -79,7 +81,10 @@ def register(sub) -> None:
     pu = inner.add_parser("purge", help="erase memories for good, from every file")
     pu.add_argument("ids", nargs="+", metavar="ID")
     pu.add_argument("--yes", action="store_true", help="do not ask for confirmation")
+    pu.add_argument("--keep-message", action="store_true",
+                    help="erase the memory only: the message it came from stays in the chat")
     pu.set_defaults(func=run_purge)
+    memory_steering.register(inner)
 
 
 def memory_dict(mem: Memory) -> dict[str, Any]:
@@ -226,10 +231,13 @@ def run_purge(args, ctx) -> int:
     if not todo:
         return 0
     what = f"memory {todo[0]}" if len(todo) == 1 else f"{len(todo)} memories"
+    blank = False if args.keep_message else None
+    print("This erases for good:\n" + "\n".join(
+        f"  - {line}" for line in purge_preview(eng, todo, with_messages=blank).lines()))
     if not confirm(f"Erase {what} for good?", args.yes):
         print("nothing purged")
         return 1
-    print(purge_summary(memory_ops.purge(eng, todo).detail))
+    print(purge_summary(memory_ops.purge(eng, todo, with_messages=blank).detail))
     return 0
 
 
@@ -240,7 +248,10 @@ def purge_summary(report) -> str:
 
     vectors = report.vectors or {}
     line = (f"purged {n(len(report.memories), 'memory', 'memories')}, blanked "
-            f"{n(report.messages_blanked, 'message', 'messages')}, deleted "
+            f"{n(report.messages_blanked, 'message', 'messages')}, "
+            + (f"rewrote {n(report.titles_rewritten, 'chat title', 'chat titles')}, "
+               if report.titles_rewritten else "")
+            + "deleted "
             f"{n(report.kv_states_deleted, 'saved model state', 'saved model states')}; "
             f"vectors erased: {vectors.get('present', 0)}"
             + (" (index rebuilt)" if vectors.get("rebuilt") else "")

@@ -17,7 +17,7 @@ from typing import Any
 
 import sqlite_utils
 
-from core.store.db import chunks
+from core.store.db import chunks, transaction
 from core.store.memories import Memory, MemoryStore
 
 VIEWS = ("knows", "turns")
@@ -123,6 +123,12 @@ class MemoryViews:
         return [Memory.from_row(r) for r in self.db.query(
             "SELECT * FROM memories WHERE always_include = 1 AND status = 'active'"
             f" AND kind IN ({marks}) ORDER BY rowid LIMIT ?", [*kinds, limit])]
+
+    def set_projects(self, projects: dict[str, str]) -> None:
+        """memory id -> the project whose scope it belongs to (read only there)."""
+        with transaction(self.db):
+            for mid, pid in projects.items():
+                self.db.execute("UPDATE memories SET project_id = ? WHERE id = ?", [pid, mid])
 
     # -- what a purge reaches beyond sources ---------------------------------------------
     def conversation_summaries(self, conversation_ids: Sequence[str]) -> list[str]:

@@ -124,7 +124,8 @@ def test_several_ids_per_command_merge_and_undo(home, populated, capsys) -> None
     assert code == 0 and out.startswith("move a memory to conversation scope")
     code, out, _ = run(capsys, "memories", "purge", turn, fact, "--yes")
     # the merge's result (forgotten by its undo) quotes the same message: it goes too
-    assert code == 0 and out.startswith("purged 3 memories")
+    assert code == 0 and out.startswith("This erases for good:\n  - these 2 memories")
+    assert out.splitlines()[-1].startswith("purged 3 memories")
     code, _, err = run(capsys, "memories", "undo")
     assert code == 1 and "Nothing to undo: the last change was a purge" in err
     assert b"walrus-9031" not in (home / "engram.db").read_bytes()

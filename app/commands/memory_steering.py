@@ -1,0 +1,126 @@
+"""`engram memories knows | turns | feedback | always | pause | resume | import-list |
+import-claude`: what the inspector shows and steers, in a terminal (issue 15)."""
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+from core.base import clock
+from core.importers.memories import import_claude_memories, import_pasted
+from core.services import memory_ops
+
+
+def register(inner) -> None:
+    kn = inner.add_parser("knows", help="what Engram knows: the portrait, facts and thoughts "
+                                        "by subject, summaries (no turns, no windows)")
+    kn.add_argument("--limit", type=int, default=100)
+    kn.set_defaults(func=run_knows)
+    tu = inner.add_parser("turns", help="what was said, turn by turn, grouped by chat "
+                                        "(windows are counted, not listed)")
+    tu.add_argument("--limit", type=int, default=100)
+    tu.set_defaults(func=run_turns)
+    fb = inner.add_parser("feedback", help="say a memory used in an answer was not relevant "
+                                           "(it ranks lower for similar questions) or wrong")
+    fb.add_argument("id")
+    fb.add_argument("verdict", choices=("not-relevant", "wrong"))
+    fb.add_argument("--answer", help="the answer's message id (for not-relevant: the "
+                                     "question it replied to is what 'similar' compares with)")
+    fb.set_defaults(func=run_feedback)
+    al = inner.add_parser("always", help="send memories with every message (apart from pin, "
+                                         "which only keeps them from fading)")
+    al.add_argument("ids", nargs="+", metavar="ID")
+    al.add_argument("--off", action="store_true", help="stop sending them every time")
+    al.set_defaults(func=run_always)
+    pa = inner.add_parser("pause", help="the memory switch: remember nothing new for a while")
+    pa.add_argument("--minutes", type=float, help="for this long (default: until resumed)")
+    pa.add_argument("--no-read", action="store_true", help="and read no memory either")
+    pa.set_defaults(func=run_pause)
+    re_ = inner.add_parser("resume", help="turn memory back on")
+    re_.set_defaults(func=run_resume)
+    il = inner.add_parser("import-list", help="import a pasted list of saved memories (one a "
+                                              "line; '-' reads standard input) as facts")
+    il.add_argument("file")
+    il.set_defaults(func=run_import_list)
+    ic = inner.add_parser("import-claude", help="import Claude's memories.json (or an export "
+                                                "folder holding it) as facts")
+    ic.add_argument("path")
+    ic.set_defaults(func=run_import_claude)
+
+
+def run_knows(args, ctx) -> int:
+    eng = ctx.engram
+    rows = eng.views.page("knows", limit=args.limit)
+    info = eng.views.sources_of([m.id for m in rows])
+    print(tally_line(eng.views.tally()))
+    group = None
+    for mem in rows:
+        head = mem.kind if mem.kind in ("portrait",) or mem.kind in ("summary", "compact") \
+            else f"about {mem.subject or 'no one in particular'}"
+        if head != group:
+            group = head
+            print(f"\n{head}:")
+        src = info.get(mem.id, {})
+        where = f" (in “{src['title']}”)" if src.get("title") else ""
+        when = clock.to_iso(mem.occurred_at or src.get("said_at") or mem.created_at)[:10]
+        print(f"  {mem.id}  {when}  {' '.join(mem.text.split())[:100]}{where}")
+    return 0
+
+
+def run_turns(args, ctx) -> int:
+    eng = ctx.engram
+    rows = eng.views.page("turns", limit=args.limit)
+    info = eng.views.sources_of([m.id for m in rows])
+    print(tally_line(eng.views.tally()))
+    chat = None
+    for mem in rows:
+        src = info.get(mem.id, {})
+        if mem.conversation_id != chat:
+            chat = mem.conversation_id
+            print(f"\n“{src.get('title') or 'Untitled chat'}”:")
+        who = "assistant" if (mem.meta.get("role") or "user") == "assistant" else "you"
+        text = " ".join(mem.text.split()).removeprefix("User: ").removeprefix("Assistant: ")
+        print(f"  {mem.id}  {who:>9}: {text[:100]}")
+    return 0
+
+
+def tally_line(t: dict[str, int]) -> str:
+    parts = [f"{t.get(k, 0)} {k}s" for k in ("fact", "thought", "portrait", "summary")]
+    return (f"Engram knows {', '.join(parts)}; {t.get('turn', 0)} turns from "
+            f"{t.get('chats', 0)} chats; {t.get('window', 0)} index entries (not listed)")
+
+
+def run_feedback(args, ctx) -> int:
+    verdict = args.verdict.replace("-", "_")
+    print(memory_ops.feedback(ctx.engram, args.id, args.answer, verdict).description)
+    return 0
+
+
+def run_always(args, ctx) -> int:
+    print(memory_ops.always_include(ctx.engram, args.ids, not args.off).description)
+    return 0
+
+
+def run_pause(args, ctx) -> int:
+    print(memory_ops.pause(ctx.engram, args.minutes, reading=args.no_read).description
+          + ("" if args.minutes is None else f" for {args.minutes:g} min"))
+    return 0
+
+
+def run_resume(args, ctx) -> int:
+    print(memory_ops.resume(ctx.engram).description)
+    return 0
+
+
+def run_import_list(args, ctx) -> int:
+    text = sys.stdin.read() if args.file == "-" else Path(args.file).read_text("utf-8")
+    report = import_pasted(ctx.engram, text)
+    print(report.summary())
+    return 0
+
+
+def run_import_claude(args, ctx) -> int:
+    report = import_claude_memories(ctx.engram, args.path)
+    print(report.summary())
+    for line in report.skipped:
+        print(f"  skipped {line}")
+    return 0
