@@ -7,15 +7,15 @@ reading the thread back. The conversation is reloaded only when something else c
 from __future__ import annotations
 
 import logging
-from collections.abc import Sequence
 
 from PySide6.QtCore import Qt, QTimer, Signal
 from PySide6.QtGui import QKeySequence, QShortcut
 from PySide6.QtWidgets import (
     QFrame,
     QHBoxLayout,
+    QInputDialog,
     QLabel,
-    QPlainTextEdit,
+    QMessageBox,
     QPushButton,
     QScrollArea,
     QVBoxLayout,
@@ -26,9 +26,9 @@ from core.base.errors import EngramError
 from core.services import conversation_ops
 from core.services.changes import Changes
 from core.services.chat import ChatService, TurnResult
-from core.services.engine import Engram
-from core.store.conversations import Conversation, ConversationStore, Message
-from core.store.retrievals import TraceItem
+from core.store.conversations import Conversation
+from ui.chat_find import FindBar
+from ui.chat_thread import Composer, load_thread, message_item
 from ui.dialogs import show_error
 from ui.message_widget import MessageItem, MessageWidget
 from ui.ops import Op, OpContext
@@ -37,38 +37,6 @@ from ui.services import Services
 log = logging.getLogger(__name__)
 FLUSH_MS = 40
 MESSAGE_MAX_WIDTH = 860
-
-
-def message_item(convs: ConversationStore, m: Message,
-                 trace: Sequence[TraceItem] = ()) -> MessageItem:
-    """What the view shows of one message: its text, its place among its versions (edits and
-    regenerations), the memories its answer used."""
-    ids = [s.id for s in convs.siblings(m.id) if s.role == m.role]
-    return MessageItem(id=m.id, role=m.role, text=m.text,
-                       branch_index=ids.index(m.id) if m.id in ids else 0,
-                       branch_count=len(ids), sibling_ids=ids, memories=list(trace),
-                       model=m.model, stopped=bool(m.meta.get("stopped")))
-
-
-def load_thread(eng: Engram, conversation_id: str) -> tuple[Conversation, list[MessageItem]]:
-    """Runs on the db thread: the conversation and its visible branch as view items."""
-    convs = eng.conversations
-    conv = convs.get(conversation_id)
-    shown = [m for m in convs.thread(conversation_id)
-             if not m.hidden and m.role in ("user", "assistant")]
-    traces = eng.retrievals.traces([m.id for m in shown if m.role == "assistant"])
-    return conv, [message_item(convs, m, traces.get(m.id, ())) for m in shown]
-
-
-class Composer(QPlainTextEdit):
-    submitted = Signal()
-
-    def keyPressEvent(self, event) -> None:
-        if event.key() in (Qt.Key.Key_Return, Qt.Key.Key_Enter) and not (
-                event.modifiers() & Qt.KeyboardModifier.ShiftModifier):
-            self.submitted.emit()
-            return
-        super().keyPressEvent(event)
 
 
 class ChatView(QWidget):
@@ -113,6 +81,13 @@ class ChatView(QWidget):
         self.incognito_badge.hide()
         hl.addWidget(self.incognito_badge)
         hl.addStretch(1)
+        self.instructions_button = QPushButton("Instructions…")
+        self.instructions_button.setObjectName("headerButton")
+        self.instructions_button.setToolTip(
+            "This chat's own system prompt: how the model should answer here (for every "
+            "chat: Settings → Model → Replies)")
+        self.instructions_button.clicked.connect(self.edit_instructions)
+        hl.addWidget(self.instructions_button)
         box.addWidget(header)
 
         self.scroll = QScrollArea()
@@ -141,6 +116,10 @@ class ChatView(QWidget):
         self.list_box.addStretch(1)
         self.scroll.setWidget(inner)
         box.addWidget(self.scroll, 1)
+
+        self.find_bar = FindBar(lambda: self.widgets, self._show_found)
+        self.find_bar.closed.connect(lambda: self.composer.setFocus())
+        box.addWidget(self.find_bar)
 
         composer_frame = QFrame()
         composer_frame.setObjectName("composerFrame")
@@ -173,12 +152,15 @@ class ChatView(QWidget):
         cl.addLayout(row)
         box.addWidget(composer_frame)
         QShortcut(QKeySequence("Ctrl+Return"), self, self.submit)
+        QShortcut(QKeySequence.StandardKey.Find, self, self.find_bar.open)
         QShortcut(QKeySequence(Qt.Key.Key_Escape), self, self._escape)
 
     # -- conversation ---------------------------------------------------------------------
     def open_conversation(self, conversation_id: str | None, scroll_to: str = "") -> None:
         self.conversation_id = conversation_id
         self._cancel_edit()
+        if self.find_bar.isVisible():
+            self.find_bar.close_bar()
         if conversation_id is None:
             self.conversation = None
             self._render([])
@@ -202,6 +184,8 @@ class ChatView(QWidget):
         self.conversation = conv
         self.title.setText(conv.title or "Untitled chat")
         self.incognito_badge.setVisible(conv.incognito)
+        own = bool(conv.meta.get("system_prompt"))
+        self.instructions_button.setText("Instructions ✓" if own else "Instructions…")
         if self.generating is None or conversation_id != self._generating_cid:
             self._render(items)
             if scroll_to:
@@ -229,6 +213,12 @@ class ChatView(QWidget):
         self.empty.setVisible(not items)
         for item in items:
             self._append_widget(item)
+        # A shorter thread than before (another branch) left the old scroll position past
+        # the new end: the pane showed blank until scrolled. Lay out now, then clamp.
+        self.list_box.activate()
+        self.scroll.widget().adjustSize()
+        bar = self.scroll.verticalScrollBar()
+        bar.setValue(min(bar.value(), bar.maximum()))
 
     def _append_widget(self, item: MessageItem) -> MessageWidget:
         w = MessageWidget(item)
@@ -236,6 +226,7 @@ class ChatView(QWidget):
         w.regenerate_requested.connect(self.regenerate)
         w.branch_requested.connect(self.switch_branch)
         w.memory_clicked.connect(self.services.events.open_memory.emit)
+        w.delete_requested.connect(self.delete_message)
         w.memory_feedback.connect(self.services.events.memory_feedback.emit)
         self.list_box.insertWidget(self.list_box.count() - 1, w)
         self.widgets.append(w)
@@ -254,6 +245,50 @@ class ChatView(QWidget):
                 w.style().polish(w)
                 QTimer.singleShot(0, lambda w=w: self.scroll.ensureWidgetVisible(w, 0, 40))
                 return
+
+    def _show_found(self, w: MessageWidget) -> None:
+        QTimer.singleShot(0, lambda: self.scroll.ensureWidgetVisible(w, 0, 60))
+
+    # -- what a person does to a chat --------------------------------------------------------
+    def delete_message(self, message_id: str, *, confirm: bool = True) -> None:
+        """Remove one message from the chat (its text is erased; the replies stay)."""
+        if self.generating is not None:
+            return
+        if confirm and QMessageBox.question(
+                self, "Delete this message?",
+                "The message leaves this chat and its text is erased. What Engram remembered "
+                "from it stays in the memory inspector (forget or purge it there).") \
+                != QMessageBox.StandardButton.Yes:
+            return
+        self.services.runner.change(
+            lambda ctx: conversation_ops.delete_message(ctx.engram, message_id),
+            failure=self._show_error)
+
+    def edit_instructions(self) -> None:
+        """This chat's own system prompt (empty: the one for every chat, from Settings)."""
+        cid = self.conversation_id
+        if cid is None:
+            self._show_error(RuntimeError("Send a first message, then give this chat its "
+                                          "own instructions."))
+            return
+        self.services.runner.db(lambda ctx: ctx.engram.conversations.get(cid),
+                                success=self._ask_instructions, failure=self._show_error)
+
+    def _ask_instructions(self, conv: Conversation) -> None:
+        cid = conv.id
+        current = str(conv.meta.get("system_prompt", ""))
+        text, ok = QInputDialog.getMultiLineText(
+            self, "Instructions for this chat",
+            "How the model should answer in this chat (e.g. \"Answer in French\", \"Be brief\").\n"
+            "Leave empty to use the instructions for every chat (Settings → Model → Replies).",
+            current)
+        if ok:
+            self.set_instructions(cid, text)
+
+    def set_instructions(self, conversation_id: str, text: str) -> None:
+        self.services.runner.change(
+            lambda ctx: conversation_ops.set_system_prompt(ctx.engram, conversation_id, text),
+            failure=self._show_error)
 
     # -- sending ----------------------------------------------------------------------------
     def submit(self) -> None:
@@ -321,7 +356,9 @@ class ChatView(QWidget):
             self.edit_banner.hide()
 
     def _escape(self) -> None:
-        if self.generating is not None:
+        if self.find_bar.isVisible():
+            self.find_bar.close_bar()
+        elif self.generating is not None:
             self.stop()
         elif self._editing_id:
             self._cancel_edit()

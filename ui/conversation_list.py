@@ -6,7 +6,7 @@ from collections.abc import Callable
 from typing import Any
 
 from PySide6.QtCore import QRect, QSize, Qt, QTimer, Signal
-from PySide6.QtGui import QColor, QFont, QPainter
+from PySide6.QtGui import QFont, QPainter
 from PySide6.QtWidgets import (
     QHBoxLayout,
     QInputDialog,
@@ -30,6 +30,7 @@ from core.store.conversations import Conversation
 from ui.dialogs import ask, show_error
 from ui.ops import OpContext
 from ui.services import Services
+from ui.theme import tone
 
 CONV_ROLE = Qt.ItemDataRole.UserRole + 1
 
@@ -58,12 +59,12 @@ class ConversationDelegate(QStyledItemDelegate):
         if selected or hover:
             painter.setRenderHint(QPainter.RenderHint.Antialiasing)
             painter.setPen(Qt.PenStyle.NoPen)
-            painter.setBrush(QColor("#dfe7fb") if selected else QColor("#eef1f6"))
+            painter.setBrush(tone("#dfe7fb") if selected else tone("#eef1f6"))
             painter.drawRoundedRect(rect, 6, 6)
         title_font = QFont(option.font)
         title_font.setWeight(QFont.Weight.DemiBold if selected else QFont.Weight.Normal)
         painter.setFont(title_font)
-        painter.setPen(QColor("#1d2430"))
+        painter.setPen(tone("#1d2430"))
         title = conv.title or "Untitled chat"
         text_rect = QRect(rect.left() + 10, rect.top() + 5, rect.width() - 20, 20)
         painter.drawText(text_rect, Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignVCenter,
@@ -77,13 +78,13 @@ class ConversationDelegate(QStyledItemDelegate):
         if conv.source != "engram":
             bits.append(f"imported from {conv.source}")
         sub_rect = QRect(rect.left() + 10, rect.top() + 25, rect.width() - 20, 16)
-        painter.setPen(QColor("#6b7484"))
+        painter.setPen(tone("#6b7484"))
         sub = " · ".join(bits)
         painter.drawText(sub_rect, Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignVCenter, sub)
         if conv.incognito:
             width = painter.fontMetrics().horizontalAdvance(sub)
             badge = QRect(sub_rect.left() + width + 8, sub_rect.top(), 70, 16)
-            painter.setPen(QColor("#7a4fc0"))
+            painter.setPen(tone("#7a4fc0"))
             painter.drawText(badge, Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignVCenter,
                              "incognito")
         painter.restore()

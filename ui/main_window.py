@@ -2,7 +2,9 @@
 the memory inspector as a dock on the right, live model figures in the status bar."""
 from __future__ import annotations
 
+import contextlib
 import logging
+from pathlib import Path
 from typing import Any
 
 from PySide6.QtCore import QSettings, Qt, QTimer
@@ -12,6 +14,7 @@ from PySide6.QtWidgets import QDockWidget, QFileDialog, QMainWindow, QSplitter, 
 from core.base.paths import DataLayout
 from core.index.sync import SyncReport
 from core.runtime.starter_model import starter_model_status
+from core.services import conversation_ops
 from core.services.changes import Changes
 from ui.chat_view import ChatView
 from ui.conversation_list import ConversationList
@@ -51,6 +54,7 @@ class MainWindow(QMainWindow):
         split.setStretchFactor(1, 1)
         split.setSizes([270, 1010])
         split.setChildrenCollapsible(False)
+        self.split = split
         self.setCentralWidget(split)
 
         self.inspector = MemoryInspector(services)
@@ -69,6 +73,7 @@ class MainWindow(QMainWindow):
         self.status = EngramStatusBar(services)
         self.setStatusBar(self.status)
         self._build_menus()
+        self.restore_layout()
 
         self.conversations.conversation_selected.connect(self.open_conversation)
         services.events.open_memory.connect(self.open_memory)
@@ -83,7 +88,7 @@ class MainWindow(QMainWindow):
 
         first_run = not services.settings.first_run_done
         self.stack.setCurrentWidget(self.welcome if first_run else self.chat)
-        QTimer.singleShot(0, self.conversations.refresh)
+        QTimer.singleShot(0, self._discard_empty_incognito)
         if autoload_model:
             # Start-up work that can wait until the window is on screen.
             if not first_run:
@@ -110,6 +115,14 @@ class MainWindow(QMainWindow):
         self.search_action = self._action(edit, "Search chats", "Ctrl+K", self.focus_search)
         self.settings_action = self._action(edit, "Settings…", "Ctrl+,",
                                             lambda: self.open_settings())
+        chat_menu = bar.addMenu("&Chat")
+        self.find_action = self._action(chat_menu, "Find in this chat", "Ctrl+F",
+                                        self.chat.find_bar.open)
+        self.instructions_action = self._action(chat_menu, "Instructions for this chat…",
+                                                None, self.chat.edit_instructions)
+        self.export_action = self._action(chat_menu, "Export this chat as Markdown…",
+                                          "Ctrl+Shift+E", self.export_chat)
+        chat_menu.addSeparator()
         view = bar.addMenu("&View")
         self.inspector_action = self._action(view, "Memory inspector", "Ctrl+I",
                                              self.toggle_inspector)
@@ -117,10 +130,13 @@ class MainWindow(QMainWindow):
         tools = bar.addMenu("&Tools")
         self.reindex_action = self._action(tools, "Rebuild the memory index", None,
                                            self.reindex)
-        chat = bar.addMenu("&Chat")
+        chat = chat_menu
         self.send_action = self._action(chat, "Send", "Ctrl+Return", self.chat.submit)
         self.stop_action = self._action(chat, "Stop", "Ctrl+.", self.chat.stop)
         self._action(chat, "Undo last memory change", "Ctrl+Shift+Z", self.inspector.undo)
+        help_menu = bar.addMenu("&Help")
+        self._action(help_menu, "Keyboard shortcuts", "F1", self.show_shortcuts)
+        self._action(help_menu, "About Engram", None, self.show_about)
 
     def _action(self, menu, text: str, shortcut, slot) -> QAction:
         act = QAction(text, self)
@@ -138,6 +154,7 @@ class MainWindow(QMainWindow):
 
     def open_conversation(self, conversation_id: str | None) -> None:
         self.stack.setCurrentWidget(self.chat)
+        self._leave_incognito(conversation_id)
         if conversation_id != self.chat.conversation_id or conversation_id is None:
             self.chat.open_conversation(conversation_id)
 
@@ -294,9 +311,89 @@ class MainWindow(QMainWindow):
         events.background_progress.emit("Rebuilding the index", 0, 1)
         return self.services.runner.submit(op)
 
+    # -- chats ---------------------------------------------------------------------------------
+    def _leave_incognito(self, next_id: str | None) -> None:
+        """An incognito chat left without a message leaves the list too."""
+        conv = self.chat.conversation
+        if conv is None or not conv.incognito or conv.id == next_id or self.chat.widgets:
+            return
+        cid = conv.id
+        self.services.runner.change(
+            lambda ctx: conversation_ops.discard_if_empty(ctx.engram, cid)
+            or Changes("nothing"), failure=lambda e: log.warning("discard failed: %s", e))
+
+    def _discard_empty_incognito(self) -> None:
+        """Empty incognito chats a previous run left behind, then the list."""
+        def work(ctx: OpContext) -> Changes:
+            eng = ctx.engram
+            for conv in eng.conversations.list(limit=10**6):
+                if conv.incognito:
+                    conversation_ops.discard_if_empty(eng, conv.id)
+            return Changes("tidy", conversation_list=True)
+
+        self.services.runner.change(work, failure=lambda e: self.conversations.refresh())
+
+    def export_chat(self, path: str | None = None) -> None:
+        """The chat on screen as a Markdown file (its visible branch)."""
+        cid = self.chat.conversation_id
+        if cid is None or self.stack.currentWidget() is not self.chat:
+            show_error(self, RuntimeError("Open a chat first: there is nothing to export."))
+            return
+        if path is None:
+            name = "".join(c if c.isalnum() or c in " -_" else "-" for c in
+                           (self.chat.title.text() or "chat"))[:60].strip() or "chat"
+            path, _ = QFileDialog.getSaveFileName(
+                self, "Export this chat as Markdown", str(Path.home() / f"{name}.md"),
+                "Markdown (*.md);;All files (*)")
+            if not path:
+                return
+        target = Path(path)
+
+        def done(written: Path) -> None:
+            self.statusBar().showMessage(f"Saved {written}", 6000)
+
+        self.services.runner.db(
+            lambda ctx: conversation_ops.export_markdown_file(ctx.engram, cid, target),
+            success=done, failure=lambda e: show_error(self, e))
+
+    def show_shortcuts(self) -> None:
+        from ui.help_dialog import shortcuts_dialog
+
+        shortcuts_dialog(self).exec()
+
+    def show_about(self) -> None:
+        from ui.help_dialog import about_dialog
+
+        about_dialog(self, self.services).exec()
+
+    # -- window layout, remembered -------------------------------------------------------------
+    def restore_layout(self) -> None:
+        """The window's size and place, the sidebar width and the docks as last left (in the
+        data folder's window.ini: each data folder keeps its own)."""
+        store = self._layout_store()
+        geometry, state = store.value("window/geometry"), store.value("window/state")
+        if geometry is not None:
+            self.restoreGeometry(geometry)
+        if state is not None:
+            self.restoreState(state)
+        sizes = store.value("window/sidebar")
+        if sizes:
+            with contextlib.suppress(TypeError, ValueError):
+                self.split.setSizes([int(x) for x in sizes])
+
+    def _layout_store(self) -> QSettings:
+        return QSettings(str(self.layout_.data_dir / "window.ini"), QSettings.Format.IniFormat)
+
+    def save_layout(self) -> None:
+        store = self._layout_store()
+        store.setValue("window/geometry", self.saveGeometry())
+        store.setValue("window/state", self.saveState())
+        store.setValue("window/sidebar", self.split.sizes())
+
     # -- shut-down ---------------------------------------------------------------------------
     def closeEvent(self, event) -> None:
-        QSettings().setValue("window/geometry", self.saveGeometry())
+        self.save_layout()
+        self._leave_incognito(None)
         self.chat.stop()
         event.accept()
 

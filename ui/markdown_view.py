@@ -1,5 +1,6 @@
-"""Markdown for chat messages: prose through Qt's Markdown support, fenced code blocks as
-monospace panels with their own Copy button (as chat apps show them)."""
+"""Markdown for chat messages: prose through Qt's Markdown support (LaTeX math made readable
+first, ui.math_text), fenced code blocks as monospace panels with their own Copy button (as
+chat apps show them)."""
 from __future__ import annotations
 
 import re
@@ -16,6 +17,8 @@ from PySide6.QtWidgets import (
     QVBoxLayout,
     QWidget,
 )
+
+from ui.math_text import readable_math
 
 _FENCE = re.compile(r"^```([^\n`]*)\n(.*?)(?:^```[ \t]*$|\Z)", re.DOTALL | re.MULTILINE)
 
@@ -119,11 +122,11 @@ class MarkdownView(QWidget):
         label.setOpenExternalLinks(False)
         label.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse
                                       | Qt.TextInteractionFlag.LinksAccessibleByMouse)
-        label.setText(seg.text)
+        label.setText(readable_math(seg.text))
         return label
 
     def _update(self, widget: QWidget, seg: Segment) -> None:
         if isinstance(widget, CodeBlock):
             widget.set_code(seg.text)
         elif isinstance(widget, QLabel):
-            widget.setText(seg.text)
+            widget.setText(readable_math(seg.text))

@@ -357,5 +357,30 @@ class CatalogueList(QWidget):
         p = partial_path(self.services.layout.models_dir, entry.file_name)
         self.partial[entry.name] = p.stat().st_size if p.exists() else 0
         self.progress.hide()
-        self.status.setText(f"Download failed: {error}")
+        self.status.setText(download_error_text(error))
         self._update_buttons()
+
+
+# What a failed connection says, in words a person can act on (the OS's text after them).
+_NO_NAME = "the server's name could not be found: no internet connection, or a wrong address"
+_NETWORK_WORDS = (
+    ("Name or service not known", _NO_NAME),
+    ("Temporary failure in name resolution", _NO_NAME),
+    ("Connection refused", "the server refused the connection"),
+    ("timed out", "the server did not answer in time"),
+    ("Network is unreachable", "there is no network connection"),
+    ("CERTIFICATE_VERIFY_FAILED", "the server's certificate could not be verified"),
+)
+
+
+def download_error_text(error: BaseException | str) -> str:
+    """One clear line for a failed download: "Download failed: <why>. Press Download to
+    resume." (never "Download failed: Download failed: [Errno -2] ...")."""
+    text = str(error).strip()
+    while text.lower().startswith("download failed:"):
+        text = text[len("download failed:"):].strip()
+    for needle, words in _NETWORK_WORDS:
+        if needle.lower() in text.lower():
+            text = words
+            break
+    return f"Download failed: {text.rstrip('.')}. Press Download to resume."

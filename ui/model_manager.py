@@ -3,10 +3,12 @@ apps' too, used in place); the recommended downloads, what fits first, one click
 GGUF by URL. Reading headers, looking at the machine and downloading run on worker threads."""
 from __future__ import annotations
 
+import threading
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from PySide6.QtCore import Signal
+from PySide6.QtCore import QObject, Signal
 from PySide6.QtWidgets import (
     QFileDialog,
     QFormLayout,
@@ -22,7 +24,13 @@ from PySide6.QtWidgets import (
 )
 
 from core.base.progress import Progress
-from ui.model_lists import CatalogueList, FoundModelsList, download_work, load_model_lists
+from ui.model_lists import (
+    CatalogueList,
+    FoundModelsList,
+    download_error_text,
+    download_work,
+    load_model_lists,
+)
 from ui.ops import Op
 from ui.services import Services
 from ui.status_bar import human_bytes
@@ -37,11 +45,26 @@ def read_model_info(path: str) -> dict[str, Any]:
     info = quick_gguf_info(path)
     out = info.to_dict()
     out["kv_bytes_per_token_f16"] = info.kv_bytes_per_token("f16", "f16")
+    out["kv_elements_per_token"] = info.n_layers * info.n_head_kv * info.head_dim
     out["summary"] = info.describe()
     from core.runtime.model_kind import kind_of_gguf
 
     out["kind_auto"] = kind_of_gguf(info).describe()    # what "automatic" decides for it
     return out
+
+
+_capabilities: dict[str, Any] | None = None     # what this build can offload (asked once)
+
+
+def build_capabilities() -> dict[str, Any] | None:
+    """{"gpus": [names]} once known (ask with `ModelManager.ask_capabilities`), else None."""
+    return _capabilities
+
+
+class _Reader(QObject):
+    """Results of the reads below, delivered on the GUI thread (queued signals)."""
+    header = Signal(str, object)       # path, info dict or the exception
+    capabilities = Signal(object)
 
 
 class ModelManager(QWidget):
@@ -52,6 +75,14 @@ class ModelManager(QWidget):
         super().__init__(parent)
         self.services = services
         self.current_path = ""
+        self.info: dict[str, Any] = {}
+        # who follows the header and the build's abilities (the settings dialog's figures)
+        self.on_info: list[Callable[[dict[str, Any]], object]] = []
+        self.on_capabilities: list[Callable[[], object]] = []
+        self._reading = ""
+        self._reader = _Reader(self)
+        self._reader.header.connect(self._header_read)
+        self._reader.capabilities.connect(self._capabilities_read)
         self.download_op: Op | None = None
         box = QVBoxLayout(self)
         box.setContentsMargins(0, 0, 0, 0)
@@ -158,10 +189,53 @@ class ModelManager(QWidget):
                 "The starter model is prepared on first use." if not path else "—")
             return
         self.info_labels["summary"].setText("Reading the file header…")
-        self.services.runner.background(lambda ctx: read_model_info(target),
-                                        success=self._show_info,
-                                        failure=lambda e: self.info_labels["summary"].setText(
-                                            f"Not usable: {e}"))
+        # Its own short thread: the shared background lane may be busy for a long time (an
+        # import, the model lists probing the GPU), and a header takes a fraction of a second.
+        self._reading = target
+
+        def read() -> None:
+            try:
+                result: object = read_model_info(target)
+            except Exception as exc:  # noqa: BLE001 - shown as one line
+                result = exc
+            self._reader.header.emit(target, result)
+
+        threading.Thread(target=read, name="engram-gguf-header", daemon=True).start()
+        self.ask_capabilities()
+
+    def _header_read(self, path: str, result: object) -> None:
+        if path != self._reading:
+            return                       # another file was chosen meanwhile
+        if isinstance(result, BaseException):
+            self.info = {}
+            self.info_labels["summary"].setText(f"Not usable: {result}")
+            return
+        self._show_info(result)
+
+    def ask_capabilities(self) -> None:
+        """Which GPUs this build of llama.cpp can use (a short-lived child process, once)."""
+        if _capabilities is not None or getattr(ModelManager, "_asking", False):
+            return
+        ModelManager._asking = True
+
+        def probe() -> None:
+            global _capabilities
+            try:
+                from core.runtime.machine import probe_gpus
+
+                gpus = [g.name for g in probe_gpus()]
+            except Exception:  # noqa: BLE001 - no probe: say CPU only
+                gpus = []
+            _capabilities = {"gpus": gpus}
+            ModelManager._asking = False
+            self._reader.capabilities.emit(_capabilities)
+
+        threading.Thread(target=probe, name="engram-gpu-probe", daemon=True).start()
+
+    def _capabilities_read(self, _caps: object) -> None:
+        waiting, self.on_capabilities = self.on_capabilities, []
+        for follow in waiting:
+            follow()
 
     def _show_info(self, info: dict[str, Any]) -> None:
         self.info = info
@@ -179,6 +253,8 @@ class ModelManager(QWidget):
         lab["template"].setText("included" if info.get("chat_template") else
                                 "none (Engram uses the architecture's usual format)")
         lab["kind"].setText(info.get("kind_auto", "—"))
+        for follow in self.on_info:
+            follow(info)
 
     def _list_local(self) -> None:
         """Refresh both lists on a worker (headers, machine, catalogue)."""
@@ -265,4 +341,4 @@ class ModelManager(QWidget):
 
     def _download_failed(self, error: BaseException) -> None:
         self._download_end()
-        self.download_note.setText(f"Download failed: {error}. Press Download to resume.")
+        self.download_note.setText(download_error_text(error))

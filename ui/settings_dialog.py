@@ -24,6 +24,7 @@ from PySide6.QtWidgets import (
     QLabel,
     QLineEdit,
     QListWidget,
+    QPlainTextEdit,
     QPushButton,
     QScrollArea,
     QSpinBox,
@@ -32,8 +33,9 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from ui.model_manager import ModelManager
+from ui.model_manager import ModelManager, build_capabilities
 from ui.services import Services
+from ui.settings_text import add_row
 
 KV_TYPES = ["f16", "q8_0", "q4_0"]
 MODEL_RELOAD_FIELDS = ("path", "n_ctx", "n_gpu_layers", "n_threads", "type_k", "type_v",
@@ -107,8 +109,6 @@ class SettingsDialog(QDialog):
         self.gpu = QComboBox()
         self.gpu.setEditable(True)
         self.gpu.addItems(["auto", "all", "none"])
-        self.gpu.setToolTip("Layers to offload to the GPU: auto (as many as free GPU memory "
-                            "holds), all, none or a number")
         self.threads = QSpinBox()
         self.threads.setRange(0, 256)
         self.threads.setSpecialValueText("automatic")
@@ -123,32 +123,32 @@ class SettingsDialog(QDialog):
         kv.addWidget(self.type_v)
         kv.addStretch(1)
         self.overflow = QComboBox()
-        self.overflow.addItem("StreamingLLM (keep the first tokens and the most recent)", "streaming")
-        self.overflow.addItem("SirLLM (keep the most informative tokens)", "sirllm")
+        self.overflow.addItem("Keep the start and the most recent part", "streaming")
+        self.overflow.addItem("Keep the words that carry the most meaning", "sirllm")
         self.kind = QComboBox()
         self.kind.addItem("Automatic (from the file: its name and chat template)", "auto")
         self.kind.addItem("Base model: talk to it through example dialogues", "base")
         self.kind.addItem("Instruction-tuned: give it instructions in its chat format",
                           "instruct")
-        self.kind.setToolTip("A base model continues text and would repeat instructions; an "
-                             "instruct model follows them. Engram writes every prompt in the "
-                             "form the model understands. The model's header above says what "
-                             "Automatic decides.")
-        form.addRow("Model kind:", self.kind)
-        form.addRow("Context size:", self.n_ctx)
-        form.addRow("GPU layers:", self.gpu)
-        form.addRow("Threads:", self.threads)
-        form.addRow("KV cache types:", kv)
-        form.addRow("When the context is full:", self.overflow)
+        add_row(form, "kind", self.kind)
+        self.ctx_note = add_row(form, "n_ctx", self.n_ctx)
+        self.gpu_note = add_row(form, "gpu", self.gpu)
+        add_row(form, "threads", self.threads)
+        self.kv_size = QLabel("")
+        self.kv_size.setObjectName("kvSize")
+        kv.insertWidget(kv.count() - 1, self.kv_size)
+        add_row(form, "kv", kv)
+        add_row(form, "overflow", self.overflow)
+        for combo in (self.type_k, self.type_v):
+            combo.currentTextChanged.connect(self.show_kv_size)
+        self.n_ctx.valueChanged.connect(self.show_kv_size)
+        self.model_manager.on_info.append(self.show_kv_size)
         self.memory_limit = QSpinBox()
         self.memory_limit.setRange(0, 1_048_576)
         self.memory_limit.setSingleStep(1024)
         self.memory_limit.setSuffix(" MB")
         self.memory_limit.setSpecialValueText("no limit")
-        self.memory_limit.setToolTip("The model runs in its own process; past this much memory "
-                                     "it stops with a clear message instead of slowing the "
-                                     "whole computer down")
-        form.addRow("Model memory limit:", self.memory_limit)
+        add_row(form, "memory_limit", self.memory_limit)
         box.addWidget(group)
         box.addWidget(self._replies_group())
         return w
@@ -164,62 +164,64 @@ class SettingsDialog(QDialog):
         self.temperature.setRange(-0.05, 2.0)     # the lowest value reads "automatic"
         self.temperature.setSingleStep(0.05)
         self.temperature.setSpecialValueText("automatic")
-        self.temperature.setToolTip("Lower is more predictable, higher more varied. Automatic: "
-                                    "0.7 for an instruct model, 0.3 for a base model")
         self.top_p = QDoubleSpinBox()
         self.top_p.setRange(0.05, 1.0)
         self.top_p.setSingleStep(0.05)
         self.repeat_penalty = QDoubleSpinBox()
         self.repeat_penalty.setRange(1.0, 2.0)
         self.repeat_penalty.setSingleStep(0.05)
-        self.repeat_penalty.setToolTip("Above 1 discourages repeating recent words (1 = off)")
         self.seed = QSpinBox()
         self.seed.setRange(-1, 2**31 - 1)
         self.seed.setSpecialValueText("random")
-        self.seed.setToolTip("A fixed seed makes the same prompt give the same reply")
-        form.addRow("Longest reply:", self.max_tokens)
-        form.addRow("Temperature:", self.temperature)
-        form.addRow("Top-p:", self.top_p)
-        form.addRow("Repeat penalty:", self.repeat_penalty)
-        form.addRow("Seed:", self.seed)
+        self.system_prompt = QPlainTextEdit()
+        self.system_prompt.setObjectName("systemPrompt")
+        self.system_prompt.setPlaceholderText("None: Engram's own way of answering")
+        self.system_prompt.setFixedHeight(64)
+        add_row(form, "system_prompt", self.system_prompt)
+        add_row(form, "max_tokens", self.max_tokens)
+        add_row(form, "temperature", self.temperature)
+        add_row(form, "top_p", self.top_p)
+        add_row(form, "repeat_penalty", self.repeat_penalty)
+        add_row(form, "seed", self.seed)
         return group
 
     def _memory_page(self) -> QWidget:
         w = QWidget()
         form = QFormLayout(w)
-        self.memory_enabled = QCheckBox("Remember across conversations")
+        self.memory_enabled = QCheckBox()
         self.full_context = QSpinBox()
         self.full_context.setRange(0, 1_000_000)
         self.full_context.setSuffix(" tokens")
-        self.full_context.setToolTip("Below this, whole past conversations fit the prompt "
-                                     "and retrieval is skipped")
         self.retrieval_budget = QSpinBox()
         self.retrieval_budget.setRange(0, 100_000)
         self.retrieval_budget.setSuffix(" tokens")
-        self.hema = QCheckBox("HEMA: compact summaries of each conversation")
+        self.hema = QCheckBox()
         self.hema_every = QSpinBox()
         self.hema_every.setRange(2, 10_000)
-        self.hema_every.setPrefix("second-level summary every ")
+        self.hema_every.setPrefix("a summary of summaries every ")
         self.hema_every.setSuffix(" messages")
-        self.memorybank = QCheckBox("MemoryBank: recalled memories grow stronger")
-        self.forgetting_sweep = QCheckBox("Forget memories that fade (reversible)")
+        self.memorybank = QCheckBox()
+        self.forgetting_sweep = QCheckBox()
         self.forget_threshold = QDoubleSpinBox()
         self.forget_threshold.setRange(0.0, 1.0)
         self.forget_threshold.setSingleStep(0.01)
         self.forget_threshold.setDecimals(3)
-        self.tim = QCheckBox("TiM: keep thoughts (conclusions) and merge duplicates")
+        self.tim = QCheckBox()
         self.embedding_model = QLineEdit()
         self.embedding_model.setPlaceholderText("bundled all-MiniLM-L6-v2")
-        form.addRow(self.memory_enabled)
-        form.addRow("Full-context threshold:", self.full_context)
-        form.addRow("Retrieval budget:", self.retrieval_budget)
-        form.addRow(self.hema)
-        form.addRow("", self.hema_every)
-        form.addRow(self.memorybank)
-        form.addRow("", self.forgetting_sweep)
-        form.addRow("Forget below retention:", self.forget_threshold)
-        form.addRow(self.tim)
-        form.addRow("Embedding model folder:", self.embedding_model)
+        for key, widget in (("memory_enabled", self.memory_enabled),
+                            ("full_context", self.full_context),
+                            ("retrieval_budget", self.retrieval_budget), ("hema", self.hema),
+                            ("hema_every", self.hema_every), ("memorybank", self.memorybank),
+                            ("forgetting_sweep", self.forgetting_sweep),
+                            ("forget_threshold", self.forget_threshold), ("tim", self.tim),
+                            ("embedding_model", self.embedding_model)):
+            add_row(form, key, widget)
+        self.theme = QComboBox()
+        for label, value in (("Follow the system", "system"), ("Light", "light"),
+                             ("Dark", "dark")):
+            self.theme.addItem(label, value)
+        add_row(form, "theme", self.theme)
         return w
 
     def _storage_page(self) -> QWidget:
@@ -293,6 +295,12 @@ class SettingsDialog(QDialog):
         self.top_p.setValue(g.top_p)
         self.repeat_penalty.setValue(g.repeat_penalty)
         self.seed.setValue(g.seed)
+        self.system_prompt.setPlainText(g.system_prompt)
+        from ui.theme import chosen_theme
+
+        self.theme.setCurrentIndex(max(0, self.theme.findData(chosen_theme())))
+        self.show_kv_size()
+        self.show_gpu_support()
         self.memory_enabled.setChecked(mem.enabled)
         self.full_context.setValue(mem.full_context_tokens)
         self.retrieval_budget.setValue(mem.retrieval_budget_tokens)
@@ -330,6 +338,7 @@ class SettingsDialog(QDialog):
         g.top_p = round(self.top_p.value(), 2)
         g.repeat_penalty = round(self.repeat_penalty.value(), 2)
         g.seed = self.seed.value()
+        g.system_prompt = self.system_prompt.toPlainText().strip()
         m.remote_url = self.remote_url.text().strip()
         m.remote_model = self.remote_model.text().strip()
         m.remote_api_key = self.remote_key.text()
@@ -365,6 +374,7 @@ class SettingsDialog(QDialog):
             for key, value in vars(source).items():
                 setattr(target, key, value)
         notes = []
+        self._apply_theme()
         if any(c.startswith("chroma.") for c in changed) or "memory.embedding_model" in changed:
             notes.append("The index location and embedding model change on the next start.")
         reload_model = any(c.split(".", 1)[1] in MODEL_RELOAD_FIELDS for c in changed
@@ -383,6 +393,51 @@ class SettingsDialog(QDialog):
 
         self.services.runner.db(lambda ctx: ctx.engram.save_settings(), success=saved,
                                 failure=lambda e: self.note.setText(f"Could not save: {e}"))
+
+    # -- live figures ------------------------------------------------------------------------
+    def show_kv_size(self, *_changed: object) -> None:
+        """The conversation cache's size for the chosen K/V types and context size."""
+        from ui.status_bar import human_bytes
+
+        info = self.model_manager.info
+        if not info or not info.get("kv_elements_per_token"):
+            self.kv_size.setText("")
+            return
+        from core.runtime.kv_config import bytes_per_element
+
+        per = info["kv_elements_per_token"] * (bytes_per_element(self.type_k.currentText())
+                                               + bytes_per_element(self.type_v.currentText()))
+        n = self.n_ctx.value()
+        self.kv_size.setText(f"= {human_bytes(per * n)} for {n:,} tokens "
+                             f"({human_bytes(per * 1000)} per 1,000)")
+
+    def show_gpu_support(self) -> None:
+        """What this build of llama.cpp can offload (asked once, off the GUI thread)."""
+        caps = build_capabilities()
+        if caps is None:
+            self.gpu_note.setText("Checking what this build supports…")
+            self.model_manager.on_capabilities.append(self.show_gpu_support)
+            return
+        if caps["gpus"]:
+            names = ", ".join(caps["gpus"])
+            self.gpu_note.setText(f"This build can use: {names}. Auto fills what fits.")
+            self.gpu.setEnabled(True)
+        else:
+            self.gpu_note.setText("This build runs on the CPU only (no GPU it can use was "
+                                  "found), so this setting has no effect.")
+            self.gpu.setCurrentText("none")
+            self.gpu.setEnabled(False)
+
+    def _apply_theme(self) -> None:
+        from PySide6.QtCore import QSettings
+        from PySide6.QtWidgets import QApplication
+
+        from ui.theme import apply_theme, chosen_theme
+
+        value = self.theme.currentData()
+        if value != chosen_theme():
+            QSettings().setValue("ui/theme", value)
+            apply_theme(QApplication.instance(), value)
 
     def _use_model_file(self, path: str) -> None:
         self.model_manager.set_current(path)
