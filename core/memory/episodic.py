@@ -87,21 +87,21 @@ def remember_messages(store: MemoryStore, messages: Sequence[Message], *, actor:
         if incognito[msg.conversation_id] or not is_rememberable(msg):
             continue
         pieces = split_passages(msg.text) if passages and is_long(msg.text) else []
-        turn_meta = {"message_id": msg.id, "role": msg.role}
-        if pieces:
-            turn_meta["passages"] = len(pieces)
+        said: dict = {"message_id": msg.id, "role": msg.role}
+        if isinstance(msg.meta, dict) and msg.meta.get("author") == "person":
+            said["author"] = "person"     # a named participant, not an AI (LoCoMo)
         turn = NewMemory(
             "episodic", text_of(msg), scope="global", conversation_id=msg.conversation_id,
             occurred_at=msg.created_at, granularity="turn", sources=(source_of(msg),),
-            meta=turn_meta, id=new_id())
+            meta={**said, "passages": len(pieces)} if pieces else said, id=new_id())
         items.append(turn)
         turn_of[msg.id] = turn.id
         items += [NewMemory(
             "episodic", f"{speaker_of(msg)}: {piece}", scope="global",
             conversation_id=msg.conversation_id, occurred_at=msg.created_at,
             granularity="passage", sources=(source_of(msg),),
-            meta={"message_id": msg.id, "role": msg.role, "turn": turn.id, "part": i,
-                  "parts": len(pieces)}, id=new_id()) for i, piece in enumerate(pieces)]
+            meta={**said, "turn": turn.id, "part": i, "parts": len(pieces)},
+            id=new_id()) for i, piece in enumerate(pieces)]
         window = _window_for(store, msg, batch)
         if window is None:
             continue
@@ -119,8 +119,11 @@ def remember_messages(store: MemoryStore, messages: Sequence[Message], *, actor:
 
 def said_by_assistant(mem) -> bool:
     """An episodic turn (or passage) of the assistant's (older turns have no `meta.role`:
-    their label)."""
+    their label). A participant an importer marked as a person (`author: person`, e.g. the
+    second friend of a LoCoMo dialogue) is not an assistant, whatever their role."""
     if mem.kind != "episodic" or mem.granularity not in ("turn", "passage"):
+        return False
+    if mem.meta.get("author") == "person":
         return False
     role = mem.meta.get("role")
     return role == "assistant" if role else mem.text.startswith("Assistant: ")

@@ -69,3 +69,21 @@ def test_purging_a_passage_purges_its_message_and_every_passage(engram, say) -> 
     gone = engram.memories.get_many([turn, *passages])
     assert {m.status for m in gone.values()} == {"purged"}
     assert "Kinsale" not in engram.conversations.get_message(answer.id).text
+
+
+def test_a_named_participant_is_a_person_not_an_assistant(engram) -> None:
+    """A two-person archive (LoCoMo) stores the second friend with role 'assistant': their
+    turns and passages must not be ranked down or hidden as an AI's words."""
+    from core.memory.episodic import remember_messages, said_by_assistant
+
+    conv = engram.conversations.create("friends")
+    add = engram.conversations.add_message
+    ai = add(conv.id, "assistant", "An AI answer.")
+    friend = add(conv.id, "assistant", long_answer(), parent_id=ai.id,
+                 meta={"speaker": "Melanie", "author": "person"})
+    remember_messages(engram.memories, [ai, friend], actor="import")
+    mems = [m for m in engram.memories.list(limit=100) if m.granularity in ("turn", "passage")]
+    of_friend = [m for m in mems if m.meta["message_id"] == friend.id]
+    assert len(of_friend) >= 5 and not any(said_by_assistant(m) for m in of_friend)
+    assert all(m.text.startswith("Melanie: ") for m in of_friend)
+    assert said_by_assistant(next(m for m in mems if m.meta["message_id"] == ai.id))
