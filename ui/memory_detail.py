@@ -224,7 +224,8 @@ class MemoryDetail(QWidget):
         purged = memory.status == "purged"
         info = _source_info(provenance)
         self.header.setText(f"<b>{words.kind_name(memory)}</b> · {words.who_said(memory, info)}"
-                            + (f" · about {memory.subject}" if memory.subject else "")
+                            + (f" · about {memory.subject.capitalize()}" if memory.subject
+                               else "")
                             + f"<br>{_chips(memory, provenance)}")
         self.state_label.setText(words.status_sentence(memory))
         self.forget_button.setVisible(memory.status == "active")

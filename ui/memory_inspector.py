@@ -34,6 +34,7 @@ from core.services.purge import PurgeReport
 from core.services.purge_preview import preview as purge_preview
 from ui.dialogs import show_error
 from ui.memory_detail import MemoryDetail
+from ui.memory_row_delegate import ROW_HEIGHT, MemoryRowDelegate
 from ui.memory_table_model import MemoryFilter, MemoryTableModel, in_view
 from ui.memory_words import KIND_FILTER, tally_text
 from ui.ops import OpContext
@@ -138,11 +139,11 @@ class MemoryInspector(QWidget):
         self.table.setShowGrid(False)
         self.table.setWordWrap(False)
         self.table.verticalHeader().hide()
-        self.table.verticalHeader().setDefaultSectionSize(26)
-        hdr = self.table.horizontalHeader()
-        hdr.setSectionResizeMode(0, QHeaderView.ResizeMode.Stretch)
-        for i in range(1, 7):
-            hdr.setSectionResizeMode(i, QHeaderView.ResizeMode.ResizeToContents)
+        self.table.verticalHeader().setDefaultSectionSize(ROW_HEIGHT)
+        self.table.setItemDelegate(MemoryRowDelegate(self.table))
+        self.table.horizontalHeader().setSectionResizeMode(
+            0, QHeaderView.ResizeMode.Stretch)
+        self.model.modelReset.connect(self._fit_columns)
         self.table.selectionModel().selectionChanged.connect(self._selection_changed)
         self.empty = QLabel("No memories yet. Chat, or import an archive (File ▸ Import), "
                             "and what Engram remembers appears here.")
@@ -225,6 +226,14 @@ class MemoryInspector(QWidget):
         self.refresh_undo()
         self.refresh_tally()
         self.apply_filters()
+
+    def _fit_columns(self) -> None:
+        """The memory and its state; the rest is in the row's second line."""
+        hdr = self.table.horizontalHeader()
+        for i, name in enumerate(self.model.columns):
+            self.table.setColumnHidden(i, i != 0 and name != "Status")
+            if name == "Status":
+                hdr.setSectionResizeMode(i, QHeaderView.ResizeMode.ResizeToContents)
 
     def refresh_tally(self) -> None:
         self.services.runner.db(lambda ctx: ctx.engram.views.tally(),

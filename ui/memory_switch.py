@@ -55,6 +55,8 @@ class MemorySwitch(QToolButton):
         self.setText(text)
         paused = text != "Memory on"
         self.setProperty("paused", paused)
+        self.style().unpolish(self)          # the style sheet reads the property
+        self.style().polish(self)
         self.resume_action.setEnabled(paused)
         self.setToolTip("Nothing new is remembered until you resume"
                         + (", and nothing remembered is used" if mem.pause_reading else "")

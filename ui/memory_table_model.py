@@ -19,6 +19,7 @@ from core.memory.retrieval import semantic_search
 from core.services.engine import Engram
 from core.store.memories import Memory
 from ui import memory_words as words
+from ui.memory_row_delegate import DETAIL_ROLE
 from ui.services import Services
 
 PAGE_SIZE = 200
@@ -264,4 +265,21 @@ class MemoryTableModel(QAbstractTableModel):
             return f
         if role == Qt.ItemDataRole.UserRole:
             return mem.id
+        if role == DETAIL_ROLE:
+            return self.detail_line(mem)
         return None
+
+    def detail_line(self, mem: Memory) -> str:
+        """The muted second line under a memory (ui.memory_row_delegate)."""
+        if self.filter.view == "turns":
+            parts = [self.cell(mem, "Who"), "in “" + self.cell(mem, "Chat") + "”",
+                     self.cell(mem, "Happened")]
+        else:
+            about = self.cell(mem, "About")
+            parts = [self.cell(mem, "Kind"), self.cell(mem, "From")]
+            if about:
+                parts.insert(1, f"about {about}")
+            when = words.happened(mem, self.info.get(mem.id))
+            parts.append(f"happened {words.day(when)}" if when else "undated")
+            parts.append(f"stored {self.cell(mem, 'Stored')}")
+        return " · ".join(p for p in parts if p)

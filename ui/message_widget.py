@@ -3,14 +3,13 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from PySide6.QtCore import QPoint, Qt, Signal
+from PySide6.QtCore import Qt, Signal
 from PySide6.QtGui import QGuiApplication
 from PySide6.QtWidgets import (
     QFrame,
     QHBoxLayout,
     QLabel,
     QMenu,
-    QPushButton,
     QToolButton,
     QVBoxLayout,
     QWidget,
@@ -167,32 +166,24 @@ class MessageWidget(QFrame):
             for prefix in ("User: ", "Assistant: "):
                 text = text.removeprefix(prefix)
             short = text[:38] + "…" if len(text) > 38 else text
-            chip = QPushButton(short or f"({mem.status})")
+            chip = QToolButton()
+            chip.setText(short or f"({mem.status})")
             chip.setObjectName("memoryChip")
             chip.setCursor(Qt.CursorShape.PointingHandCursor)
             chip.setToolTip(f"{_kind_word(mem.kind)} · score {mem.score:.2f}\n{text[:300]}\n"
-                            "Click to open it; right-click (or ▾) to say it was not relevant, "
-                            "wrong, or to forget it.")
+                            "Click to open it; the arrow says it was not relevant or wrong, "
+                            "forgets it, or always includes it.")
             chip.setProperty("memory_id", mem.memory_id)
             chip.clicked.connect(lambda _=False, m=mem.memory_id: self.memory_clicked.emit(m))
-            chip.setContextMenuPolicy(Qt.ContextMenuPolicy.CustomContextMenu)
-            chip.customContextMenuRequested.connect(
-                lambda pos, c=chip: self.chip_menu(c).popup(c.mapToGlobal(pos)))
-            more = QToolButton()
-            more.setText("▾")
-            more.setObjectName("memoryChipMenu")
-            more.setToolTip("Not relevant · Wrong · Forget · Always include")
-            more.setAutoRaise(True)
-            more.clicked.connect(lambda _=False, c=chip, b=more: self.chip_menu(c).popup(
-                b.mapToGlobal(QPoint(0, b.height()))))
+            chip.setPopupMode(QToolButton.ToolButtonPopupMode.MenuButtonPopup)
+            chip.setMenu(self.chip_menu(chip))
             self.chips.box.addWidget(chip)
-            self.chips.box.addWidget(more)
         if len(memories) > self.MAX_CHIPS:
             more = QLabel(f"+{len(memories) - self.MAX_CHIPS} more")
             more.setObjectName("mutedLabel")
             self.chips.box.addWidget(more)
 
-    def chip_menu(self, chip: QPushButton) -> QMenu:
+    def chip_menu(self, chip: QToolButton) -> QMenu:
         """The feedback menu of one chip (its actions emit `memory_feedback`)."""
         menu = QMenu(self)
         menu.setObjectName("memoryChipFeedback")
@@ -206,7 +197,7 @@ class MessageWidget(QFrame):
         menu.setProperty("memory_id", mid)
         return menu
 
-    def _judge(self, chip: QPushButton, verdict: str) -> None:
+    def _judge(self, chip: QToolButton, verdict: str) -> None:
         mid = chip.property("memory_id")
         self.memory_feedback.emit(mid, self.item.id, verdict)
         said = {"not_relevant": "marked not relevant", "wrong": "marked wrong",
@@ -218,9 +209,10 @@ class MessageWidget(QFrame):
             chip.setFont(font)
         chip.setToolTip(f"You {said} this memory.\n" + chip.toolTip().split("\n", 1)[-1])
 
-    def chip_buttons(self) -> list[QPushButton]:
-        return [self.chips.box.itemAt(i).widget() for i in range(self.chips.box.count())
-                if isinstance(self.chips.box.itemAt(i).widget(), QPushButton)]
+    def chip_buttons(self) -> list[QToolButton]:
+        return [w for w in (self.chips.box.itemAt(i).widget()
+                            for i in range(self.chips.box.count()))
+                if isinstance(w, QToolButton) and w.objectName() == "memoryChip"]
 
 
 def _kind_word(kind: str) -> str:

@@ -84,7 +84,9 @@ def run_turns(args, ctx) -> int:
 
 
 def tally_line(t: dict[str, int]) -> str:
-    parts = [f"{t.get(k, 0)} {k}s" for k in ("fact", "thought", "portrait", "summary")]
+    names = {"fact": "facts", "thought": "thoughts", "portrait": "portraits",
+             "summary": "summaries"}
+    parts = [f"{t.get(k, 0)} {k if t.get(k, 0) == 1 else many}" for k, many in names.items()]
     return (f"Engram knows {', '.join(parts)}; {t.get('turn', 0)} turns from "
             f"{t.get('chats', 0)} chats; {t.get('window', 0)} index entries (not listed)")
 
