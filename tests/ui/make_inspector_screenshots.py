@@ -52,6 +52,11 @@ def main(home_in: str, out_dir: str) -> int:
         insp.show_memory(facts[0].id)
         wait(app, lambda: insp.detail.memory is not None)
     window.grab().save(str(out / "inspector.png"))
+    if facts:                                      # a person keeps it, then always sends it
+        insp.set_pinned([facts[0].id], True)
+        wait(app, lambda: insp.detail.pinned.isChecked(), 5)
+        insp.set_always([facts[0].id], True)
+        wait(app, lambda: insp.detail.always.isChecked(), 5)
     insp.detail.tabs.setCurrentIndex(2)            # history, in words
     wait(app, lambda: True, 0.3)
     window.grab().save(str(out / "inspector-history.png"))
