@@ -39,6 +39,10 @@ def run_import(engram: Engram, path: Path | str, progress: OnProgress | None = N
                should_stop: ShouldStop | None = None, *, embed: bool = True) -> ImportReport:
     """Import `path` into `engram`, then (if `embed`) embed the new memories."""
     report = _run(path, engram, progress, should_stop)
+    if report.import_id and report.status in ("completed", "cancelled"):
+        from core.importers.projects import assign_projects
+
+        assign_projects(engram, report.import_id)      # projects: memory scopes of their own
     if embed and report.status == "completed":
         embed_pending(engram, report, progress, should_stop)
     return report

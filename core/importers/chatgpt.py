@@ -78,8 +78,9 @@ def convert(conv: dict[str, Any]) -> ParsedConversation | Skipped:
     assign_branches(messages)
     current = conv.get("current_node")
     current_id = effective.get(current) if isinstance(current, str) else None
-    meta = {k: conv[k] for k in ("default_model_slug", "gizmo_id", "is_archived", "is_starred",
-                                 "memory_scope", "is_do_not_remember")
+    meta = {k: conv[k] for k in ("default_model_slug", "gizmo_id", "gizmo_type", "is_archived",
+                                 "is_starred", "memory_scope", "is_do_not_remember",
+                                 "conversation_template_id")
             if conv.get(k) is not None and isinstance(conv.get(k), (str, bool, int, float))}
     return ParsedConversation(FORMAT, source_id, title or "Untitled", created,
                               as_time(conv.get("update_time")), messages, current_id,

@@ -81,7 +81,21 @@ def convert(conv: dict[str, Any]) -> ParsedConversation | Skipped:
     current = conv.get("current_leaf_message_uuid")
     current_id = current if isinstance(current, str) and current in by_id else previous
     return ParsedConversation(FORMAT, source_id, title or "Untitled", created,
-                              as_time(conv.get("updated_at")), messages, current_id, skipped)
+                              as_time(conv.get("updated_at")), messages, current_id, skipped,
+                              _project_meta(conv))
+
+
+def _project_meta(conv: dict[str, Any]) -> dict[str, Any]:
+    """A conversation of a Claude project carries `project` ({uuid, name}) or a
+    `project_uuid` (core.importers.projects maps it to a memory scope)."""
+    project = conv.get("project")
+    if isinstance(project, dict) and isinstance(project.get("uuid"), str):
+        name = project.get("name")
+        return {"project": {"id": project["uuid"],
+                            "name": name if isinstance(name, str) and name else ""}}
+    if isinstance(conv.get("project_uuid"), str) and conv["project_uuid"]:
+        return {"project": {"id": conv["project_uuid"], "name": ""}}
+    return {}
 
 
 def _message(msg: dict[str, Any], index: int) -> ParsedMessage:

@@ -26,6 +26,7 @@ from core.base import clock
 from core.base.llm import ChatMessage, approx_tokens
 from core.base.prompts import prompt
 from core.base.settings import MemorySettings
+from core.memory import steering
 from core.memory.episodic import said_by_assistant
 from core.memory.render import TokenCounter, render_memory
 from core.memory.retrieval import RETRIEVABLE_KINDS, Candidate, RetrievalResult, Retriever
@@ -159,6 +160,7 @@ class PromptAssembler:
         mems = self.store.list(kinds=RETRIEVABLE_KINDS, limit=FULL_POOL_LIMIT,
                                order="created_at")
         skip = {m.id for m in context}
+        in_scope = steering.project_filter(self.store, conversation_id)   # projects
         seen: set[str] = set()
         out = []
         for mem in mems:
@@ -170,7 +172,7 @@ class PromptAssembler:
                            and mem.conversation_id == conversation_id)
             # whole messages here: a long message's passages would repeat it
             if (mem.id in skip or own_summary or mem.granularity == "passage"
-                    or not Retriever.visible(mem, conversation_id)
+                    or not Retriever.visible(mem, conversation_id) or not in_scope(mem)
                     or mem.meta.get("message_id") in history_ids or not self._usable(mem)):
                 continue
             text = render_memory(mem)   # estimated cost: up to 400 model counts is too slow

@@ -226,7 +226,8 @@ class Retriever:
         time_boost(scored, hint, range_weight=p.time_range_weight,
                    explicit_weight=p.time_explicit_weight, order_weight=p.time_order_weight,
                    order_top=p.time_order_top)
-        _steer(self.store, scored, query)       # the person's feedback (core.memory.steering)
+        # the person's feedback and project scopes (core.memory.steering)
+        scored = _steer(self.store, scored, query, conversation_id)
         scored.sort(key=lambda c: -c.score)
         if p.update_similarity > 0 and len(scored) > 1:
             top = scored[: p.update_top]
@@ -365,21 +366,28 @@ class Retriever:
         """What the person chose to send with every message ("always include"; a pinned
         memory is only kept from fading: core.memory.steering)."""
         out = []
+        in_scope = steering.project_filter(self.store, conversation_id)
         for mem in steering.always_included(self.store, RETRIEVABLE_KINDS):
-            if mem.id in excluded or not self.visible(mem, conversation_id):
+            if (mem.id in excluded or not self.visible(mem, conversation_id)
+                    or not in_scope(mem)):
                 continue
             out.append(Candidate(mem, 1.0, "always included", {"always_include": True}))
         return out
 
 
-def _steer(store: MemoryStore, scored: list[Candidate], query: str) -> None:
+def _steer(store: MemoryStore, scored: list[Candidate], query: str,
+           conversation_id: str | None) -> list[Candidate]:
     """Issue 15's hook: "not relevant" feedback for a similar question, and the assistant's
-    own turns, rank lower (the factors and why: core.memory.steering)."""
+    own turns, rank lower; a project's memories are read only in that project's
+    conversations (the factors, the scope and why: core.memory.steering)."""
+    in_scope = steering.project_filter(store, conversation_id)
+    scored = [c for c in scored if in_scope(c.memory)]
     found = steering.factors(store, [c.memory for c in scored], query)
     for cand in scored:
         if cand.memory.id in found:
             cand.score *= found[cand.memory.id]
             cand.detail["steered"] = round(found[cand.memory.id], 3)
+    return scored
 
 
 def select_under_budget(ranked: list[Candidate], budget_tokens: int) -> tuple[list[Candidate], int]:

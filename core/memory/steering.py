@@ -6,6 +6,8 @@
   by a model is kept as the assistant's turn, never as the person's, and weighs less.
 - "Always include" (not "pinned", which only keeps a memory from fading) puts a memory into
   every prompt its scope allows.
+- A project's memories (`project_id`) are read only in that project's conversations;
+  memories without a project, everywhere.
 
 core.memory.retrieval calls `adjust` on its scored candidates and `always_included` for the
 memories it puts first.
@@ -13,7 +15,7 @@ memories it puts first.
 from __future__ import annotations
 
 import re
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 
 from core.memory.episodic import said_by_assistant
 from core.store.memories import Memory, MemoryStore
@@ -56,6 +58,14 @@ def factors(store: MemoryStore, memories: Sequence[Memory], query: str) -> dict[
         if any(similar_question(query, q) for q in questions):
             out[mid] = out.get(mid, 1.0) * NOT_RELEVANT_FACTOR
     return out
+
+
+def project_filter(store: MemoryStore, conversation_id: str | None
+                   ) -> Callable[[Memory], bool]:
+    """Which memories a conversation may read as far as projects go: global ones (no
+    project) everywhere, a project's only in that project's conversations."""
+    project = SteeringStore(store.db).project_of(conversation_id)
+    return lambda mem: not mem.project_id or mem.project_id == project
 
 
 def always_included(store: MemoryStore, kinds: Sequence[str]) -> list[Memory]:

@@ -110,6 +110,20 @@ class SteeringStore:
                               [conversation_id]).fetchone()
         return row[0] if row else None
 
+    def conversations_of_import(self, import_id: str) -> list[tuple[str, dict[str, Any]]]:
+        """(conversation id, meta) of one import's conversations."""
+        import json
+
+        return [(r[0], json.loads(r[1] or "{}")) for r in self.db.execute(
+            "SELECT id, meta FROM conversations WHERE import_id = ?", [import_id])]
+
+    def scope_conversation_memories(self, conversation_id: str, project_id: str) -> int:
+        """The conversation's memories into its project's scope."""
+        with transaction(self.db):
+            return self.db.execute(
+                "UPDATE memories SET project_id = ? WHERE conversation_id = ?"
+                " AND status != 'purged'", [project_id, conversation_id]).rowcount
+
     def conversation_count(self, project_id: str) -> int:
         return self.db.execute("SELECT count(*) FROM conversations WHERE project_id = ?",
                                [project_id]).fetchone()[0]
