@@ -4,7 +4,14 @@ from the research it comes from (a quieter details line)."""
 from __future__ import annotations
 
 from PySide6.QtCore import Qt
-from PySide6.QtWidgets import QCheckBox, QFormLayout, QLabel, QVBoxLayout, QWidget
+from PySide6.QtWidgets import (
+    QCheckBox,
+    QFormLayout,
+    QLabel,
+    QSizePolicy,
+    QVBoxLayout,
+    QWidget,
+)
 
 # key: (plain name, one line of explanation, details)
 TEXTS: dict[str, tuple[str, str, str]] = {
@@ -79,8 +86,12 @@ def add_row(form: QFormLayout, key: str, widget: QWidget | object) -> QLabel:
     tooltip says the same. Returns the explanation label (some add a live figure)."""
     name, line, details = TEXTS[key]
     tip = line + (f"\n({details})" if details else "")
-    column = QVBoxLayout()
-    column.setSpacing(2)
+    # one widget per row: a bare nested layout let wrapped explanations reserve blank lines
+    box = QWidget()
+    box.setSizePolicy(QSizePolicy.Policy.Preferred, QSizePolicy.Policy.Maximum)
+    column = QVBoxLayout(box)
+    column.setContentsMargins(0, 0, 0, 4)
+    column.setSpacing(1)
     if isinstance(widget, QWidget):
         widget.setToolTip(tip)
         if isinstance(widget, QCheckBox) and not widget.text():
@@ -92,7 +103,7 @@ def add_row(form: QFormLayout, key: str, widget: QWidget | object) -> QLabel:
     note.setToolTip(tip)
     column.addWidget(note)
     if isinstance(widget, QCheckBox) or not name:
-        form.addRow("", column)
+        form.addRow("", box)
     else:
-        form.addRow(f"{name}:", column)
+        form.addRow(f"{name}:", box)
     return note
