@@ -83,11 +83,23 @@ def archives(paths: list[str]) -> list[Path]:
     return out
 
 
+def memory_export(path) -> bool:
+    """Claude's memories.json (issue 15): memories, not chats."""
+    from core.importers.memories import is_claude_memories
+
+    return is_claude_memories(Path(path)) and Path(path).name == "memories.json"
+
+
 def run(args, ctx) -> int:
     from core.importers import dry_run, run_import
 
     reports = []
     for path in archives(args.paths):
+        if memory_export(path) and not args.dry_run:      # Claude's memories.json: facts
+            from core.importers.memories import import_claude_memories
+
+            print(f"{path.name}: " + import_claude_memories(ctx.engram, path).summary())
+            continue
         progress = _Progress() if sys.stderr.isatty() or args.verbose else None
         before = None if args.dry_run else ctx.engram.conversations.count()
         try:
@@ -103,6 +115,11 @@ def run(args, ctx) -> int:
             if progress:
                 progress.done()
         reports.append(report)
+        if path.is_dir() and memory_export(path / "memories.json") and not args.dry_run:
+            from core.importers.memories import import_claude_memories
+
+            print("memories.json: " + import_claude_memories(ctx.engram, path).summary(),
+                  file=sys.stderr if args.json else sys.stdout)
     if args.json:
         dicts = [r.to_dict() for r in reports]
         print_json(dicts[0] if len(dicts) == 1 else dicts)

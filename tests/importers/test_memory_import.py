@@ -93,3 +93,17 @@ def test_cli_knows_turns_always_pause_and_imports(home, embedder, capsys, tmp_pa
     eng.close()
     assert main(["memories", "resume"]) == 0
     assert capsys.readouterr().out.strip() == "memory on"
+
+
+def test_engram_import_takes_claude_memories_json(home, embedder, capsys, tmp_path) -> None:
+    folder = tmp_path / "claude-export"
+    folder.mkdir()
+    (folder / "memories.json").write_text(json.dumps(
+        {"conversations_memory": "Lena keeps bees on the roof. She cycles to work."}), "utf-8")
+    assert main(["import", str(folder / "memories.json")]) == 0
+    assert "memories.json: 2 memories imported as facts" in capsys.readouterr().out
+    eng = Engram.open(home)
+    facts = eng.memories.list(kinds=["fact"])
+    assert {f.text for f in facts} == {"Lena keeps bees on the roof.", "She cycles to work."}
+    assert eng.memories.sources(facts[0].id)[0]["source_ref"] == "claude-memory"
+    eng.close()
