@@ -31,14 +31,13 @@ from core.services.changes import Changes
 from core.services.engine import Engram
 from core.services.provenance import provenance
 from core.services.purge import PurgeReport
-from core.services.purge_preview import preview as purge_preview
 from ui.dialogs import show_error
+from ui.inspector_actions import SteeringActions
 from ui.memory_detail import MemoryDetail
 from ui.memory_row_delegate import ROW_HEIGHT, MemoryRowDelegate
 from ui.memory_table_model import MemoryFilter, MemoryTableModel, in_view
 from ui.memory_words import KIND_FILTER, tally_text
 from ui.ops import OpContext
-from ui.purge_dialog import ask_purge
 from ui.services import Services
 
 STATUS_CHOICES = [("In use", ("active",)), ("Forgotten", ("forgotten",)),
@@ -47,7 +46,7 @@ STATUS_CHOICES = [("In use", ("active",)), ("Forgotten", ("forgotten",)),
 VIEWS = [("What Engram knows", "knows"), ("Conversations", "turns")]
 
 
-class MemoryInspector(QWidget):
+class MemoryInspector(SteeringActions, QWidget):
     memory_shown = Signal(str)        # the detail pane now shows this id (tests wait on it)
     action_done = Signal(str)         # a change finished (its description)
 
@@ -79,7 +78,10 @@ class MemoryInspector(QWidget):
         self.tally = QLabel("")
         self.tally.setObjectName("mutedLabel")
         self.tally.setWordWrap(True)
-        box.addWidget(self.tally)
+        tally_row = QHBoxLayout()
+        tally_row.addWidget(self.tally, 1)
+        self.tally_row = tally_row
+        box.addLayout(tally_row)
         row = QHBoxLayout()
         self.search = QLineEdit()
         self.search.setPlaceholderText("Search memories")
@@ -168,6 +170,10 @@ class MemoryInspector(QWidget):
                                      "kept as merged, reversible)")
         self.purge_button = QPushButton("Purge…")
         self.purge_button.setObjectName("dangerButton")
+        self.paste_button = QPushButton("Paste memories…")
+        self.paste_button.setToolTip("Import a list of saved memories from another assistant")
+        self.paste_button.clicked.connect(self.open_paste)
+        self.tally_row.addWidget(self.paste_button)
         self.undo_button = QPushButton("Undo")
         self.undo_button.setToolTip("Undo the last change (Ctrl+Z in the inspector)")
         self.forget_button.clicked.connect(self.forget_selected)
@@ -177,8 +183,8 @@ class MemoryInspector(QWidget):
         self.merge_button.clicked.connect(self.merge_selected)
         self.purge_button.clicked.connect(self.confirm_purge_selected)
         self.undo_button.clicked.connect(self.undo)
-        for b in (self.forget_button, self.restore_button, self.pin_button, self.always_button,
-                  self.merge_button, self.purge_button, self.undo_button):
+        for b in (self.forget_button, self.restore_button, self.pin_button,
+                  self.always_button, self.merge_button, self.purge_button, self.undo_button):
             actions.addWidget(b)
 
         self.detail = MemoryDetail()
@@ -413,35 +419,6 @@ class MemoryInspector(QWidget):
     def set_pinned(self, ids: list[str], pinned: bool) -> None:
         self._change(lambda eng: memory_ops.pin(eng, ids, pinned))
 
-    def feedback(self, memory_id: str, message_id: str, verdict: str) -> None:
-        """A chip's menu: "not_relevant" is recorded (ranks lower for similar questions);
-        "wrong" is recorded and the memory opens to be corrected or forgotten; "forget";
-        "always" (include in every answer)."""
-        if verdict == "forget":
-            self._change(lambda eng: memory_ops.forget(eng, [memory_id]))
-        elif verdict == "always":
-            self.set_always([memory_id], True)
-        else:
-            self._change(lambda eng: memory_ops.feedback(eng, memory_id, message_id or None,
-                                                         verdict))
-            if verdict == "wrong":
-                self.services.events.open_memory.emit(memory_id)
-                self.detail.tabs.setCurrentIndex(0)
-                self.detail.text_edit.setFocus()
-
-    def set_always(self, ids: list[str], on: bool) -> None:
-        self._change(lambda eng: memory_ops.always_include(eng, ids, on))
-
-    def toggle_always_selected(self) -> None:
-        live = [m for m in self.selected_memories() if m.status != "purged"]
-        if live:
-            self.set_always([m.id for m in live], not all(m.always_include for m in live))
-
-    def toggle_pin_selected(self) -> None:
-        live = [m for m in self.selected_memories() if m.status != "purged"]
-        if live:
-            self.set_pinned([m.id for m in live], not all(m.pinned for m in live))
-
     def set_scope(self, memory_id: str, scope: str) -> None:
         self._change(lambda eng: memory_ops.move(eng, [memory_id], scope))
 
@@ -462,26 +439,6 @@ class MemoryInspector(QWidget):
         ids = [m.id for m in self.selected_memories() if m.status == "active"]
         if len(ids) >= 2:
             self._change(lambda eng: memory_ops.merge(eng, ids))
-
-    def confirm_purge_selected(self) -> None:
-        mems = [m for m in self.selected_memories() if m.status != "purged"]
-        if mems:
-            self.confirm_purge([m.id for m in mems])
-
-    def confirm_purge(self, ids: list[str], with_messages: bool | None = None) -> None:
-        """Ask core what will go (core.services.purge_preview), then list it and ask."""
-        def shown(preview) -> None:
-            self.purge_box = ask_purge(
-                self, preview, lambda blank: self.purge(ids, with_messages=blank),
-                lambda blank: self.confirm_purge(ids, blank))
-
-        self.services.runner.db(
-            lambda ctx: purge_preview(ctx.engram, ids, with_messages=with_messages),
-            success=shown, failure=lambda e: show_error(self, e))
-
-    def purge(self, ids: list[str], *, with_messages: bool | None = None) -> None:
-        """One journalled purge of them all: one index rebuild, one scrub of the files."""
-        self._change(lambda eng: memory_ops.purge(eng, ids, with_messages=with_messages))
 
     def undo(self) -> None:
         if self.undo_text:

@@ -32,6 +32,7 @@ from pathlib import Path
 from typing import Any
 
 from core.base.errors import EngramError
+from core.services.changes import Changes
 from core.services.engine import Engram
 from core.store.memories import NewMemory, SourceRef
 
@@ -91,6 +92,13 @@ def import_pasted(eng: Engram, text: str, *, project_id: str | None = None
     digest = hashlib.sha256(text.encode("utf-8")).hexdigest()
     return _store(eng, "pasted", f"pasted {time.strftime('%Y-%m-%d %H:%M')}", digest,
                   [(t, w, "pasted", project_id) for t, w in items])
+
+
+def paste(eng: Engram, text: str) -> Changes:
+    """`import_pasted` as an operation (the inspector's "Paste memories…")."""
+    report = import_pasted(eng, text)
+    return Changes(report.summary(), memories=tuple(report.created), vectors=True,
+                   detail=report)
 
 
 def import_claude_memories(eng: Engram, path: Path | str) -> MemoryImportReport:

@@ -119,3 +119,23 @@ def test_the_memory_switch_in_the_status_bar(qtbot, window, services) -> None:
     with qtbot.waitSignal(services.events.settings_changed, timeout=5000):
         switch.resume_action.trigger()
     assert switch.text() == "Memory on" and services.settings.memory.paused_until == 0.0
+
+
+def test_paste_memories_from_the_inspector(qtbot, window, services) -> None:
+    from ui.paste_memories import PasteMemoriesDialog
+
+    window.show_inspector()
+    insp = window.inspector
+    insp.paste_button.click()
+    dialog = insp.findChild(PasteMemoriesDialog, "pasteMemories")
+    assert dialog is not None and not dialog.import_button.isEnabled()
+    dialog.text.setPlainText("Saved memories:\n- [2024-05-01] Prefers metric units\n"
+                             "- Is learning Dutch\n- Is learning Dutch\n")
+    assert dialog.count.text() == "3 memories found"
+    with qtbot.waitSignal(insp.action_done, timeout=5000) as done:
+        dialog.import_button.click()
+    assert done.args == ["2 memories imported as facts, 1 already known"]
+    qtbot.waitUntil(lambda: insp.model.total == 2)
+    row = next(r for r in range(2) if insp.model.rows[r].text == "Prefers metric units")
+    assert insp.model.data(insp.model.index(row, 3)) == "Pasted by you"
+    assert insp.model.data(insp.model.index(row, 5)) == "01 May 2024"     # when it happened
