@@ -181,8 +181,14 @@ def person_first_phases(app, window, monitor: StallMonitor) -> dict[str, dict[st
     from core.store import jobs as kinds
 
     services = window.services
+    # the import queued summaries and facts for every conversation (hours with a real
+    # model): the idle measurement starts from an empty queue
     services.start_memory_worker()
     worker = services.memory_worker
+    worker.gate.pause(wait=True)          # (its start-up maintenance queues daily summaries)
+    _wait(app, lambda: worker._job is None, 600)
+    _on_db(app, services, lambda e: e.jobs.cancel())
+    worker.gate.resume()
     def idle() -> bool:
         return worker._job is None and _on_db(app, services, lambda e: e.jobs.pending()) == 0
 

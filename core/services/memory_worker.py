@@ -89,13 +89,12 @@ class MemoryWorker:
     # -- one step -------------------------------------------------------------------------
     def run_once(self) -> Job | None:
         """Claim and run one job. Returns it (with its final status), or None if idle.
-        While the person's turn (or a pause) holds the model, only jobs without one run;
-        while paused, none."""
+        While the person's turn (or a pause) holds the model, none starts."""
         gate = self.gate
-        if gate.paused:
-            return None
+        if not gate.may_run():     # paused, or the person's turn: no job starts (an index
+            return None            # sync too would compete with the turn's own search)
         shared = self.llm_provider()
-        llm = YieldingLLM(shared, gate) if shared is not None and gate.may_run() else None
+        llm = YieldingLLM(shared, gate) if shared is not None else None
         jobs = self.engram.jobs
         job = jobs.claim(model_available=llm is not None, kinds=list(self.handlers))
         self.queued = jobs.queued()
