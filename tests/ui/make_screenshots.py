@@ -3,7 +3,9 @@
 Runs under the current display (e.g. `Xvfb :99 & DISPLAY=:99 ...`; falls back to offscreen).
 A demo data folder is built first in a temp dir with the real services: a small ChatGPT-format
 archive imported by the real importer, and a chat turn answered through the real ChatService
-(retrieval, trace, memories) by a scripted FAKE model, so that the reply reads well. The
+(retrieval, trace, memories) by a scripted FAKE model, so that the reply reads well; the
+pictures say so where the model's name would be. The pictures of what the app really does
+(the starter model answering) come from tests/ui/app_screenshots.py. The
 settings page shows the header of a generated tiny GGUF read by the real model manager.
 """
 from __future__ import annotations
@@ -42,7 +44,7 @@ def build_demo(home: Path, models: Path) -> Path:
     eng.index_sync.sync()
 
     class ScriptedFakeLLM:   # a FAKE model: a fixed, readable answer for the picture
-        name = "Qwen2.5 7B Instruct (Q4_K_M)"
+        name = "SCRIPTED DEMO ANSWER (no model)"
 
         def count_tokens(self, text: str) -> int:
             return len(text.split())
@@ -51,7 +53,7 @@ def build_demo(home: Path, models: Path) -> Path:
             return 8192
 
         def chat(self, messages, params=None, *, on_token=None, session=None):
-            return REPLY, GenerationStats(completion_tokens=90, tokens_per_second=11.8)
+            return REPLY, GenerationStats(completion_tokens=90, tokens_per_second=0.0)
 
     from core.services.chat import ChatService
 
@@ -94,14 +96,14 @@ def main(out_dir: str) -> int:
     window.grab().save(str(out / "welcome.png"))
 
     # Chat with the "memories used" chips, with the status bar as a loaded model shows it.
-    window.services.model_label = "Qwen2.5 7B Instruct (Q4_K_M)"
+    window.services.model_label = "SCRIPTED DEMO ANSWER (no model)"
     window.services.llm = object()
     window.status.refresh()
     from core.runtime.stats import RuntimeStats
 
     window.status.show_runtime(RuntimeStats(n_ctx=8192, context_used=1312, type_k="f16",
                                             type_v="q8_0", kv_bytes=50_331_648,
-                                            tokens_per_second=11.8))
+                                            tokens_per_second=0.0))
     window.chat._update_composer_state()
     wait(app, lambda: len(window.conversations.conversations) >= 5)
     first = window.conversations.conversations[0]
