@@ -47,11 +47,15 @@ def register(inner) -> None:
     ic.set_defaults(func=run_import_claude)
 
 
-def run_knows(args, ctx) -> int:
-    eng = ctx.engram
-    rows = eng.views.page("knows", limit=args.limit)
-    info = eng.views.sources_of([m.id for m in rows])
+def _page(eng, view: str, limit: int):
+    """One view's rows with their sources, after the tally line."""
+    rows = eng.views.page(view, limit=limit)
     print(tally_line(eng.views.tally()))
+    return rows, eng.views.sources_of([m.id for m in rows])
+
+
+def run_knows(args, ctx) -> int:
+    rows, info = _page(ctx.engram, "knows", args.limit)
     group = None
     for mem in rows:
         head = mem.kind if mem.kind in ("portrait",) or mem.kind in ("summary", "compact") \
@@ -67,10 +71,7 @@ def run_knows(args, ctx) -> int:
 
 
 def run_turns(args, ctx) -> int:
-    eng = ctx.engram
-    rows = eng.views.page("turns", limit=args.limit)
-    info = eng.views.sources_of([m.id for m in rows])
-    print(tally_line(eng.views.tally()))
+    rows, info = _page(ctx.engram, "turns", args.limit)
     chat = None
     for mem in rows:
         src = info.get(mem.id, {})

@@ -13,7 +13,7 @@ it without asking again.
 """
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from typing import Any
 
 from core.base import clock
@@ -65,25 +65,18 @@ def restore(eng: Engram, memory_ids: Iterable[str]) -> Changes:
 
 
 def pin(eng: Engram, memory_ids: Iterable[str], pinned: bool = True) -> Changes:
-    """Pinned memories are always considered and never fade."""
-    ids = _ids(memory_ids)
-    mems = _existing(eng, ids)
-    todo = [m for m in ids if mems[m].status != "purged" and mems[m].pinned != pinned]
-    with eng.memories.operation():
-        for mid in todo:
-            eng.memories.set_pinned(mid, pinned, actor=ACTOR)
+    """Pinned memories are kept: they never fade (they are not sent every time: that is
+    `always_include`)."""
+    todo = _each(eng, memory_ids, lambda m: m.status != "purged" and m.pinned != pinned,
+                 lambda mid: eng.memories.set_pinned(mid, pinned, actor=ACTOR))
     return _done(eng, _count("pin" if pinned else "unpin", todo), todo)
 
 
 def always_include(eng: Engram, memory_ids: Iterable[str], on: bool = True) -> Changes:
     """Send these memories with every message (their scope permitting), or stop. Apart from
     pinning, which only keeps a memory from fading."""
-    ids = _ids(memory_ids)
-    mems = _existing(eng, ids)
-    todo = [m for m in ids if mems[m].status != "purged" and mems[m].always_include != on]
-    with eng.memories.operation():
-        for mid in todo:
-            eng.memories.set_always_include(mid, on, actor=ACTOR)
+    todo = _each(eng, memory_ids, lambda m: m.status != "purged" and m.always_include != on,
+                 lambda mid: eng.memories.set_always_include(mid, on, actor=ACTOR))
     verb = "always include" if on else "stop always including"
     return _done(eng, _count(verb, todo), todo)
 
@@ -234,6 +227,18 @@ def _last_was_purge(eng: Engram) -> bool:
     for op, events in eng.memories.recent_operations(limit=1):
         return any(e.event == "purged" for e in events)
     return False
+
+
+def _each(eng: Engram, memory_ids: Iterable[str], wanted: Callable[[Memory], bool],
+          apply: Callable[[str], Any]) -> list[str]:
+    """`apply` to each named memory that is `wanted`, in one operation; the ids it changed."""
+    ids = _ids(memory_ids)
+    mems = _existing(eng, ids)
+    todo = [m for m in ids if wanted(mems[m])]
+    with eng.memories.operation():
+        for mid in todo:
+            apply(mid)
+    return todo
 
 
 def _ids(memory_ids: Iterable[str]) -> list[str]:
