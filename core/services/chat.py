@@ -308,6 +308,9 @@ class ChatService:
         if not self._writes_memory(conv):
             return []
         eng = self.engram
+        project = eng.steering.project_of(conv.id)
+        if project:       # a project's chat writes into the project's memory scope
+            eng.steering.scope_conversation_memories(conv.id, project)
         queued = []
         payload = {"conversation_id": conv.id, "message_id": reply.id}
         if eng.jobs.enqueue(INDEX_SYNC, {}) is not None:

@@ -63,3 +63,18 @@ def test_chatgpt_projects_are_g_p_gizmos_not_custom_gpts() -> None:
     assert project_of("chatgpt", {}) is None
     assert project_of("claude", {"project": {"id": "p1", "name": ""}})[1] == \
         "Claude project p1"
+
+
+def test_a_chat_in_a_project_writes_into_its_scope(engram) -> None:
+    from core.services.chat import ChatService
+    from tests.memory.conftest import default_script
+    from tests.memory.fake_llm import ScriptedFakeLLM
+
+    fake_llm = ScriptedFakeLLM(default_script)        # a FAKE model: the flow, not the words
+
+    project = engram.steering.create_project("Garden")
+    conv = engram.conversations.create("beds")
+    engram.steering.set_conversation_project(conv.id, project.id)
+    ChatService(engram, fake_llm, sync_index=False).send(conv.id, "The tomatoes go in bed 3")
+    mems = engram.memories.list(conversation_id=conv.id, limit=None)
+    assert mems and all(m.project_id == project.id for m in mems)
