@@ -21,6 +21,13 @@ def is_long_turn(mem: Memory) -> bool:
             and bool(mem.meta.get("message_id")))
 
 
+def still_part_of(passage: Memory, turn: Memory) -> bool:
+    """False once the turn's text was edited so that it no longer holds the passage: the
+    edited turn is then shown itself (its passages still carry the old words)."""
+    body = passage.text.partition(": ")[2] or passage.text
+    return " ".join(body.split()) in " ".join(turn.text.split())
+
+
 def into_passages(store: MemoryStore, scored: list[Candidate], votes: dict[str, float],
                   rows: dict[str, Memory], visible: Visible, excluded: set[str]
                   ) -> list[Candidate]:
@@ -47,10 +54,14 @@ def into_passages(store: MemoryStore, scored: list[Candidate], votes: dict[str, 
             out.append(cand)
             continue
         pid = best.get(cand.memory.id)
+        if pid is not None and not still_part_of(rows[pid], cand.memory):
+            out.append(cand)                   # edited since: the whole, new text
+            continue
         if pid is None:
             ids = by_message.get(cand.memory.meta["message_id"], [])
             first = firsts.get(ids[0]) if ids else None
-            if first is not None and first.id not in excluded and visible(first):
+            if (first is not None and first.id not in excluded and visible(first)
+                    and still_part_of(first, cand.memory)):
                 pid, rows[first.id] = first.id, first
         if pid is None:
             out.append(cand)
@@ -79,9 +90,10 @@ def neighbour_passages(store: MemoryStore, ranked: list[Candidate], visible: Vis
                if i not in present]
         if not ids:
             continue
+        voted = max((i for i in ids if i in votes), key=votes.__getitem__, default=None)
         hit = hits.get(cand.detail.get("neighbour_of", ""))
         before = hit is not None and (cand.memory.occurred_at or 0) < (hit.occurred_at or 0)
-        wanted[cand.memory.id] = ids[-1] if before else ids[0]
+        wanted[cand.memory.id] = voted or (ids[-1] if before else ids[0])
     rows = store.get_many(list(wanted.values()))
     out: list[Candidate] = []
     for cand in ranked:
@@ -92,6 +104,9 @@ def neighbour_passages(store: MemoryStore, ranked: list[Candidate], visible: Vis
         if mem is None:
             if not by_message.get(cand.memory.meta["message_id"]):
                 out.append(cand)           # no passages left: the turn itself
+            continue
+        if not still_part_of(mem, cand.memory):
+            out.append(cand)               # the turn was edited since: its new text
             continue
         if mem.id in excluded or mem.id in present or not visible(mem):
             continue

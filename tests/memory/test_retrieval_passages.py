@@ -87,3 +87,18 @@ def test_a_named_participant_is_a_person_not_an_assistant(engram) -> None:
     assert len(of_friend) >= 5 and not any(said_by_assistant(m) for m in of_friend)
     assert all(m.text.startswith("Melanie: ") for m in of_friend)
     assert said_by_assistant(next(m for m in mems if m.meta["message_id"] == ai.id))
+
+
+def test_an_edited_long_turn_is_shown_with_its_new_text(engram, say) -> None:
+    conv = engram.conversations.create("sailing")
+    answer = say(conv.id, "user", long_answer())
+    turn = engram.memories.turn_of_message(answer.id)
+    engram.memories.edit(turn, "User: " + long_answer().replace("Kinsale", "Dingle"),
+                         actor="user")
+    engram.index_sync.sync()
+    ranked = Retriever(engram.memories, engram.index, engram.embedder).retrieve(
+        "Henrike sailboat Kinsale harbour", budget_tokens=4000).ranked
+    shown = [c.text for c in ranked]
+    # the passage holding the old words is never shown in place of the edited message
+    assert not any("Kinsale" in t for t in shown)
+    assert any("Dingle" in t for t in shown)
