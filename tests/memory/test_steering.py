@@ -87,3 +87,29 @@ def test_the_memory_switch_stops_writing_then_reading(engram, fake_llm) -> None:
     assert engram.memories.count(statuses=None) > before
     from core.base.settings import load_settings
     assert load_settings(engram.layout.settings_path).memory.paused_until == 0.0
+
+
+def test_a_fact_that_led_retrieval_to_its_turn_counts_as_used(engram, say) -> None:
+    """Issue 15: "Used in answers 0" for a fact that led retrieval. A fact votes for the turn
+    it was taken from (the trace records the turn, with a *_fact signal): that is a use."""
+    from core.services.provenance import provenance
+    from core.store.retrievals import TraceItem
+
+    conv = engram.conversations.create("pets")
+    msg = say(conv.id, "user", "My dog is called Pixel")
+    turn = engram.memories.turn_of_message(msg.id)
+    fact = engram.memories.create("fact", "The user's dog is called Pixel.", actor="assistant",
+                                  meta={"turn": turn})
+    other = engram.memories.create("fact", "The user likes tea.", actor="assistant",
+                                   meta={"turn": turn})
+    q = engram.conversations.add_message(conv.id, "user", "What is my dog called?")
+    a = engram.conversations.add_message(conv.id, "assistant", "Pixel.", parent_id=q.id)
+    engram.retrievals.record(a.id, [TraceItem(turn, 1, 0.5, "meaning of a fact from it",
+                                              detail={"ranks": {"dense_fact": 1}})])
+    assert len(provenance(engram, fact.id)["used_by"]) == 1
+    assert provenance(engram, fact.id)["used_by"][0]["via"] == "turn"
+    # ... but a trace without a fact signal is the turn's own use, not every fact's
+    b = engram.conversations.add_message(conv.id, "assistant", "Tea?", parent_id=q.id)
+    engram.retrievals.record(b.id, [TraceItem(turn, 1, 0.5, "words",
+                                              detail={"ranks": {"lexical": 1}})])
+    assert len(provenance(engram, other.id)["used_by"]) == 1   # only the fact-led one
