@@ -86,3 +86,29 @@ def test_a_bad_file_is_one_clear_line(tmp_path: Path) -> None:
     assert run.returncode == 1 and "not a LongMemEval file" in run.stderr
     assert len(run.stderr.strip().splitlines()) == 1
     assert parse_date("2023/05/30 (Tue) 23:42") == 1685490120.0
+
+
+def test_compare_runs_every_ablation_and_keeps_vectors_between_runs(tmp_path: Path) -> None:
+    import numpy as np
+
+    from app.benchmarks.longmemeval import ABLATIONS, load_vectors
+
+    data = tmp_path / "lme.json"
+    question = _question("q1", "temporal-reasoning")
+    long_reply = " ".join(["The committee went over the figures again in some detail."] * 30)
+    question["haystack_sessions"][0][1]["content"] = long_reply      # gets passages
+    data.write_text(json.dumps([question]))
+    cache = tmp_path / "vectors.npz"
+    run = engram_cli(tmp_path / "h", "bench", "retrieval", "--longmemeval", str(data),
+                     "--compare", "--vector-cache", str(cache), "--json")
+    assert run.returncode == 0, run.stderr
+    lme = json.loads(run.stdout)["longmemeval"]
+    names = ["engram", *(name for name, _, _ in ABLATIONS), "bm25_turns", "dense_turns"]
+    assert lme["retrievers"] == names
+    for name in names:
+        assert lme[name]["overall"]["turn@5"] == 1.0, name
+    vectors = load_vectors(cache)
+    # every distinct text once: 6 turns, the passages of the long reply, windows derived
+    assert len(vectors) >= 8 and all(v.shape == (384,) and np.isfinite(v).all()
+                                     for v in vectors.values())
+    assert load_vectors(tmp_path / "missing.npz") == {}
