@@ -188,7 +188,7 @@ def save_vectors(path: Path | None, cache: dict[str, np.ndarray]) -> None:
 def longmemeval(path: Path, embedder, *, progress: bool = True,
                 window_vectors: str = "derive", limit: int = 0,
                 every: int = 1, vector_cache: Path | None = None,
-                compare: bool = False) -> dict[str, Any]:
+                compare: bool = False, partial: Path | None = None) -> dict[str, Any]:
     """`compare`: also Engram without each of its parts (ABLATIONS), in the same run."""
     from core.index.sync import IndexSync
     from core.memory.retrieval import RetrievalParams, Retriever
@@ -242,6 +242,10 @@ def longmemeval(path: Path, embedder, *, progress: bool = True,
                   file=sys.stderr)
         if n % 2 == 0:
             save_vectors(vector_cache, cache)
+        if partial is not None:        # the figures so far, in case the run is cut short
+            Path(partial).write_text(json.dumps(
+                {"questions": n, **{name: summarise(rows[name])["overall"] for name in names}},
+                indent=1))
     save_vectors(vector_cache, cache)
     from app.benchmarks.retrieval import _pct
 

@@ -19,6 +19,7 @@ import statistics
 import sys
 import tempfile
 import time
+from dataclasses import replace
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -42,7 +43,9 @@ def register(sub) -> None:
     p.add_argument("--every", type=int, default=1, metavar="K",
                    help="--longmemeval: every K-th question only (the file is sorted by type)")
     p.add_argument("--compare", action="store_true",
-                   help="--longmemeval: also Engram without each of its parts, in the same run")
+                   help="also Engram without each of its parts, in the same run")
+    p.add_argument("--partial", type=Path, metavar="FILE",
+                   help="--longmemeval: write the figures so far to FILE after each question")
     p.add_argument("--vector-cache", type=Path, metavar="FILE",
                    help="--longmemeval: keep the texts' vectors in this .npz file between runs "
                         "(same model and runtime only)")
@@ -92,7 +95,8 @@ def run(args, ctx) -> int:
             writer = memory_writer(args, ctx, progress=not args.json)
         try:
             out["locomo"] = locomo(args.locomo, embedder, progress=not args.json,
-                                   window_vectors=derive, writer=writer)
+                                   window_vectors=derive, writer=writer,
+                                   compare=args.compare)
         finally:
             if writer is not None:
                 writer.close()
@@ -102,7 +106,7 @@ def run(args, ctx) -> int:
         out["longmemeval"] = longmemeval(args.longmemeval, embedder, progress=not args.json,
                                          window_vectors=derive, limit=args.limit,
                                          every=args.every, vector_cache=args.vector_cache,
-                                         compare=args.compare)
+                                         compare=args.compare, partial=args.partial)
     if args.synthetic:
         from app.benchmarks.retrieval_synthetic import synthetic
 
@@ -170,10 +174,12 @@ def ingest_sample(eng: Engram, sample: dict[str, Any], *, window_vectors: str | 
 
 
 def locomo(path: Path, embedder, *, progress: bool = True,
-           window_vectors: str | None = None, writer=None) -> dict[str, Any]:
+           window_vectors: str | None = None, writer=None, compare: bool = False
+           ) -> dict[str, Any]:
     """`writer(eng, sample)`, when given, has a model write its memories (facts, summaries)
     into each sample's store after the plain run; the questions are then asked again, so
     `with_memories` is measured beside the plain figures in the same run."""
+    from app.benchmarks.longmemeval import ABLATIONS
     from core.memory.retrieval import RetrievalParams
     from core.services.engine import Engram
 
@@ -183,6 +189,7 @@ def locomo(path: Path, embedder, *, progress: bool = True,
     written_q: list[dict[str, Any]] = []
     written_latencies: list[float] = []
     both_q: list[dict[str, Any]] = []        # facts kept beside their own turns
+    ablated: dict[str, list[dict[str, Any]]] = {}
     for sample in samples:
         with tempfile.TemporaryDirectory(prefix="engram-bench-") as tmp:
             eng = Engram.open(tmp)
@@ -191,6 +198,10 @@ def locomo(path: Path, embedder, *, progress: bool = True,
             ingest_sample(eng, sample, window_vectors=window_vectors)
             ingest_s = time.perf_counter() - t0
             per_q += question_rows(eng, sample, embedder, latencies)
+            for name, _, overrides in (ABLATIONS if compare else ()):
+                if overrides:           # the same store, another RetrievalParams
+                    ablated.setdefault(name, []).extend(question_rows(
+                        eng, sample, embedder, [], replace(RetrievalParams(), **overrides)))
             if progress:
                 print(f"{sample.get('sample_id')}: {eng.memories.count()} memories, ingested in "
                       f"{ingest_s:.1f} s", file=sys.stderr)
@@ -202,6 +213,8 @@ def locomo(path: Path, embedder, *, progress: bool = True,
                                         RetrievalParams(facts_with_turns=True))
             eng.close()
     out = summarise(per_q, latencies)
+    if ablated:
+        out["ablations"] = {name: summarise(rows, [])["overall"] for name, rows in ablated.items()}
     if writer is not None:
         out["with_memories"] = summarise(written_q, written_latencies)
         out["with_memories_facts_beside_turns"] = summarise(both_q, [])
@@ -287,6 +300,9 @@ def print_report(out: dict[str, Any]) -> None:
         print(header)
         for name, b in [*loc["categories"].items(), ("overall", loc["overall"])]:
             print(f"{name:<12} {b['questions']:>4} " + " ".join(
+                f"{b[m]:>7.3f}" for m in ("k10", "k50", "t500", "t1000", "t2000")))
+        for name, b in loc.get("ablations", {}).items():
+            print(f"{name:<17}" + " ".join(
                 f"{b[m]:>7.3f}" for m in ("k10", "k50", "t500", "t1000", "t2000")))
         lat = loc["latency_ms"]
         print(f"retrieval latency: p50 {lat['p50']} ms, p95 {lat['p95']} ms")
