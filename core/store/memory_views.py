@@ -70,8 +70,9 @@ class MemoryViews:
         for kind, gran, n in self.db.execute(
                 "SELECT kind, granularity, count(*) FROM memories WHERE status = 'active'"
                 " GROUP BY kind, granularity"):
-            key = ("window" if gran == "window" else "turn") if kind == "episodic" else (
-                "summary" if kind == "compact" else kind)
+            # windows and passages of long messages are index entries, not turns
+            key = ("turn" if gran in (None, "turn") else "window") if kind == "episodic" \
+                else ("summary" if kind == "compact" else kind)
             out[key] = out.get(key, 0) + n
         out["chats"] = self.db.execute(
             "SELECT count(DISTINCT conversation_id) FROM memories WHERE status = 'active'"
