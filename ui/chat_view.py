@@ -207,8 +207,7 @@ class ChatView(QWidget):
         if self._stream_widget in self.widgets:
             self._stream_widget = None      # generation goes on in the background
         for w in self.widgets:
-            w.setParent(None)
-            w.deleteLater()
+            self._discard(w)
         self.widgets = []
         self.empty.setVisible(not items)
         for item in items:
@@ -219,6 +218,14 @@ class ChatView(QWidget):
         self.scroll.widget().adjustSize()
         bar = self.scroll.verticalScrollBar()
         bar.setValue(min(bar.value(), bar.maximum()))
+
+    def _discard(self, w: MessageWidget) -> None:
+        """Take a message widget out of the view. Never `setParent(None)`: a widget added a
+        moment ago still has Qt's deferred show queued, which then opened it as a window of
+        its own (a stray top-level copy of the old message over a half-painted pane)."""
+        w.hide()
+        self.list_box.removeWidget(w)
+        w.deleteLater()
 
     def _append_widget(self, item: MessageItem) -> MessageWidget:
         w = MessageWidget(item)
@@ -412,8 +419,7 @@ class ChatView(QWidget):
         if idx is None:
             return
         for w in self.widgets[idx:]:
-            w.setParent(None)
-            w.deleteLater()
+            self._discard(w)
         self.widgets = self.widgets[:idx]
 
     def _on_token(self, piece: str) -> None:
@@ -459,8 +465,7 @@ class ChatView(QWidget):
         for w in [w for w in self.widgets if not w.item.id or
                   any(w.item.id == i.id for i in items)]:
             self.widgets.remove(w)
-            w.setParent(None)
-            w.deleteLater()
+            self._discard(w)
         for item in items:
             self._append_widget(item)
 

@@ -117,13 +117,27 @@ def test_latex_is_shown_readable(qtbot) -> None:
     assert "( P = V" not in shown and "\\times" not in shown
 
 
+def _spin(predicate, timeout: float = 30.0) -> None:
+    """Wait as the app's own loop runs (qtbot's waits also run deferred deletions, which
+    hid the bug below)."""
+    import time
+
+    deadline = time.monotonic() + timeout
+    while not predicate():
+        assert time.monotonic() < deadline, "timed out"
+        QApplication.processEvents()
+        time.sleep(0.005)
+
+
 def test_a_shorter_branch_is_shown_not_blank(qtbot, window, fake_llm, services) -> None:
     window.resize(900, 500)
     fake_llm.reply = "\n\n".join(" ".join(f"w{i}x{j}" for j in range(9)) for i in range(30))
     first = send(qtbot, window, "Tell me a long story")
     fake_llm.reply = "Short."
-    with qtbot.waitSignal(window.chat.turn_finished, timeout=TURN_TIMEOUT):
-        window.chat.widgets[1].regenerate_button.click()
+    done: list = []
+    window.chat.turn_finished.connect(done.append)
+    window.chat.widgets[1].regenerate_button.click()
+    _spin(lambda: bool(done), TURN_TIMEOUT / 1000)
     # back to the long version, scrolled to its end...
     qtbot.waitUntil(lambda: len(window.chat.widgets) == 2
                     and bool(window.chat.widgets[1].item.id))
@@ -143,6 +157,12 @@ def test_a_shorter_branch_is_shown_not_blank(qtbot, window, fake_llm, services) 
     top_left = window.chat.widgets[0].mapTo(viewport, window.chat.widgets[0].rect().topLeft())
     assert 0 <= bar.value() <= bar.maximum()
     assert top_left.y() < viewport.height(), "the short branch is below the visible pane"
+    # the old messages' widgets never open as windows of their own (they did: a widget taken
+    # out with setParent(None) still had Qt's deferred show queued)
+    from ui.message_widget import MessageWidget
+
+    assert not [t for t in QApplication.topLevelWidgets()
+                if isinstance(t, MessageWidget) and t.isVisible()]
     assert first.conversation_id == window.chat.conversation_id
 
 
