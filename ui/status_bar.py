@@ -50,17 +50,19 @@ def memory_work_text(a) -> str:
     """One line for the memory worker's `Activity` ("" when there is nothing to say)."""
     waiting = f" · {a.queued:,} waiting" if a.queued else ""
     if a.paused:
-        return f"Memory work paused{waiting}" if a.queued or a.running else "Memory work paused"
+        return f"Background work paused{waiting}" if a.queued or a.running \
+            else "Background work paused"
     if a.person_first and (a.queued or a.running):
-        return f"Memory work waits while you chat{waiting}"
+        return f"Background work waits while you chat{waiting}"
     if a.running:
         progress = f" ({a.progress} messages)" if a.progress else ""
-        return f"Memory: {a.running}{progress}…{waiting}"
-    return f"Memory work: {a.queued:,} waiting" if a.queued else ""
+        return f"Background: {a.running}{progress}…{waiting}"
+    return f"Background work: {a.queued:,} waiting" if a.queued else ""
 
 
 PAUSE_TIP = ("Between your messages the model writes memories in the background (summaries, "
-             "facts). Your own messages always go first; pause to keep the computer quiet.")
+             "facts). Your own messages always go first; Pause stops this work (the memory "
+             "switch beside it is about what Engram remembers, not about this work).")
 
 
 def human_bytes(n: float) -> str:

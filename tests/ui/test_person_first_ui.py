@@ -55,7 +55,7 @@ def test_send_interrupts_a_background_job_and_streams_at_once(qtbot, window, ser
     worker.start(idle_seconds=0.05)
     qtbot.waitUntil(lambda: worker.gate._busy is not None, timeout=20000)
     window.status.poll()
-    assert window.status.memory_label.text().startswith("Memory: ")   # what runs, in words
+    assert window.status.memory_label.text().startswith("Background: ")   # what runs, in words
     assert "waiting" in window.status.memory_label.text()
     assert window.status.pause_button.isVisible()
     llm.reply = "Short answer."
@@ -64,7 +64,7 @@ def test_send_interrupts_a_background_job_and_streams_at_once(qtbot, window, ser
     assert busy < idle + 1.0, (busy, idle)
     assert worker.yielded >= 1
     window.status.poll()
-    assert "waits while you chat" in window.status.memory_label.text()   # the hold-off
+    assert "Background work waits while you chat" in window.status.memory_label.text()   # the hold-off
     worker.stop(timeout=10)
     jobs = run_db(qtbot, services, lambda e: e.jobs.list())
     assert sum(j.kind == kinds.SUMMARIZE_CONVERSATION and j.status == "queued" for j in jobs) >= 9
@@ -77,10 +77,10 @@ def test_pause_button_holds_and_resumes_background_work(qtbot, window, services,
     worker = _worker(services, hold_off_s=0.0)
     worker.queued = 3
     window.status.poll()
-    assert window.status.memory_label.text() == "Memory work: 3 waiting"
+    assert window.status.memory_label.text() == "Background work: 3 waiting"
     window.status.pause_button.click()
     assert worker.gate.paused and window.status.pause_button.text() == "Resume"
-    assert window.status.memory_label.text() == "Memory work paused · 3 waiting"
+    assert window.status.memory_label.text() == "Background work paused · 3 waiting"
     assert worker.run_once() is None                      # nothing runs while paused
     window.status.pause_button.click()
     assert not worker.gate.paused and window.status.pause_button.text() == "Pause"
