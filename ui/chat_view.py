@@ -13,9 +13,7 @@ from PySide6.QtGui import QKeySequence, QShortcut
 from PySide6.QtWidgets import (
     QFrame,
     QHBoxLayout,
-    QInputDialog,
     QLabel,
-    QMessageBox,
     QPushButton,
     QScrollArea,
     QVBoxLayout,
@@ -27,6 +25,7 @@ from core.services import conversation_ops
 from core.services.changes import Changes
 from core.services.chat import ChatService, TurnResult
 from core.store.conversations import Conversation
+from ui.chat_dialogs import ask_chat_instructions, confirm_delete_message
 from ui.chat_find import FindBar
 from ui.chat_thread import Composer, load_thread, message_item
 from ui.dialogs import show_error
@@ -261,11 +260,7 @@ class ChatView(QWidget):
         """Remove one message from the chat (its text is erased; the replies stay)."""
         if self.generating is not None:
             return
-        if confirm and QMessageBox.question(
-                self, "Delete this message?",
-                "The message leaves this chat and its text is erased. What Engram remembered "
-                "from it stays in the memory inspector (forget or purge it there).") \
-                != QMessageBox.StandardButton.Yes:
+        if confirm and not confirm_delete_message(self):
             return
         self.services.runner.change(
             lambda ctx: conversation_ops.delete_message(ctx.engram, message_id),
@@ -282,15 +277,9 @@ class ChatView(QWidget):
                                 success=self._ask_instructions, failure=self._show_error)
 
     def _ask_instructions(self, conv: Conversation) -> None:
-        cid = conv.id
-        current = str(conv.meta.get("system_prompt", ""))
-        text, ok = QInputDialog.getMultiLineText(
-            self, "Instructions for this chat",
-            "How the model should answer in this chat (e.g. \"Answer in French\", \"Be brief\").\n"
-            "Leave empty to use the instructions for every chat (Settings → Model → Replies).",
-            current)
-        if ok:
-            self.set_instructions(cid, text)
+        text = ask_chat_instructions(self, str(conv.meta.get("system_prompt", "")))
+        if text is not None:
+            self.set_instructions(conv.id, text)
 
     def set_instructions(self, conversation_id: str, text: str) -> None:
         self.services.runner.change(
