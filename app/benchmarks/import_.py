@@ -40,6 +40,9 @@ def register(sub) -> None:
     p.add_argument("--window-vectors", choices=("encode", "derive", "derive-long"),
                    default=None, help="how the pipeline gives windows vectors (default: the "
                    "index sync's; see bench retrieval)")
+    p.add_argument("--memory-cost", action="store_true",
+                   help="only this: the time to write episodic memories with and without "
+                        "passages, side by side on the same generated messages")
     p.add_argument("--json", action="store_true")
     p.add_argument("--keep", action="store_true", help="keep the temp folder")
     p.add_argument("--without-memories", action="store_true",
@@ -208,6 +211,15 @@ def _embedding(home: Path, sample: int, raw_sample: int, runtime: str,
 
 
 def run(args, ctx) -> int:
+    if args.memory_cost:
+        from app.benchmarks.memory_cost import memory_cost
+
+        result = memory_cost()
+        if args.json:
+            print_json(result)
+        else:
+            print_fields(result)
+        return 0
     tmp = Path(tempfile.mkdtemp(prefix="engram-bench-import-"))
     load_before = os.getloadavg()[0]
     try:
