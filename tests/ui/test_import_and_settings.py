@@ -32,13 +32,20 @@ def test_import_wizard_previews_imports_and_embeds(qtbot, window, services, tmp_
     assert all(c.source == "chatgpt" for c in window.conversations.conversations)
     pending = run_db(qtbot, services, lambda e: e.index_sync.pending_count())
     assert pending == 0
-    # The inspector lists the imported memories and filters them by their import.
+    # The inspector lists the imported turns (under Conversations: nothing is known as a fact
+    # until the memory worker writes facts), counts the windows, and filters by import.
     window.show_inspector()
-    qtbot.waitUntil(lambda: window.inspector.model.total == report.memories_created)
-    qtbot.waitUntil(lambda: window.inspector.source.count() == 2)
-    window.inspector.source.setCurrentIndex(1)
-    qtbot.waitUntil(lambda: window.inspector.model.filter.import_id == report.import_id, timeout=3000)
-    qtbot.waitUntil(lambda: window.inspector.model.total == report.memories_created)
+    insp = window.inspector
+    turns = run_db(qtbot, services, lambda e: e.views.count("turns"))
+    windows = run_db(qtbot, services, lambda e: e.views.tally().get("window", 0))
+    assert turns + windows == report.memories_created and turns == 8     # one per message
+    insp.show_view("turns")
+    qtbot.waitUntil(lambda: insp.model.filter.view == "turns" and insp.model.total == turns)
+    qtbot.waitUntil(lambda: f"{windows} index entries" in insp.tally.text())
+    qtbot.waitUntil(lambda: insp.source.count() == 2)
+    insp.source.setCurrentIndex(1)
+    qtbot.waitUntil(lambda: insp.model.filter.import_id == report.import_id, timeout=3000)
+    qtbot.waitUntil(lambda: insp.model.total == turns)
     wizard.close()
 
 
