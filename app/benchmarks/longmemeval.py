@@ -45,6 +45,8 @@ ABLATIONS: tuple[tuple[str, bool, dict[str, Any]], ...] = (
                               "time_order_weight": 0.0}),
     ("engram_no_updates", True, {"update_similarity": 0.0}),
     ("engram_windows_from_turns", True, {"lexical_windows_from_turns": True}),
+    ("engram_long_neighbours", True, {"long_neighbours": True}),
+    ("engram_passages_choose_only", True, {"passage_signals": False}),
 )
 
 

@@ -32,7 +32,7 @@ from core.index.embedder import Embedder
 from core.index.vector_index import VectorIndex
 from core.memory import steering
 from core.memory.candidates import Candidate
-from core.memory.passage_ranking import into_passages, neighbour_passages
+from core.memory.passage_ranking import into_passages, is_long_turn, neighbour_passages
 from core.memory.render import TokenCounter, render_memory
 from core.memory.rerank import time_boost, updates_win
 from core.memory.when import time_hint
@@ -60,6 +60,13 @@ class RetrievalParams:
     weight_lexical_window: float = 1.0
     weight_dense_fact: float = 1.0      # a fact votes for the turn it was distilled from
     weight_lexical_fact: float = 1.0
+    # a passage's hit also counts as a hit on its message (else passages only choose which
+    # part of a long message is shown, and the message ranks as a whole)
+    passage_signals: bool = True
+    # a long message next to a hit follows it as one of its passages; off: it comes in on
+    # its own merit only (the turns around a hit are short remarks in LoCoMo, long replies in
+    # LongMemEval, where following them cost 0.05-0.15 of recall on the dev split)
+    long_neighbours: bool = False
     # windows' lexical signal from their turns' BM25 (no full-text rows of their own)
     lexical_windows_from_turns: bool = False
     facts_with_turns: bool = False    # keep a fact and its own turn both (see _dedupe)
@@ -182,8 +189,10 @@ class Retriever:
                 if mid in anchors:      # a window stands for its anchor turn
                     targets = [(anchors[mid], f"{name}_window")]
                 elif mid in passage_turns:
-                    targets = [(passage_turns[mid], name)]
                     passage_votes[mid] = passage_votes.get(mid, 0.0) + 1 / (p.rrf_k + place + 1)
+                    if not p.passage_signals:
+                        continue        # they only choose what of their message is shown
+                    targets = [(passage_turns[mid], name)]
                 else:                   # a fact counts for itself and for its source turn
                     targets = [(mid, name)]
                     if mid in fact_turns:
@@ -238,8 +247,12 @@ class Retriever:
 
         t0 = time.perf_counter()
         ranked = self._expand_neighbours(scored, conversation_id, excluded_memories)
-        ranked = neighbour_passages(self.store, ranked, self._visible_to(conversation_id),
-                                    excluded_memories, passage_votes)
+        if p.long_neighbours:
+            ranked = neighbour_passages(self.store, ranked, self._visible_to(conversation_id),
+                                        excluded_memories, passage_votes)
+        else:                   # a long message comes in on its own merit only
+            ranked = [c for c in ranked
+                      if not (c.reason == "neighbour" and is_long_turn(c.memory))]
         if keep is not None:
             ranked = [c for c in ranked if keep(c.memory)]
         if include_pinned:
