@@ -50,8 +50,11 @@ def similar_question(query: str, earlier: str) -> bool:
 def factors(store: MemoryStore, memories: Sequence[Memory], query: str) -> dict[str, float]:
     """memory id -> the factor its score is multiplied by (only those below 1)."""
     out: dict[str, float] = {}
-    for mem in memories:
-        if said_by_assistant(mem):
+    model_turns = [m for m in memories if said_by_assistant(m)]
+    people = MemoryViews(store.db).person_authored(
+        [m.meta["message_id"] for m in model_turns if m.meta.get("message_id")])
+    for mem in model_turns:      # a second person in an imported dialogue is not a model
+        if mem.meta.get("message_id") not in people:
             out[mem.id] = ASSISTANT_FACTOR
     marked = SteeringStore(store.db).not_relevant_questions([m.id for m in memories])
     for mid, questions in marked.items():

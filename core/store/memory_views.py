@@ -131,6 +131,16 @@ class MemoryViews:
             for mid, pid in projects.items():
                 self.db.execute("UPDATE memories SET project_id = ? WHERE id = ?", [pid, mid])
 
+    def person_authored(self, message_ids: Sequence[str]) -> set[str]:
+        """Which of these messages an importer marked as a person's although their role is
+        "assistant" (the second speaker of a dialogue between two people, e.g. LoCoMo)."""
+        out: set[str] = set()
+        for chunk, marks in chunks(list(message_ids)):
+            out.update(r[0] for r in self.db.execute(
+                f"SELECT id FROM messages WHERE id IN ({marks})"
+                " AND json_extract(meta, '$.author') = 'person'", chunk))
+        return out
+
     # -- what a purge reaches beyond sources ---------------------------------------------
     def conversation_summaries(self, conversation_ids: Sequence[str]) -> list[str]:
         """Summaries made from a whole conversation (sourced from it, from no one message):

@@ -113,3 +113,15 @@ def test_a_fact_that_led_retrieval_to_its_turn_counts_as_used(engram, say) -> No
     engram.retrievals.record(b.id, [TraceItem(turn, 1, 0.5, "words",
                                               detail={"ranks": {"lexical": 1}})])
     assert len(provenance(engram, other.id)["used_by"]) == 1   # only the fact-led one
+
+
+def test_a_second_person_of_a_dialogue_is_not_weighed_as_the_assistant(engram, say) -> None:
+    """LoCoMo-style imports keep the second speaker as role "assistant" with meta.author
+    "person": their words are a person's and rank as such."""
+    conv = engram.conversations.create("friends")
+    say(conv.id, "user", "Caroline: I went hiking yesterday")
+    say(conv.id, "assistant", "Melanie: I painted a lake sunrise", meta={"author": "person"})
+    r = retriever(engram)
+    ranked = r.retrieve("Who painted a sunrise?").ranked
+    melanie = next(c for c in ranked if "sunrise" in c.memory.text)
+    assert "steered" not in melanie.detail
