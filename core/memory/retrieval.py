@@ -31,7 +31,7 @@ from core.base.llm import approx_tokens
 from core.index.embedder import Embedder
 from core.index.vector_index import VectorIndex
 from core.memory import steering
-from core.memory.candidates import Candidate
+from core.memory.candidates import Candidate, dedupe
 from core.memory.passage_ranking import into_passages, is_long_turn, neighbour_passages
 from core.memory.render import TokenCounter, render_memory
 from core.memory.rerank import time_boost, updates_win
@@ -69,7 +69,7 @@ class RetrievalParams:
     long_neighbours: bool = False
     # windows' lexical signal from their turns' BM25 (no full-text rows of their own)
     lexical_windows_from_turns: bool = False
-    facts_with_turns: bool = False    # keep a fact and its own turn both (see _dedupe)
+    facts_with_turns: bool = False    # keep a fact and its own turn both (see candidates.dedupe)
     expand_top: int = 5               # neighbours are added for this many best turns
     retention_weight: float = 0.2     # share of the score that MemoryBank retention scales
     age_weight: float = 0.1           # share that HEMA age scales
@@ -257,7 +257,7 @@ class Retriever:
             ranked = [c for c in ranked if keep(c.memory)]
         if include_pinned:
             ranked = self._pinned(conversation_id, excluded_memories) + ranked
-        ranked = _dedupe(ranked, excluded_messages, p.facts_with_turns)
+        ranked = dedupe(ranked, excluded_messages, p.facts_with_turns)
         for cand in ranked:
             cand.text = render_memory(cand.memory)
             cand.cost = approx_tokens(cand.text)
@@ -437,48 +437,6 @@ def _reason(ranks: dict[str, int]) -> str:
               "lexical_fact": "words of a fact from it"}
     parts = [f"{labels[k]} #{v}" for k, v in sorted(ranks.items(), key=lambda kv: kv[1])]
     return "matched by " + ", ".join(parts) if parts else "matched"
-
-
-def _source_turn(mem: Memory) -> str | None:
-    """The turn a fact was taken from, or a passage cut from; a turn is its own."""
-    if mem.kind == "fact" or mem.granularity == "passage":
-        return mem.meta.get("turn")
-    return mem.id if mem.granularity == "turn" else None
-
-
-def _dedupe(ranked: list[Candidate], excluded_messages: set[str],
-            facts_with_turns: bool = False) -> list[Candidate]:
-    """Drop repeated ids and texts, and turns already in the prompt's visible history.
-
-    Unless `facts_with_turns`, a fact and the turn it was taken from (or a passage of it)
-    are one memory twice: the better ranked one is kept."""
-    seen_ids: set[str] = set()
-    seen_texts: set[str] = set()
-    fact_turns: set[str] = set()      # turns a kept fact came from
-    piece_turns: set[str] = set()     # turns kept themselves or by a passage
-    out = []
-    for cand in ranked:
-        key = " ".join(cand.memory.text.lower().split())
-        if cand.memory.id in seen_ids or key in seen_texts:
-            continue
-        turn = None if facts_with_turns else _source_turn(cand.memory)
-        if turn is not None:
-            if cand.memory.kind == "fact":
-                if turn in piece_turns:
-                    continue
-                fact_turns.add(turn)
-            elif turn in fact_turns:
-                continue
-            else:
-                piece_turns.add(turn)
-        if excluded_messages and cand.memory.kind == "episodic":
-            msg = cand.memory.meta.get("message_id")
-            if msg in excluded_messages:
-                continue
-        seen_ids.add(cand.memory.id)
-        seen_texts.add(key)
-        out.append(cand)
-    return out
 
 
 def semantic_search(store: MemoryStore, index: VectorIndex, embedder: Embedder, text: str, *,
