@@ -212,6 +212,20 @@ class ModelManager(QWidget):
             return
         self._show_info(result)
 
+    def kv_text(self, info: dict[str, Any], type_k: str | None = None,
+                type_v: str | None = None) -> str:
+        """The cache per token for the K/V types in use (the saved ones unless given)."""
+        from core.runtime.kv_config import bytes_per_element
+
+        ms = self.services.settings.model
+        k, v = type_k or ms.type_k, type_v or ms.type_v
+        try:
+            per = info["kv_elements_per_token"] * (bytes_per_element(k) + bytes_per_element(v))
+        except Exception:  # noqa: BLE001 - an unknown type name: the f16 figure
+            k = v = "f16"
+            per = info["kv_bytes_per_token_f16"]
+        return f"{human_bytes(per)} per token at {k}/{v} · {human_bytes(per * 4096)} for 4,096"
+
     def ask_capabilities(self) -> None:
         """Which GPUs this build of llama.cpp can use (a short-lived child process, once)."""
         if _capabilities is not None or getattr(ModelManager, "_asking", False):
@@ -248,8 +262,7 @@ class ModelManager(QWidget):
                                          if info.get("sliding_window") else ""))
         lab["layers"].setText(f"{info['n_layers']} layers · {info['n_head']} heads "
                               f"({info['n_head_kv']} KV) · head size {info['head_dim']}")
-        per = info["kv_bytes_per_token_f16"]
-        lab["kv"].setText(f"{human_bytes(per)} at f16 · {human_bytes(per * 4096)} for 4,096 tokens")
+        lab["kv"].setText(self.kv_text(info))
         lab["template"].setText("included" if info.get("chat_template") else
                                 "none (Engram uses the architecture's usual format)")
         lab["kind"].setText(info.get("kind_auto", "—"))

@@ -410,6 +410,8 @@ class SettingsDialog(QDialog):
         n = self.n_ctx.value()
         self.kv_size.setText(f"= {human_bytes(per * n)} for {n:,} tokens "
                              f"({human_bytes(per * 1000)} per 1,000)")
+        self.model_manager.info_labels["kv"].setText(self.model_manager.kv_text(
+            info, self.type_k.currentText(), self.type_v.currentText()))
 
     def show_gpu_support(self) -> None:
         """What this build of llama.cpp can offload (asked once, off the GUI thread)."""

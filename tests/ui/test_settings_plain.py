@@ -31,6 +31,7 @@ def test_settings_speak_plainly_and_show_the_kv_size(qtbot, window, tiny_gguf: P
     dlg.type_v.setCurrentText("q8_0")
     q8 = dlg.kv_size.text()
     assert f16 != q8 and "for 4,096 tokens" in q8
+    assert " at q8_0/q8_0 · " in dlg.model_manager.info_labels["kv"].text()   # not "at f16"
     info = dlg.model_manager.info
     from core.runtime.kv_config import bytes_per_element
     from ui.status_bar import human_bytes
