@@ -164,7 +164,7 @@ class Retriever:
         t0 = time.perf_counter()
         lexical = self._lexical(query, conversation_id)
         timings["lexical"] = time.perf_counter() - t0
-        dense, timings["dense"] = dense_job.result() if dense_job else ([], 0.0)
+        dense, timings["dense"], vectors = dense_job.result() if dense_job else ([], 0.0, {})
 
         t0 = time.perf_counter()
         rows = self.store.get_many(list(dict.fromkeys([i for i, _ in dense] + [i for i, _ in lexical])))
@@ -240,7 +240,6 @@ class Retriever:
         scored.sort(key=lambda c: -c.score)
         if p.update_similarity > 0 and len(scored) > 1:
             top = scored[: p.update_top]
-            vectors = self.index.get_embeddings([c.memory.id for c in top])
             scored = updates_win(top, vectors, similarity=p.update_similarity) \
                 + scored[p.update_top:]
         timings["fuse"] = time.perf_counter() - t0
@@ -271,9 +270,18 @@ class Retriever:
 
     # -- candidate sources ----------------------------------------------------------------
     def _timed_dense(self, query: str, conversation_id: str | None
-                     ) -> tuple[list[tuple[str, float]], float]:
+                     ) -> tuple[list[tuple[str, float]], float, dict]:
+        """The dense hits, their time, and (for "updates win") the vectors of the best of
+        them, fetched here, on the dense thread, while the lexical side runs: the best
+        candidates after fusion are nearly always among them, and a candidate without a
+        vector is simply not compared."""
         t0 = time.perf_counter()
-        return self._dense(query, conversation_id), time.perf_counter() - t0
+        hits = self._dense(query, conversation_id)
+        seconds = time.perf_counter() - t0
+        top = [mid for mid, _ in hits[: 2 * self.params.update_top]]
+        vectors = (self.index.get_embeddings(top)
+                   if top and self.params.update_similarity > 0 else {})
+        return hits, seconds, vectors
 
     def _dense(self, query: str, conversation_id: str | None) -> list[tuple[str, float]]:
         """No `where` filter: Chroma's metadata filtering made each query 5x slower (31 vs
