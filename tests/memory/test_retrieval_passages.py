@@ -102,3 +102,24 @@ def test_an_edited_long_turn_is_shown_with_its_new_text(engram, say) -> None:
     # the passage holding the old words is never shown in place of the edited message
     assert not any("Kinsale" in t for t in shown)
     assert any("Dingle" in t for t in shown)
+
+
+def test_a_long_reply_next_to_a_hit_comes_in_only_on_its_own_merit(engram, say) -> None:
+    from core.memory.retrieval import RetrievalParams
+
+    conv = engram.conversations.create("cat")
+    hit = say(conv.id, "user", "My grey cat Miso turned four today.")
+    say(conv.id, "assistant", long_answer())           # about committees, not cats
+    engram.index_sync.sync()
+    narrow = RetrievalParams(dense_k=1, lexical_k=1)
+    ranked = Retriever(engram.memories, engram.index, engram.embedder, narrow).retrieve(
+        "Miso grey cat").ranked
+    assert ranked[0].memory.meta["message_id"] == hit.id
+    assert all(c.reason != "neighbour" for c in ranked)
+    # the LoCoMo habit, measurable: the reply follows as its nearest passage
+    follow = RetrievalParams(dense_k=1, lexical_k=1, long_neighbours=True)
+    ranked = Retriever(engram.memories, engram.index, engram.embedder, follow).retrieve(
+        "Miso grey cat").ranked
+    after = [c for c in ranked if c.reason == "neighbour"]
+    assert len(after) == 1 and after[0].memory.granularity == "passage"
+    assert after[0].memory.meta["part"] == 0 and after[0].cost < 250
