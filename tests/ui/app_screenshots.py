@@ -19,7 +19,8 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT))
 ARCHIVES = ROOT.parent / "shared" / "data" / "archives"
-STARTER_COPY = Path("/root/x/models/gemma-3-270m-q4_k_m.gguf")   # this machine's copy
+# an unpacked copy of the starter model to load in place (else it is prepared as on first start)
+STARTER_COPY = Path(os.environ.get("ENGRAM_STARTER_GGUF", "/nonexistent"))
 
 
 def wait(app, predicate, timeout: float = 120.0) -> None:
