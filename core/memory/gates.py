@@ -219,6 +219,35 @@ def check_speaker_side(fact: str, source: str) -> Verdict:
     return ACCEPTED
 
 
+_POSSESSIVE = re.compile(r"\b([A-Z][\w-]+)'s\s+([a-z]+)\b")
+_IDENTITY = re.compile(r"\b([A-Z][\w-]+)\s+(?:is|was)\s+(?:a|an)\s+([a-z]+)\b")
+
+
+def check_relations(text: str, source: str, speakers: Iterable[str] = ()) -> Verdict:
+    """Who is whose, and who is what, as the source says it. The words can all be in the
+    source and the sentence still be false: "My sister Ana has two cats" is no ground for
+    "Ana's sister has two cats" (the relation turned round) nor for "Ana is a cat" (a name
+    given a kind the source gives someone else). A `speaker` says what they are in the first
+    person ("I'm a counselor"), so only others' kinds are checked."""
+    own = {_norm(n) for n in speakers}
+    for name, word in _POSSESSIVE.findall(text):
+        n, w = re.escape(name), re.escape(word)
+        if (re.search(rf"(?i:\b{w})\s+{n}\b", source)
+                and not re.search(rf"\b{n}'s\s+(?i:{w})", source)):
+            return Verdict.refuse(f"turns the relation round ('{name}'s {word}'; its source "
+                                  f"says '{word} {name}')")
+    for name, word in _IDENTITY.findall(text):
+        if _norm(name) in own:
+            continue
+        n, w = re.escape(name), re.escape(stem(word))
+        named_as = (rf"(?i:\b{w}\w*),?\s+(?:(?i:named|called)\s+)?"
+                    rf"(?:[A-Z][\w-]+,?\s+(?:and\s+)?)*{n}\b")
+        says_is = rf"\b{n}(?:\s+(?i:is|was)|'s|,\s+(?i:a|an|the|my|our))\b"
+        if not re.search(named_as, source) and not re.search(says_is, source):
+            return Verdict.refuse(f"not grounded (its source does not call {name} a {word})")
+    return ACCEPTED
+
+
 def check_grounded(text: str, source: str, *, allowed_names: Iterable[str] = (),
                    min_content_share: float = 0.75, one_sentence: bool = False) -> Verdict:
     """Names and numbers of `text` must be in `source`; so must most of its content words.
@@ -228,6 +257,9 @@ def check_grounded(text: str, source: str, *, allowed_names: Iterable[str] = (),
     different sentences of "My name is Lena. I have a dog named Pixel." and is refused."""
     src_lower = source.lower()
     allowed = {_norm(n) for n in allowed_names}
+    relation = check_relations(text, source, allowed)
+    if not relation.ok:
+        return relation
     for number in numbers_in(text):
         if number not in source:
             return Verdict.refuse(f"not grounded (the number {number} is not in its source)")

@@ -96,3 +96,23 @@ def test_a_reply_using_a_name_of_the_frames_example_is_cut() -> None:
     assert guard.cut("My dog is called Miso.") == ("", "echo of the prompt's example ('Miso')")
     assert guard.cut("Hi there. You moved to Leeds, right?")[0] == "Hi there"
     assert guard.cut("Your dog is called Pixel.")[1] == ""
+
+
+def test_a_relation_turned_round_or_a_kind_given_to_someone_else_is_refused() -> None:
+    """Written by the starter model from "My sister Ana has two cats, Miro and Tosca.": every
+    word is in the source and both sentences are false."""
+    source = "My sister Ana has two cats, Miro and Tosca."
+    speakers = ["Tomas", "The user"]
+    inverted = check_grounded("Ana's sister has two cats, Miro and Tosca.", source,
+                              allowed_names=speakers, one_sentence=True)
+    assert not inverted.ok and "relation round" in inverted.reason
+    kind = check_grounded("Ana is a cat.", source, allowed_names=speakers, one_sentence=True)
+    assert not kind.ok and "does not call Ana a cat" in kind.reason
+    # what the source does say stays accepted
+    for fact in ("Miro is a cat.", "Tosca is a cat.", "The user's sister Ana has two cats."):
+        assert check_grounded(fact, source, allowed_names=speakers, one_sentence=True).ok, fact
+    assert check_grounded("Pixel is a dog.", "I have a dog named Pixel.",
+                          allowed_names=["Lena"], one_sentence=True).ok
+    # a speaker says what they are in the first person
+    assert check_grounded("Lena is a nurse.", "I work as a nurse, mostly night shifts.",
+                          allowed_names=["Lena"], one_sentence=True).ok
