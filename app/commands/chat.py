@@ -97,11 +97,24 @@ def _interactive(service, conv, show_memories: bool) -> None:
 
 def _turn(service, conversation_id: str, text: str, show_memories: bool,
           stop: threading.Event) -> None:
+    # On a terminal the reply streams; what a redraw or a cut took back cannot be unprinted, so
+    # the reply that was kept follows on its own line. Piped, only the kept reply is printed.
+    live = sys.stdout.isatty()
+    printed: list[str] = []
+
     def on_token(piece: str) -> None:
-        sys.stdout.write(piece)
-        sys.stdout.flush()
+        printed.append(piece)
+        if live:
+            sys.stdout.write(piece)
+            sys.stdout.flush()
 
     result = service.send(conversation_id, text, on_token=on_token, should_stop=stop.is_set)
+    shown = "".join(printed).strip()
+    if not live:
+        sys.stdout.write(result.text.strip())
+    elif shown != result.text.strip():
+        why = f" ({result.cut})" if result.cut else ""
+        sys.stdout.write(f"\n[taken back{why}; the reply kept:] {result.text.strip()}")
     sys.stdout.write("\n")
     if show_memories:
         print(f"[{result.mode}; {len(result.trace)} memories]", file=sys.stderr)
