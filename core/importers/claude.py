@@ -19,6 +19,7 @@ from core.importers.model import (
     ParsedConversation,
     ParsedMessage,
     Skipped,
+    as_list,
     as_text,
     as_time,
     assign_branches,
@@ -123,14 +124,14 @@ def _message(msg: dict[str, Any], index: int) -> ParsedMessage:
             elif kind:
                 meta.setdefault("other_blocks", []).append(kind[:64])
     text = "\n\n".join(texts) if texts else as_text(msg.get("text"))
-    for att in msg.get("attachments") or []:
+    for att in as_list(msg.get("attachments")):
         if isinstance(att, dict):
             extracted = as_text(att.get("extracted_content"))
             name = as_text(att.get("file_name")) or "attachment"
             if extracted.strip():
                 text = f"{text}\n\n[Attachment: {name}]\n{extracted}".strip()
             meta.setdefault("attachments", []).append(clean(name)[:300])
-    for f in msg.get("files") or []:
+    for f in as_list(msg.get("files")):
         if isinstance(f, dict) and as_text(f.get("file_name")):
             meta.setdefault("files", []).append(clean(as_text(f["file_name"]))[:300])
     source_id = clean(as_text(msg.get("uuid"))) or f"#{index}"

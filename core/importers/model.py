@@ -66,6 +66,11 @@ def assign_branches(messages: list[ParsedMessage]) -> None:
         seen[msg.parent_source_id] = msg.branch + 1
 
 
+def as_list(value: Any) -> list[Any]:
+    """A list for things that should be a list but may be anything (null, true, an object)."""
+    return value if isinstance(value, list) else []
+
+
 def as_text(value: Any) -> str:
     """A string for things that should be text but may be anything (null, a number...)."""
     if value is None:

@@ -6,7 +6,7 @@ import json
 import tempfile
 from pathlib import Path
 
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
 from core.importers import ArchiveError, chatgpt, claude, dry_run, lmstudio, openwebui, run_import
@@ -29,6 +29,9 @@ records = st.dictionaries(st.sampled_from(KEYS), values, max_size=8)
 
 @settings(max_examples=300, deadline=None)
 @given(records)
+# found by this test: a Claude message whose attachments are `true`
+@example({"id": None, "title": None, "chat_messages": [{"attachments": True}]})
+@example({"chat_messages": [{"files": {"file_name": "a"}}]})
 def test_converters_never_raise(record) -> None:
     for result in (chatgpt.convert(record), claude.convert(record), openwebui.convert(record),
                    lmstudio.convert(record, "x.conversation.json")):
