@@ -446,6 +446,8 @@ class ChatView(QWidget):
         self._announced = result.changes
         self.services.events.announce(result.changes)
         self.services.events.reply_stats.emit(result.stats)
+        if result.notice:
+            self.services.events.notice.emit(result.notice)
         self.turn_finished.emit(result)
 
     def _show_finished(self, items: list[MessageItem]) -> None:

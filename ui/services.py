@@ -56,6 +56,10 @@ _pinned = False
 pin_singletons()
 
 
+INDEX_REBUILT = ("The vector index's files were damaged (often by a crash while writing); it "
+                 "was rebuilt from Engram's database. Nothing was lost.")
+
+
 class AppEvents(QObject):
     changed = Signal(object)                  # a core.services.changes.Changes record
     settings_changed = Signal()
@@ -65,6 +69,7 @@ class AppEvents(QObject):
     open_conversation = Signal(str, str)      # conversation id, message id to scroll to ("")
     reply_stats = Signal(object)              # the GenerationStats of a finished answer
     background_progress = Signal(str, int, int)   # task name, done, total (total 0 = finished)
+    notice = Signal(str)                      # one line for the status bar (a repair, a failure)
 
     def announce(self, changes: Changes) -> None:
         """Tell every panel what one operation changed (once per operation)."""
@@ -125,13 +130,20 @@ class Services:
         def work(ctx: OpContext) -> object:
             return ctx.engram.index_sync.sync(progress=ctx.progress, should_stop=ctx.cancelled)
 
-        def finished(_result: object = None) -> None:
+        def finished(result: object = None) -> None:
             self._syncing = False
             events.background_progress.emit("Indexing memories", 0, 0)
+            if getattr(result, "rebuilt_damaged", False):
+                events.notice.emit(INDEX_REBUILT)
             if self._sync_again and not self.runner.closed:
                 QTimer.singleShot(0, self.sync_index)
 
-        op = self.runner.background(work, success=finished, failure=lambda _e: finished())
+        def failed(exc: BaseException) -> None:
+            events.notice.emit(f"Indexing memories failed ({exc}); word search still finds "
+                               "them, and indexing is tried again after your next message.")
+            finished()
+
+        op = self.runner.background(work, success=finished, failure=failed)
         op.progressed.connect(lambda p: events.background_progress.emit(
             "Indexing memories", p.done, p.total))
 

@@ -20,6 +20,7 @@ from ui.memory_switch import MemorySwitch
 from ui.services import Services
 
 POLL_MS = 500
+NOTICE_MS = 20_000
 # Background tasks that give memories their vectors (ui/import_wizard.py, memory_inspector.py,
 # main_window.py): for these the bar shows what waits and for how long.
 VECTOR_TASKS = frozenset({"Embedding imported memories", "Indexing memories",
@@ -111,6 +112,7 @@ class EngramStatusBar(QStatusBar):
         services.events.model_changed.connect(self.refresh)
         services.events.reply_stats.connect(self.show_reply)
         services.events.background_progress.connect(self.task_progress)
+        services.events.notice.connect(lambda text: self.showMessage(text, NOTICE_MS))
         self._poll = QTimer(self)
         self._poll.setInterval(POLL_MS)
         self._poll.timeout.connect(self.poll)

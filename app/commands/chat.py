@@ -116,6 +116,8 @@ def _turn(service, conversation_id: str, text: str, show_memories: bool,
         why = f" ({result.cut})" if result.cut else ""
         sys.stdout.write(f"\n[taken back{why}; the reply kept:] {result.text.strip()}")
     sys.stdout.write("\n")
+    if result.notice:
+        print(f"[{result.notice}]", file=sys.stderr)
     if show_memories:
         print(f"[{result.mode}; {len(result.trace)} memories]", file=sys.stderr)
         for item in result.trace:

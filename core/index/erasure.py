@@ -50,6 +50,7 @@ class ErasureReport:
     stale_segments_removed: int = 0
     vacuumed: bool = False
     seconds: float = 0.0
+    dropped: bool = False          # the collection was damaged and dropped whole
 
     def to_dict(self) -> dict[str, Any]:
         return dict(vars(self))

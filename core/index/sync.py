@@ -36,7 +36,7 @@ import numpy as np
 from core.base.progress import OnProgress, Progress, ShouldStop
 from core.index.embedder import Embedder
 from core.index.sync_state import IndexState
-from core.index.vector_index import IndexEntry, VectorIndex
+from core.index.vector_index import IndexDamaged, IndexEntry, VectorIndex
 from core.store.memories import MemoryStore
 
 log = logging.getLogger(__name__)
@@ -62,6 +62,7 @@ class SyncReport:
     reused: int = 0            # duplicates in the sync, or a vector the collection had
     derived: int = 0           # windows made from their turns' vectors
     seconds: float = 0.0
+    rebuilt_damaged: bool = False   # the collection was damaged: dropped and embedded again
 
     @property
     def per_second(self) -> float:
@@ -138,6 +139,14 @@ class _Writer:
             raise self.error
         return self.done()
 
+    def abandon(self) -> None:
+        """The sync failed: let the thread finish what it holds and stop (nothing is marked)."""
+        if not self._thread.is_alive():
+            return
+        self.error = self.error or RuntimeError("abandoned")   # the queued batches are dropped
+        self._todo.put(None)
+        self._thread.join()
+
     def _run(self) -> None:
         while True:
             item = self._todo.get()
@@ -196,8 +205,21 @@ class IndexSync:
     # -- sync ------------------------------------------------------------------------------
     def sync(self, progress: OnProgress | None = None,
              should_stop: ShouldStop | None = None) -> SyncReport:
-        """Bring every out-of-date memory into the index."""
+        """Bring every out-of-date memory into the index. A damaged collection (see
+        `IndexDamaged`) is dropped and every memory embedded again, once per call."""
+        try:
+            return self._sync(progress, should_stop)
+        except IndexDamaged as exc:
+            log.warning("%s Dropping the collection and embedding every memory again.", exc)
+            self.index.reset()
+            self.store.mark_unindexed()
+            report = self._sync(progress, should_stop)
+            report.rebuilt_damaged = True
+            return report
+
+    def _sync(self, progress: OnProgress | None, should_stop: ShouldStop | None) -> SyncReport:
         self.check_target()
+        self.index.count()      # damage a search met (it answered by words) shows here too
         report = SyncReport()
         total = self.pending_count()
         runtime = getattr(self.embedder, "runtime", "torch") if total else ""  # loads the model
@@ -248,6 +270,9 @@ class IndexSync:
                 if not found:
                     break
                 writer = _Writer(self.index)
+        except BaseException:
+            writer.abandon()
+            raise
         finally:
             report.seconds = time.perf_counter() - start
             if self.state is not None:

@@ -11,7 +11,9 @@ from __future__ import annotations
 
 import logging
 import os
-from collections.abc import Iterable, Sequence
+import threading
+from collections.abc import Iterable, Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -20,12 +22,35 @@ from urllib.parse import urlparse
 import numpy as np
 
 from core.base.errors import EngramError
-from core.index.erasure import adopt_interrupted_rebuild, erase_everywhere, remove_stale_segments
+from core.index.erasure import (
+    ErasureReport,
+    adopt_interrupted_rebuild,
+    erase_everywhere,
+    remove_stale_segments,
+    vacuum,
+)
 
 log = logging.getLogger(__name__)
 
 # Chroma must never phone home. Set before chromadb is imported anywhere.
 os.environ.setdefault("ANONYMIZED_TELEMETRY", "False")
+
+
+class IndexDamaged(EngramError):
+    """Chroma cannot read its own files for this collection: a process killed while Chroma
+    wrote them (a known Chroma weakness) or a disk error. SQLite holds everything the index
+    holds, so the cure is to drop the collection and embed again (`IndexSync.sync` does it)."""
+
+
+# Words of the InternalErrors Chroma raises when a collection's HNSW files or its write-ahead
+# log cannot be applied (seen here after a SIGKILL during an upsert, and with a torn header).
+_DAMAGE_WORDS = ("hnsw", "segment reader", "segment writer", "apply logs", "compactor")
+
+
+def is_damage(exc: BaseException) -> bool:
+    """Whether a Chroma error says the collection's files are damaged (not a bad request)."""
+    text = str(exc).lower()
+    return type(exc).__name__ == "InternalError" and any(w in text for w in _DAMAGE_WORDS)
 
 
 @dataclass(frozen=True)
@@ -67,7 +92,13 @@ def collection_for(base: str, vector_family: str) -> str:
 
 
 class VectorIndex:
-    """One Chroma collection, embedded (PersistentClient) or on a server (HttpClient)."""
+    """One Chroma collection, embedded (PersistentClient) or on a server (HttpClient).
+
+    Calls are serialised: Chroma's embedded client read a collection's HNSW files while an
+    upsert on another thread was rewriting them and failed ("Error creating hnsw segment
+    reader: Nothing found on disk"). The desktop app's index worker serialises them anyway
+    (one request at a time on its index lane); the lock makes the CLI and scripts the same.
+    A damaged collection raises `IndexDamaged`."""
 
     def __init__(self, client: Any, collection_name: str, *, location: str,
                  chroma_dir: Path | None = None) -> None:
@@ -75,7 +106,21 @@ class VectorIndex:
         self.collection_name = collection_name
         self.location = location
         self.chroma_dir = chroma_dir          # the embedded folder; None on a server
-        self._collection = self._open_collection()
+        self._lock = threading.RLock()
+        with self._chroma():
+            self._collection = self._open_collection()
+
+    @contextmanager
+    def _chroma(self) -> Iterator[None]:
+        with self._lock:
+            try:
+                yield
+            except Exception as exc:
+                if is_damage(exc):
+                    raise IndexDamaged(
+                        f"The vector index's files are damaged ({exc}); Engram rebuilds it "
+                        "from its database.") from exc
+                raise
 
     # -- construction -------------------------------------------------------------------
     @classmethod
@@ -118,47 +163,64 @@ class VectorIndex:
             return
         if len(entries) != len(embeddings):
             raise ValueError("one embedding per entry")
-        for start in range(0, len(entries), 1000):
-            chunk = entries[start : start + 1000]
-            self._collection.upsert(
-                ids=[e.memory_id for e in chunk],
-                embeddings=np.asarray(embeddings[start : start + 1000], dtype=np.float32),
-                metadatas=[e.metadata() for e in chunk],
-            )
+        with self._chroma():
+            for start in range(0, len(entries), 1000):
+                chunk = entries[start : start + 1000]
+                self._collection.upsert(
+                    ids=[e.memory_id for e in chunk],
+                    embeddings=np.asarray(embeddings[start : start + 1000], dtype=np.float32),
+                    metadatas=[e.metadata() for e in chunk],
+                )
 
     def update_metadata(self, entries: Sequence[IndexEntry]) -> None:
         """Change status/scope without re-embedding. Ids not in the index are skipped."""
-        present = set(self.existing_ids([e.memory_id for e in entries]))
-        chunk = [e for e in entries if e.memory_id in present]
-        if chunk:
-            self._collection.update(
-                ids=[e.memory_id for e in chunk], metadatas=[e.metadata() for e in chunk]
-            )
+        with self._chroma():
+            present = set(self.existing_ids([e.memory_id for e in entries]))
+            chunk = [e for e in entries if e.memory_id in present]
+            if chunk:
+                self._collection.update(
+                    ids=[e.memory_id for e in chunk], metadatas=[e.metadata() for e in chunk]
+                )
 
     def delete(self, memory_ids: Iterable[str]) -> None:
         ids = list(memory_ids)
-        for start in range(0, len(ids), 1000):
-            self._collection.delete(ids=ids[start : start + 1000])
+        with self._chroma():
+            for start in range(0, len(ids), 1000):
+                self._collection.delete(ids=ids[start : start + 1000])
 
     def reset(self) -> None:
-        """Drop and recreate the collection (used by a full reindex). The dropped segment's
-        folder, which Chroma leaves behind with every vector, is removed too."""
-        try:
-            self._client.delete_collection(self.collection_name)
-        except Exception:  # noqa: BLE001, S110 - absent already
-            pass
-        self._collection = self._open_collection()
-        if self.chroma_dir is not None:
-            remove_stale_segments(self.chroma_dir)
+        """Drop and recreate the collection (a full reindex, a damaged collection). The
+        dropped segment's folder, which Chroma leaves behind with every vector, is removed
+        too. Dropping works on a damaged collection: Chroma does not read its files."""
+        with self._chroma():
+            try:
+                self._client.delete_collection(self.collection_name)
+            except Exception:  # noqa: BLE001, S110 - absent already
+                pass
+            self._collection = self._open_collection()
+            if self.chroma_dir is not None:
+                remove_stale_segments(self.chroma_dir)
 
     def erase(self, memory_ids: Iterable[str], *, force: bool = False) -> dict[str, Any]:
         """Delete these ids and leave no copy of their vectors (or earlier versions of them)
         in the index's files: see core.index.erasure. `force` rebuilds even when none of
         the ids is in the collection now (finishing an interrupted purge). Returns an
-        ErasureReport as a dict."""
+        ErasureReport as a dict.
+
+        A damaged collection cannot be copied without the erased ids, so it is dropped
+        whole (its folder removed, chroma.sqlite3 vacuumed) and the report says `dropped`:
+        every other memory then needs its vector again (the caller marks them)."""
         ids = sorted(set(memory_ids))
-        self._collection, report = erase_everywhere(self._client, self._collection, ids,
-                                                    force=force, chroma_dir=self.chroma_dir)
+        try:
+            with self._chroma():
+                self._collection, report = erase_everywhere(
+                    self._client, self._collection, ids, force=force, chroma_dir=self.chroma_dir)
+        except IndexDamaged as exc:
+            log.warning("erasing from a damaged index: dropping it whole (%s)", exc)
+            self.reset()
+            report = ErasureReport("embedded" if self.chroma_dir is not None else "server",
+                                   requested=len(ids), rebuilt=True, dropped=True)
+            report.vacuumed = self.chroma_dir is not None and vacuum(self.chroma_dir)
         log.info("erased %d vectors (%d present; rebuilt: %s, %d kept)", report.requested,
                  report.present, report.rebuilt, report.kept)
         return report.to_dict()
@@ -174,66 +236,74 @@ class VectorIndex:
         """Top-k memory ids with cosine similarity, best first."""
         if k <= 0:
             return []
-        result = self._collection.query(
-            query_embeddings=[np.asarray(embedding, dtype=np.float32)],
-            n_results=k,
-            where=where or None,
-            include=["distances"],
-        )
+        with self._chroma():
+            result = self._collection.query(
+                query_embeddings=[np.asarray(embedding, dtype=np.float32)],
+                n_results=k,
+                where=where or None,
+                include=["distances"],
+            )
         ids = result["ids"][0] if result["ids"] else []
         distances = result["distances"][0] if result.get("distances") else []
         return [(i, 1.0 - float(d)) for i, d in zip(ids, distances)]
 
     def count(self) -> int:
-        return int(self._collection.count())
+        with self._chroma():
+            return int(self._collection.count())
 
     def existing_ids(self, memory_ids: Sequence[str]) -> list[str]:
         found: list[str] = []
-        for start in range(0, len(memory_ids), 1000):
-            got = self._collection.get(ids=list(memory_ids[start : start + 1000]), include=[])
-            found.extend(got["ids"])
+        with self._chroma():
+            for start in range(0, len(memory_ids), 1000):
+                got = self._collection.get(ids=list(memory_ids[start : start + 1000]),
+                                           include=[])
+                found.extend(got["ids"])
         return found
 
     def all_ids(self, batch: int = 5000) -> list[str]:
         out: list[str] = []
         offset = 0
-        while True:
-            got = self._collection.get(include=[], limit=batch, offset=offset)
-            if not got["ids"]:
-                return out
-            out.extend(got["ids"])
-            offset += len(got["ids"])
+        with self._chroma():
+            while True:
+                got = self._collection.get(include=[], limit=batch, offset=offset)
+                if not got["ids"]:
+                    return out
+                out.extend(got["ids"])
+                offset += len(got["ids"])
 
     def get_embeddings(self, memory_ids: Sequence[str]) -> dict[str, np.ndarray]:
         """Stored vectors by memory id (ids not in the index are left out)."""
         out: dict[str, np.ndarray] = {}
-        for start in range(0, len(memory_ids), 1000):
-            got = self._collection.get(ids=list(memory_ids[start : start + 1000]),
-                                       include=["embeddings"])
-            for mid, vec in zip(got["ids"], got["embeddings"]):
-                out[mid] = np.asarray(vec, dtype=np.float32)
+        with self._chroma():
+            for start in range(0, len(memory_ids), 1000):
+                got = self._collection.get(ids=list(memory_ids[start : start + 1000]),
+                                           include=["embeddings"])
+                for mid, vec in zip(got["ids"], got["embeddings"]):
+                    out[mid] = np.asarray(vec, dtype=np.float32)
         return out
 
     def find_by_hash(self, content_hashes: Sequence[str]) -> dict[str, np.ndarray]:
         """A stored vector for each content hash that has one (the embedding cache)."""
         out: dict[str, np.ndarray] = {}
         hashes = list(dict.fromkeys(content_hashes))
-        for start in range(0, len(hashes), 500):
-            chunk = hashes[start : start + 500]
-            got = self._collection.get(where={"content_hash": {"$in": chunk}},
-                                       include=["embeddings", "metadatas"])
-            for meta, vec in zip(got["metadatas"], got["embeddings"]):
-                out[(meta or {}).get("content_hash", "")] = np.asarray(vec, dtype=np.float32)
+        with self._chroma():
+            for start in range(0, len(hashes), 500):
+                chunk = hashes[start : start + 500]
+                got = self._collection.get(where={"content_hash": {"$in": chunk}},
+                                           include=["embeddings", "metadatas"])
+                for meta, vec in zip(got["metadatas"], got["embeddings"]):
+                    out[(meta or {}).get("content_hash", "")] = np.asarray(vec, np.float32)
         out.pop("", None)
         return out
 
     def get_metadata(self, memory_ids: Sequence[str]) -> dict[str, dict[str, Any]]:
         out: dict[str, dict[str, Any]] = {}
-        for start in range(0, len(memory_ids), 1000):
-            got = self._collection.get(
-                ids=list(memory_ids[start : start + 1000]), include=["metadatas"]
-            )
-            out.update(dict(zip(got["ids"], got["metadatas"])))
+        with self._chroma():
+            for start in range(0, len(memory_ids), 1000):
+                got = self._collection.get(
+                    ids=list(memory_ids[start : start + 1000]), include=["metadatas"]
+                )
+                out.update(dict(zip(got["ids"], got["metadatas"])))
         return out
 
 

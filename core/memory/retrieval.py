@@ -18,6 +18,7 @@ Parameters were tuned on the LoCoMo dev split (`engram bench retrieval`).
 """
 from __future__ import annotations
 
+import logging
 import math
 import re
 import threading
@@ -27,6 +28,7 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 
 from core.base import clock
+from core.base.errors import EngramError
 from core.base.llm import approx_tokens
 from core.index.embedder import Embedder
 from core.index.vector_index import VectorIndex
@@ -38,6 +40,8 @@ from core.memory.rerank import time_boost, updates_win
 from core.memory.when import time_hint
 from core.memory.window_signal import windows_from_turns
 from core.store.memories import Memory, MemoryStore
+
+log = logging.getLogger(__name__)
 
 RETRIEVABLE_KINDS = ("episodic", "thought", "fact", "summary", "compact")
 SIGNALS = ("dense", "lexical", "dense_window", "lexical_window", "dense_fact", "lexical_fact")
@@ -92,6 +96,9 @@ class RetrievalResult:
     budget_tokens: int = 0
     used_tokens: int = 0
     timings: dict[str, float] = field(default_factory=dict)
+    # why search by meaning took no part ("" when it did): a damaged or unreachable index
+    # leaves word search to answer alone rather than failing the turn
+    dense_error: str = ""
 
 
 def content_words(text: str) -> list[str]:
@@ -164,7 +171,8 @@ class Retriever:
         t0 = time.perf_counter()
         lexical = self._lexical(query, conversation_id)
         timings["lexical"] = time.perf_counter() - t0
-        dense, timings["dense"], vectors = dense_job.result() if dense_job else ([], 0.0, {})
+        dense, timings["dense"], vectors, dense_error = (
+            dense_job.result() if dense_job else ([], 0.0, {}, ""))
 
         t0 = time.perf_counter()
         rows = self.store.get_many(list(dict.fromkeys([i for i, _ in dense] + [i for i, _ in lexical])))
@@ -266,22 +274,26 @@ class Retriever:
             selected, used = _select_counting(ranked, budget_tokens, count_tokens)
         timings["select"] = time.perf_counter() - t0
         return RetrievalResult(ranked, selected, time.perf_counter() - start, budget_tokens,
-                               used, timings)
+                               used, timings, dense_error)
 
     # -- candidate sources ----------------------------------------------------------------
     def _timed_dense(self, query: str, conversation_id: str | None
-                     ) -> tuple[list[tuple[str, float]], float, dict]:
-        """The dense hits, their time, and (for "updates win") the vectors of the best of
-        them, fetched here, on the dense thread, while the lexical side runs: the best
-        candidates after fusion are nearly always among them, and a candidate without a
-        vector is simply not compared."""
+                     ) -> tuple[list[tuple[str, float]], float, dict, str]:
+        """The dense hits, their time, (for "updates win") the vectors of the best of them,
+        fetched here, on the dense thread, while the lexical side runs: the best candidates
+        after fusion are nearly always among them, and a candidate without a vector is
+        simply not compared; and the index's error, if it failed (no hits then)."""
         t0 = time.perf_counter()
-        hits = self._dense(query, conversation_id)
-        seconds = time.perf_counter() - t0
-        top = [mid for mid, _ in hits[: 2 * self.params.update_top]]
-        vectors = (self.index.get_embeddings(top)
-                   if top and self.params.update_similarity > 0 else {})
-        return hits, seconds, vectors
+        try:
+            hits = self._dense(query, conversation_id)
+            seconds = time.perf_counter() - t0
+            top = [mid for mid, _ in hits[: 2 * self.params.update_top]]
+            vectors = (self.index.get_embeddings(top)
+                       if top and self.params.update_similarity > 0 else {})
+        except EngramError as exc:        # IndexDamaged, a dead index worker, a lost server
+            log.warning("search by meaning failed, word search answers alone: %s", exc)
+            return [], time.perf_counter() - t0, {}, str(exc)
+        return hits, seconds, vectors, ""
 
     def _dense(self, query: str, conversation_id: str | None) -> list[tuple[str, float]]:
         """No `where` filter: Chroma's metadata filtering made each query 5x slower (31 vs

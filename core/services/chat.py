@@ -63,6 +63,7 @@ class TurnResult:
     cut: str = ""                   # why the reply was cut short ("loop", "echo ..."), or ""
     title: str = ""                 # the conversation's title after the turn
     changes: Changes = field(default_factory=Changes)
+    notice: str = ""                # one line for the person (search by meaning failed), or ""
 
 
 OnToken = Callable[[str], None]
@@ -259,7 +260,7 @@ class ChatService:
                           many_memories=self._writes_memory(conv),
                           vectors=self._writes_memory(conv))
         return TurnResult(conv.id, user, reply, text, assembled.mode, trace, stats, stopped,
-                          jobs, assembled.sections, cut, title, changes)
+                          jobs, assembled.sections, cut, title, changes, _notice(assembled))
 
     def _example_names(self, assembled: AssembledPrompt) -> set[str]:
         """Names in the base frame's worked example that this conversation never mentions."""
@@ -328,3 +329,10 @@ class ChatService:
                 log.warning("index sync after a turn failed; the worker will retry",
                             exc_info=True)
         return queued
+
+
+def _notice(assembled: AssembledPrompt) -> str:
+    error = assembled.retrieval.dense_error if assembled.retrieval else ""
+    if not error:
+        return ""
+    return f"Memories were found by word search only: search by meaning failed ({error})."

@@ -192,6 +192,8 @@ def _database_step(eng: Engram, entry: journal.JournalEntry, plan: PurgePlan) ->
 def _file_step(eng: Engram, entry: journal.JournalEntry, plan: PurgePlan) -> None:
     if plan.memory_ids:
         plan.done["vectors"] = eng.index.erase(plan.memory_ids, force=plan.indexed)
+        if plan.done["vectors"].get("dropped"):    # a damaged index went whole: embed again
+            eng.memories.mark_unindexed()
     plan.done["kv_states_deleted"] = plan.done.get("kv_states_deleted", 0) + delete_states(
         eng.layout.kv_state_dir, plan.kv_conversations)
     scrub_database(eng.db)

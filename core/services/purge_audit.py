@@ -169,7 +169,11 @@ def repair(eng: Engram, found: PurgeAudit) -> list[str]:
         done.append("cleaned import reports")
     if found.vector_problems:
         report = eng.index.erase(eng.memories.purged_ids(), force=True)
-        done.append(f"rebuilt the vector index without purged ids ({report['kept']} kept)")
+        if report.get("dropped"):
+            eng.memories.mark_unindexed()
+            done.append("dropped the damaged vector index (it is embedded again)")
+        else:
+            done.append(f"rebuilt the vector index without purged ids ({report['kept']} kept)")
     if problems or done:
         scrub_database(eng.db)
     if found.holding_backups or problems.get("temporary backup files left") or (
