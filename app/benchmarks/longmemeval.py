@@ -47,6 +47,9 @@ ABLATIONS: tuple[tuple[str, bool, dict[str, Any]], ...] = (
     ("engram_windows_from_turns", True, {"lexical_windows_from_turns": True}),
     ("engram_long_neighbours", True, {"long_neighbours": True}),
     ("engram_passages_choose_only", True, {"passage_signals": False}),
+    ("engram_floor_0.25", True, {"relevance_floor": 0.25}),
+    ("engram_floor_0.30", True, {"relevance_floor": 0.30}),
+    ("engram_no_floor", True, {"relevance_floor": 0.0}),
 )
 
 
@@ -193,7 +196,7 @@ def longmemeval(path: Path, embedder, *, progress: bool = True,
                 compare: bool = False, partial: Path | None = None) -> dict[str, Any]:
     """`compare`: also Engram without each of its parts (ABLATIONS), in the same run."""
     from core.index.sync import IndexSync
-    from core.memory.retrieval import RetrievalParams, Retriever
+    from core.memory.retrieval import RetrievalParams, Retriever, select_under_budget
     from core.services.engine import Engram
 
     questions = load(path)[:: max(1, every)][: limit or None]
@@ -220,6 +223,7 @@ def longmemeval(path: Path, embedder, *, progress: bool = True,
                     ingest_s += time.perf_counter() - t0
                 sources = _Sources(eng)
                 ranked: dict[str, list] = {}
+                filled: dict[str, int] = {}
                 for name, passages, overrides in variants:
                     if passages != with_passages:
                         continue
@@ -231,11 +235,14 @@ def longmemeval(path: Path, embedder, *, progress: bool = True,
                     if name == "engram":
                         latencies.append(time.perf_counter() - t1)
                     ranked[name] = result.ranked
+                    filled[name] = len(select_under_budget(result.ranked, 2000)[0])
                 if with_passages:
                     ranked.update(_baselines(eng, embedder, q["question"]))
                 for name, found in ranked.items():
                     scored = _score(found, gold, answer_sessions, sources,
                                     lambda ref: ref.rsplit(":", 1)[0])
+                    if name in filled:       # how many memories 2,000 tokens held
+                        scored["n2000"] = filled[name]
                     rows[name].append({"type": q.get("question_type", "?"), **scored})
                 eng.close()
         if progress or n % 5 == 0:              # stderr: --json output stays clean
@@ -262,7 +269,7 @@ def longmemeval(path: Path, embedder, *, progress: bool = True,
 
 def metrics() -> list[str]:
     return ([f"turn@{k}" for k in KS] + [f"turn_{b}tok" for b in BUDGETS] + ["all@10"]
-            + [f"session_{w}@{k}" for w in ("any", "all") for k in KS])
+            + [f"session_{w}@{k}" for w in ("any", "all") for k in KS] + ["n2000"])
 
 
 def summarise(rows: list[dict[str, Any]]) -> dict[str, Any]:
@@ -280,9 +287,9 @@ def summarise(rows: list[dict[str, Any]]) -> dict[str, Any]:
 
 def print_report(out: dict[str, Any]) -> None:
     cols = ["turn@5", "turn@10", "turn@50", "turn_1000tok", "turn_2000tok", "turn_4000tok",
-            "all@10", "session_any@10", "session_all@10"]
+            "all@10", "session_any@10", "session_all@10", "n2000"]
     heads = ["@5", "@10", "@50", "1000tok", "2000tok", "4000tok", "all@10", "s.any@10",
-             "s.all@10"]
+             "s.all@10", "n@2000"]
     print(f"LongMemEval turn recall ({out['questions']} questions)")
     width = max(13, *(len(n) for n in out.get("retrievers", RETRIEVERS)))
     print(f"{'retriever':<{width}} " + " ".join(f"{h:>8}" for h in heads))

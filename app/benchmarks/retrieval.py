@@ -32,6 +32,7 @@ if TYPE_CHECKING:
 CATEGORIES = {1: "multi-hop", 2: "temporal", 3: "open-domain", 4: "single-hop", 5: "adversarial"}
 BUDGETS = (500, 1000, 2000)
 KS = (10, 50)
+FOREIGN_QUESTIONS = 100      # questions of the other samples, asked of each sample's store
 
 
 def register(sub) -> None:
@@ -190,6 +191,7 @@ def locomo(path: Path, embedder, *, progress: bool = True,
     written_latencies: list[float] = []
     both_q: list[dict[str, Any]] = []        # facts kept beside their own turns
     ablated: dict[str, list[dict[str, Any]]] = {}
+    foreign: dict[str, list[float]] = {}      # per variant, per sample
     for sample in samples:
         with tempfile.TemporaryDirectory(prefix="engram-bench-") as tmp:
             eng = Engram.open(tmp)
@@ -198,10 +200,16 @@ def locomo(path: Path, embedder, *, progress: bool = True,
             ingest_sample(eng, sample, window_vectors=window_vectors)
             ingest_s = time.perf_counter() - t0
             per_q += question_rows(eng, sample, embedder, latencies)
+            others = [q["question"] for o in samples if o is not sample
+                      for q in o.get("qa", [])][:FOREIGN_QUESTIONS]
+            foreign.setdefault("engram", []).append(foreign_fill(eng, others, embedder))
             for name, _, overrides in (ABLATIONS if compare else ()):
                 if overrides:           # the same store, another RetrievalParams
+                    params = replace(RetrievalParams(), **overrides)
                     ablated.setdefault(name, []).extend(question_rows(
-                        eng, sample, embedder, [], replace(RetrievalParams(), **overrides)))
+                        eng, sample, embedder, [], params))
+                    foreign.setdefault(name, []).append(
+                        foreign_fill(eng, others, embedder, params))
             if progress:
                 print(f"{sample.get('sample_id')}: {eng.memories.count()} memories, ingested in "
                       f"{ingest_s:.1f} s", file=sys.stderr)
@@ -213,8 +221,11 @@ def locomo(path: Path, embedder, *, progress: bool = True,
                                         RetrievalParams(facts_with_turns=True))
             eng.close()
     out = summarise(per_q, latencies)
+    out["overall"]["foreign_n1000"] = _mean(foreign.get("engram", []))
     if ablated:
-        out["ablations"] = {name: summarise(rows, [])["overall"] for name, rows in ablated.items()}
+        out["ablations"] = {name: {**summarise(rows, [])["overall"],
+                                   "foreign_n1000": _mean(foreign.get(name, []))}
+                            for name, rows in ablated.items()}
     if writer is not None:
         out["with_memories"] = summarise(written_q, written_latencies)
         out["with_memories_facts_beside_turns"] = summarise(both_q, [])
@@ -246,8 +257,20 @@ def question_rows(eng: Engram, sample: dict[str, Any], embedder, latencies: list
         for budget in BUDGETS:
             chosen, _ = select_under_budget(ranked, budget)
             row[f"t{budget}"] = _recall(gold, chosen, multi)
+        row["n1000"] = len(select_under_budget(ranked, 1000)[0])
         rows.append(row)
     return rows
+
+
+def foreign_fill(eng: Engram, questions: list[str], embedder, params=None) -> float:
+    """How many memories go into 1,000 tokens for questions about other people (another
+    sample's questions): what a question with nothing to find here brings into the prompt."""
+    from core.memory.retrieval import Retriever, select_under_budget
+
+    retriever = Retriever(eng.memories, eng.index, embedder, params)
+    counts = [len(select_under_budget(retriever.retrieve(q, budget_tokens=1000).ranked,
+                                      1000)[0]) for q in questions]
+    return round(statistics.fmean(counts), 2) if counts else 0.0
 
 
 def _recall(gold: set[str], cands, sources: dict[str, set[str]]) -> float:
@@ -258,7 +281,7 @@ def _recall(gold: set[str], cands, sources: dict[str, set[str]]) -> float:
 
 
 def summarise(rows: list[dict[str, Any]], latencies: list[float]) -> dict[str, Any]:
-    metrics = [f"k{k}" for k in KS] + [f"t{b}" for b in BUDGETS]
+    metrics = [f"k{k}" for k in KS] + [f"t{b}" for b in BUDGETS] + ["n1000"]
 
     def block(items: list[dict[str, Any]]) -> dict[str, Any]:
         return {"questions": len(items),
@@ -274,6 +297,10 @@ def summarise(rows: list[dict[str, Any]], latencies: list[float]) -> dict[str, A
     return {"overall": block(rows), "categories": by_cat,
             "latency_ms": {"p50": round(1000 * _pct(lat, 50), 1),
                            "p95": round(1000 * _pct(lat, 95), 1)}}
+
+
+def _mean(values: list[float]) -> float | None:
+    return round(statistics.fmean(values), 2) if values else None
 
 
 def _pct(values: list[float], pct: float) -> float:
@@ -301,9 +328,13 @@ def print_report(out: dict[str, Any]) -> None:
         for name, b in [*loc["categories"].items(), ("overall", loc["overall"])]:
             print(f"{name:<12} {b['questions']:>4} " + " ".join(
                 f"{b[m]:>7.3f}" for m in ("k10", "k50", "t500", "t1000", "t2000")))
+        print("memories in 1,000 tokens: own questions "
+              f"{loc['overall']['n1000']:.1f}, other samples' questions "
+              f"{loc['overall'].get('foreign_n1000')}")
         for name, b in loc.get("ablations", {}).items():
             print(f"{name:<17}" + " ".join(
-                f"{b[m]:>7.3f}" for m in ("k10", "k50", "t500", "t1000", "t2000")))
+                f"{b[m]:>7.3f}" for m in ("k10", "k50", "t500", "t1000", "t2000"))
+                + f"  n1000 {b['n1000']:.1f} / foreign {b.get('foreign_n1000')}")
         lat = loc["latency_ms"]
         print(f"retrieval latency: p50 {lat['p50']} ms, p95 {lat['p95']} ms")
         titles = {"with_memories": "with the model's facts and summaries in the store "
