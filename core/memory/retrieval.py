@@ -37,8 +37,8 @@ from core.index.vector_index import VectorIndex
 from core.memory import steering
 from core.memory.candidates import Candidate, dedupe
 from core.memory.passage_ranking import into_passages, is_long_turn, neighbour_passages
-from core.memory.render import TokenCounter, render_memory
 from core.memory.relevance import above_floor
+from core.memory.render import TokenCounter, render_memory
 from core.memory.rerank import time_boost, updates_win
 from core.memory.when import time_hint
 from core.memory.window_signal import windows_from_turns
