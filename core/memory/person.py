@@ -22,7 +22,7 @@ _SELF = re.compile(r"(?:^|[.!?]\s+)(?:(?:[Hh]i|[Hh]ello|[Hh]ey|[Hh]owdy)(?:\s+th
                    r"(?=\s*(?:[,.!?;:]|$)|\s+(?:and|from|here)\b)")
 # Capitalised words that follow "I'm" and are not names: peoples, languages, faiths, zodiac
 # signs, and words written with a capital for emphasis.
-_NOT_NAMES = frozenset("""  # noqa: SIM905 - a word list reads best as words
+_NOT_NAMES = frozenset("""
 afghan african albanian algerian american andorran angolan arab argentine argentinian armenian
 asian australian austrian azerbaijani bangladeshi basque bavarian belarusian belgian bengali
 bolivian bosnian brazilian breton british bulgarian burmese cambodian cameroonian canadian
@@ -47,7 +47,7 @@ very really just also still always never too only the a an in on at from with si
 free late early lost confused curious excited nervous stressed bored hungry thirsty cold
 hot alone single married divorced pregnant retired unemployed vegan vegetarian gay lesbian
 bi trans queer straight autistic deaf blind left right
-""".split())
+""".split())  # noqa: SIM905 - a word list reads best as words
 USER_LABEL = "User"
 
 
