@@ -96,3 +96,20 @@ def test_a_reply_at_the_length_limit_is_marked(engram) -> None:
     normal = ChatService(engram, ScriptedFakeLLM(["Done."]), sync_index=False).send(
         conv.id, "Short")
     assert "length_limit" not in normal.assistant_message.meta
+
+
+def test_a_portrait_and_a_global_summary_in_the_same_words_go_in_once(engram) -> None:
+    said = "Lena is a nurse who lives in Ghent with her dog Pixel."
+    engram.memories.create("portrait", said, actor="assistant", granularity="overall",
+                           meta={"scope": "all"})
+    summary = engram.memories.create("summary", said.lower().rstrip("."), actor="assistant",
+                                     granularity="global")
+    llm = ScriptedFakeLLM(["Hello Lena."])
+    conv = engram.conversations.create("c")
+    chat = ChatService(engram, llm, sync_index=False)
+    chat.send(conv.id, "Hi")
+    assert _system(llm).lower().count("lives in ghent") == 1
+    engram.memories.edit(summary.id, "Lena adopted Pixel in May.", actor="assistant")
+    chat.send(conv.id, "Hi again")
+    assert "What you know about the person" in _system(llm)
+    assert "Summary of past events:\nLena adopted Pixel in May." in _system(llm)
