@@ -98,7 +98,7 @@ def test_a_worker_killed_mid_call_gives_a_clear_error_then_works_again(worker) -
     try:
         kept = index.existing_ids(["kept0"])
     except IndexDamaged:
-        # Chroma 1.5 does not always survive a kill during an upsert (about 1 in 20 here:
+        # Chroma 1.5 does not always survive a kill during an upsert (23 of 220 here:
         # "Failed to apply logs to the hnsw segment writer"); it says so, and the sync
         # rebuilds the collection from SQLite (tests/core/test_index_damage.py)
         index.reset()
