@@ -87,12 +87,22 @@ class MainWindow(QMainWindow):
         self.welcome.skip.connect(self.finish_welcome)
 
         first_run = not services.settings.first_run_done
-        self.stack.setCurrentWidget(self.welcome if first_run else self.chat)
+        # A model the command line already uses (`engram chat` prepared the starter model,
+        # or `engram models use` chose one) is used here too: no welcome page to ask again.
+        from ui.model_loader import has_model
+
+        welcome = first_run and not has_model(services)
+        self.stack.setCurrentWidget(self.welcome if welcome else self.chat)
+        if welcome and self.welcome.starter_button.isEnabled():
+            self.welcome.starter_button.setFocus()
         QTimer.singleShot(0, self._discard_empty_incognito)
         if autoload_model:
             # Start-up work that can wait until the window is on screen.
-            if not first_run:
+            if not welcome:
                 QTimer.singleShot(0, self._autoload_model)
+            if first_run and not welcome:
+                QTimer.singleShot(0, lambda: services.events.notice.emit(
+                    self.terminal_model_notice()))
             QTimer.singleShot(1000, services.warm_up)
             QTimer.singleShot(3000, services.start_memory_worker)
             self._jobs_seen = -1
@@ -171,12 +181,38 @@ class MainWindow(QMainWindow):
 
     def show_inspector(self) -> None:
         first = not self.inspector_dock.isVisible()
+        width = self.width()
         self.inspector_dock.show()
         if first:
-            self.resizeDocks([self.inspector_dock], [max(560, self.width() * 45 // 100)],
+            # the dock takes from the chat, never widens the window
+            room = width - self.centralWidget().minimumSizeHint().width()
+            want = max(self.inspector_dock.minimumSizeHint().width(), width * 45 // 100)
+            self.resizeDocks([self.inspector_dock], [max(0, min(want, room))],
                              Qt.Orientation.Horizontal)
+            if self.width() > width and not self.isMaximized():
+                self.resize(width, self.height())
         self.inspector_dock.raise_()
         self.inspector.refresh()
+        QTimer.singleShot(0, self.fit_to_screen)
+
+    def fit_to_screen(self) -> None:
+        """Keep the whole window on its screen (a size remembered from a bigger screen, or
+        one a dock pushed wider, would leave Send off the edge)."""
+        screen = self.screen()
+        if screen is None or self.isMaximized() or self.isFullScreen():
+            return
+        room = screen.availableGeometry()
+        frame = self.frameGeometry().size() - self.size()
+        width = min(self.width(), room.width() - frame.width())
+        height = min(self.height(), room.height() - frame.height())
+        if (width, height) != (self.width(), self.height()):
+            self.resize(max(width, self.minimumSizeHint().width()),
+                        max(height, self.minimumSizeHint().height()))
+        geo = self.frameGeometry()
+        x = min(max(geo.x(), room.x()), room.right() - geo.width() + 1)
+        y = min(max(geo.y(), room.y()), room.bottom() - geo.height() + 1)
+        if (x, y) != (geo.x(), geo.y()):
+            self.move(max(x, room.x()), max(y, room.y()))
 
     def toggle_inspector(self) -> None:
         if self.inspector_dock.isVisible():
@@ -222,6 +258,13 @@ class MainWindow(QMainWindow):
 
         if self.services.llm is None and has_model(self.services):
             load_model(self.services, parent=self)
+
+    def terminal_model_notice(self) -> str:
+        """What a first start says when it skipped the welcome page for the terminal's model."""
+        m = self.services.settings.model
+        what = (f"the server at {m.remote_url}" if m.remote_url else Path(m.path).name
+                if m.path else "the starter model (Gemma 3 270M, a tiny base model)")
+        return f"Using {what}, as `engram chat` does. Better models: View ▸ Welcome page."
 
     def start_starter_model(self) -> None:
         from ui.model_loader import load_model
@@ -380,6 +423,7 @@ class MainWindow(QMainWindow):
         if sizes:
             with contextlib.suppress(TypeError, ValueError):
                 self.split.setSizes([int(x) for x in sizes])
+        self.fit_to_screen()
 
     def _layout_store(self) -> QSettings:
         return QSettings(str(self.layout_.data_dir / "window.ini"), QSettings.Format.IniFormat)
@@ -389,6 +433,10 @@ class MainWindow(QMainWindow):
         store.setValue("window/geometry", self.saveGeometry())
         store.setValue("window/state", self.saveState())
         store.setValue("window/sidebar", self.split.sizes())
+
+    def showEvent(self, event) -> None:
+        super().showEvent(event)
+        QTimer.singleShot(0, self.fit_to_screen)      # the frame's size is known now
 
     # -- shut-down ---------------------------------------------------------------------------
     def closeEvent(self, event) -> None:

@@ -7,6 +7,7 @@ import time
 from typing import Any
 
 from PySide6.QtCore import Qt, Signal
+from PySide6.QtGui import QKeySequence, QShortcut
 from PySide6.QtWidgets import (
     QCheckBox,
     QComboBox,
@@ -24,6 +25,7 @@ from PySide6.QtWidgets import (
 )
 
 from ui import memory_words as words
+from ui.fitting import flexible, wrapping_row
 from ui.memory_words import describe_change
 from ui.retention_plot import RetentionPlot
 
@@ -61,12 +63,12 @@ class MemoryDetail(QWidget):
         self.header.setObjectName("detailHeader")
         self.header.setWordWrap(True)
         self.header.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
-        box.addWidget(self.header)
+        box.addWidget(flexible(self.header))
         state = QHBoxLayout()
         self.state_label = QLabel("")
         self.state_label.setObjectName("memoryState")
         self.state_label.setWordWrap(True)
-        state.addWidget(self.state_label, 1)
+        state.addWidget(flexible(self.state_label), 1)
         self.forget_button = QPushButton("Forget")
         self.forget_button.setToolTip("Never used in answers until restored (reversible)")
         self.restore_button = QPushButton("Restore")
@@ -88,6 +90,9 @@ class MemoryDetail(QWidget):
         self.tabs.addTab(self._retention_tab(), "Retention")
         box.addWidget(self.tabs, 1)
         self.setEnabled(False)
+        # Ctrl+S while editing here does what Save text does (scoped to this pane)
+        self.save_shortcut = QShortcut(QKeySequence.StandardKey.Save, self, self._save,
+                                       context=Qt.ShortcutContext.WidgetWithChildrenShortcut)
 
     # -- tabs --------------------------------------------------------------------------------
     def _memory_tab(self) -> QWidget:
@@ -97,28 +102,26 @@ class MemoryDetail(QWidget):
         self.text_edit.setObjectName("memoryText")
         self.text_edit.textChanged.connect(self._dirty)
         box.addWidget(self.text_edit, 1)
-        row = QHBoxLayout()
         self.pinned = QCheckBox("Keep for good (never fades)")
         self.pinned.setToolTip("Kept does not mean sent: use Always include for that")
         self.pinned.clicked.connect(lambda on: self.memory and self.pin_changed.emit(self.memory.id, on))
-        row.addWidget(self.pinned)
         self.always = QCheckBox("Always include (sent with every message)")
         self.always.clicked.connect(
             lambda on: self.memory and self.always_changed.emit(self.memory.id, on))
-        row.addWidget(self.always)
-        row.addStretch(1)
-        row.addWidget(QLabel("Read in:"))
+        scope_box = QWidget()
+        scope_row = QHBoxLayout(scope_box)
+        scope_row.setContentsMargins(0, 0, 0, 0)
+        scope_row.addWidget(QLabel("Read in:"))
         self.scope = QComboBox()
         self.scope.addItem("Every chat", "global")
         self.scope.addItem("Its own chat only", "conversation")
         self.scope.activated.connect(self._scope_picked)
-        row.addWidget(self.scope)
-        box.addLayout(row)
+        scope_row.addWidget(self.scope)
+        box.addWidget(wrapping_row(self.pinned, self.always, scope_box))
         row2 = QHBoxLayout()
         self.info = QLabel()
         self.info.setObjectName("mutedLabel")
-        self.info.setWordWrap(True)
-        row2.addWidget(self.info, 1)
+        row2.addWidget(flexible(self.info), 1)
         self.revert_button = QPushButton("Revert")
         self.revert_button.clicked.connect(lambda: self.text_edit.setPlainText(self.memory.text))
         self.save_button = QPushButton("Save text")
@@ -140,7 +143,7 @@ class MemoryDetail(QWidget):
             lambda item, _p: self.jump_button.setEnabled(bool(item and item.data(0, SOURCE_ROLE))))
         box.addWidget(self.provenance, 1)
         row = QHBoxLayout()
-        row.addWidget(QLabel("Double-click a message to open it in its chat."), 1)
+        row.addWidget(flexible(QLabel("Double-click a message to open it in its chat.")), 1)
         self.jump_button = QPushButton("Open in chat")
         self.jump_button.setEnabled(False)
         self.jump_button.clicked.connect(lambda: self._jump(self.provenance.currentItem()))
@@ -162,7 +165,7 @@ class MemoryDetail(QWidget):
         row = QHBoxLayout()
         self.history_note = QLabel("Every change is recorded with its old and new values.")
         self.history_note.setObjectName("mutedLabel")
-        row.addWidget(self.history_note, 1)
+        row.addWidget(flexible(self.history_note), 1)
         self.restore_version_button = QPushButton("Restore this version")
         self.restore_version_button.setEnabled(False)
         self.restore_version_button.clicked.connect(self._restore_version)
@@ -182,12 +185,12 @@ class MemoryDetail(QWidget):
         form.addRow("Retention now:", self.retention_label)
         box.addLayout(form)
         self.plot = RetentionPlot()
+        self.plot.setMinimumHeight(90)     # the dock must fit a 800-pixel-high screen
         box.addWidget(self.plot, 1)
         note = QLabel("R(t) = exp(−t/S): each recall adds 1 to S and restarts t. Below the dashed "
                       "threshold an unpinned memory is forgotten (reversibly).")
         note.setObjectName("mutedLabel")
-        note.setWordWrap(True)
-        box.addWidget(note)
+        box.addWidget(flexible(note))
         return w
 
     # -- filling -------------------------------------------------------------------------------

@@ -32,6 +32,7 @@ from core.services.engine import Engram
 from core.services.provenance import provenance
 from core.services.purge import PurgeReport
 from ui.dialogs import show_error
+from ui.fitting import flexible, wrapping_row
 from ui.inspector_actions import SteeringActions
 from ui.memory_detail import MemoryDetail
 from ui.memory_row_delegate import ROW_HEIGHT, MemoryRowDelegate
@@ -44,6 +45,17 @@ STATUS_CHOICES = [("In use", ("active",)), ("Forgotten", ("forgotten",)),
                   ("Replaced / merged", ("superseded",)), ("Erased", ("purged",)),
                   ("Any state", ())]
 VIEWS = [("What Engram knows", "knows"), ("Conversations", "turns")]
+
+
+def _tip_follows_choice(combo: QComboBox) -> None:
+    """The combo's tooltip names its current choice in full (the box may elide it)."""
+    base = combo.toolTip()
+
+    def update(_index: int = 0) -> None:
+        combo.setToolTip(f"{base}: {combo.currentText()}" if base else combo.currentText())
+
+    combo.currentIndexChanged.connect(update)
+    update()
 
 
 class MemoryInspector(SteeringActions, QWidget):
@@ -79,7 +91,7 @@ class MemoryInspector(SteeringActions, QWidget):
         self.tally.setObjectName("mutedLabel")
         self.tally.setWordWrap(True)
         tally_row = QHBoxLayout()
-        tally_row.addWidget(self.tally, 1)
+        tally_row.addWidget(flexible(self.tally), 1)
         self.tally_row = tally_row
         box.addLayout(tally_row)
         row = QHBoxLayout()
@@ -110,8 +122,10 @@ class MemoryInspector(SteeringActions, QWidget):
         self.source.addItem("Any source", None)
         self.source.setToolTip("Only memories from one import")
         for w in (self.kind, self.scope, self.status, self.source):
+            # narrow docks elide the choice (its tooltip says it in full); wide ones stretch
             w.setSizeAdjustPolicy(QComboBox.SizeAdjustPolicy.AdjustToMinimumContentsLengthWithIcon)
-            w.setMinimumContentsLength(9)
+            w.setMinimumContentsLength(5)
+            _tip_follows_choice(w)
             filters.addWidget(w, 1)
         box.addLayout(filters)
         dates = QHBoxLayout()
@@ -153,10 +167,8 @@ class MemoryInspector(SteeringActions, QWidget):
         self.empty.setWordWrap(True)
         self.empty.setAlignment(Qt.AlignmentFlag.AlignCenter)
 
-        actions = QHBoxLayout()
         self.count_label = QLabel("")
         self.count_label.setObjectName("mutedLabel")
-        actions.addWidget(self.count_label, 1)
         self.forget_button = QPushButton("Forget")
         self.forget_button.setToolTip("Never used in answers until restored (reversible)")
         self.restore_button = QPushButton("Restore")
@@ -183,9 +195,10 @@ class MemoryInspector(SteeringActions, QWidget):
         self.merge_button.clicked.connect(self.merge_selected)
         self.purge_button.clicked.connect(self.confirm_purge_selected)
         self.undo_button.clicked.connect(self.undo)
-        for b in (self.forget_button, self.restore_button, self.pin_button,
-                  self.always_button, self.merge_button, self.purge_button, self.undo_button):
-            actions.addWidget(b)
+        # one line when the dock is wide, two or more when it is narrow
+        actions = wrapping_row(self.count_label, self.forget_button, self.restore_button,
+                               self.pin_button, self.always_button, self.merge_button,
+                               self.purge_button, self.undo_button)
 
         self.detail = MemoryDetail()
         self.detail.save_text.connect(self.edit_text)
@@ -205,7 +218,7 @@ class MemoryInspector(SteeringActions, QWidget):
         tl.setContentsMargins(0, 0, 0, 0)
         tl.addWidget(self.table, 1)
         tl.addWidget(self.empty, 1)
-        tl.addLayout(actions)
+        tl.addWidget(actions)
         split = QSplitter(Qt.Orientation.Vertical)
         split.addWidget(top)
         split.addWidget(self.detail)

@@ -9,8 +9,8 @@ from __future__ import annotations
 import copy
 from typing import Any
 
-from PySide6.QtCore import Qt, QUrl, Signal
-from PySide6.QtGui import QDesktopServices
+from PySide6.QtCore import QSize, Qt, QUrl, Signal
+from PySide6.QtGui import QDesktopServices, QGuiApplication
 from PySide6.QtWidgets import (
     QCheckBox,
     QComboBox,
@@ -43,6 +43,39 @@ MODEL_RELOAD_FIELDS = ("path", "n_ctx", "n_gpu_layers", "n_threads", "type_k", "
                        "remote_model", "remote_api_key", "memory_limit_mb", "kind")
 
 
+class _PageScroll(QScrollArea):
+    """A settings page: taller than the dialog it scrolls down, never sideways; the dialog
+    cannot become narrower than the page's widest control, so nothing is cut at the edge."""
+
+    def __init__(self, page: QWidget) -> None:
+        super().__init__()
+        self.setWidgetResizable(True)
+        self.setFrameShape(QFrame.Shape.NoFrame)
+        self.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
+        self.setWidget(page)
+
+    def minimumSizeHint(self) -> QSize:
+        page = self.widget().minimumSizeHint()
+        bar = self.verticalScrollBar().sizeHint().width()
+        return QSize(page.width() + bar, min(page.height(), 200))
+
+
+def _narrow_combo(combo: QComboBox, chars: int = 22) -> QComboBox:
+    """A combo whose long choices do not widen the page (the open list shows them whole, the
+    tooltip names the current one)."""
+    combo.setSizeAdjustPolicy(QComboBox.SizeAdjustPolicy.AdjustToMinimumContentsLengthWithIcon)
+    combo.setMinimumContentsLength(chars)
+    explain = combo.toolTip()
+
+    def name_choice(_index: int = 0) -> None:
+        combo.setToolTip(f"{combo.currentText()}\n\n{explain}" if explain
+                         else combo.currentText())
+
+    combo.currentIndexChanged.connect(name_choice)
+    name_choice()
+    return combo
+
+
 class SettingsDialog(QDialog):
     model_file_chosen = Signal(str)
     applied = Signal(list)      # names of the changed settings
@@ -51,7 +84,6 @@ class SettingsDialog(QDialog):
         super().__init__(parent)
         self.services = services
         self.setWindowTitle("Settings")
-        self.resize(820, 600)
         outer = QVBoxLayout(self)
         body = QHBoxLayout()
         self.pages = QListWidget()
@@ -81,15 +113,23 @@ class SettingsDialog(QDialog):
         buttons.rejected.connect(self.close)
         outer.addWidget(buttons)
         self.load()
+        self.fit_to_screen()
+
+    def fit_to_screen(self) -> None:
+        """Open at a comfortable size that fits the screen (its wrapped texts then wrap at
+        the page's width: no horizontal scrolling)."""
+        screen = self.screen() or QGuiApplication.primaryScreen()
+        room = screen.availableGeometry() if screen is not None else None
+        width, height = 900, 680
+        if room is not None:
+            width, height = min(width, room.width() - 40), min(height, room.height() - 60)
+        hint = self.minimumSizeHint()
+        self.resize(max(width, hint.width()), max(height, hint.height()))
 
     def _add_page(self, key: str, title: str, widget: QWidget) -> None:
         self._page_names.append(key)
         self.pages.addItem(title)
-        scroll = QScrollArea()          # a page taller than the dialog scrolls, never overlaps
-        scroll.setWidgetResizable(True)
-        scroll.setFrameShape(QFrame.Shape.NoFrame)
-        scroll.setWidget(widget)
-        self.stack.addWidget(scroll)
+        self.stack.addWidget(_PageScroll(widget))
 
     def show_page(self, key: str) -> None:
         if key in self._page_names:
@@ -136,9 +176,12 @@ class SettingsDialog(QDialog):
         add_row(form, "threads", self.threads)
         self.kv_size = QLabel("")
         self.kv_size.setObjectName("kvSize")
+        self.kv_size.setWordWrap(True)
         kv.insertWidget(kv.count() - 1, self.kv_size)
         add_row(form, "kv", kv)
         add_row(form, "overflow", self.overflow)
+        for combo in (self.kind, self.overflow):
+            _narrow_combo(combo)
         for combo in (self.type_k, self.type_v):
             combo.currentTextChanged.connect(self.show_kv_size)
         self.n_ctx.valueChanged.connect(self.show_kv_size)

@@ -19,13 +19,16 @@ from PySide6.QtWidgets import (
 )
 
 from core.runtime.starter_model import DESCRIPTION, DISPLAY_NAME, StarterModelStatus
+from ui.fitting import wrapping_row
 
 
 def _card(title: str, hint: str = "") -> tuple[QFrame, QVBoxLayout]:
     card = QFrame()
     card.setObjectName("optionCard")
     box = QVBoxLayout(card)
-    box.addWidget(QLabel(f"<b>{title}</b>"))
+    heading = QLabel(f"<b>{title}</b>")
+    heading.setWordWrap(True)
+    box.addWidget(heading)
     if hint:
         label = QLabel(hint)
         label.setWordWrap(True)
@@ -83,8 +86,8 @@ class WelcomePage(QWidget):
             box.addWidget(self._better_card())
         note = QLabel("No model is needed to import past chats or to browse memories.")
         note.setObjectName("mutedLabel")
+        note.setWordWrap(True)
         box.addWidget(note)
-        rest = QHBoxLayout()
         self.import_button = QPushButton("Import conversations…")
         self.import_button.clicked.connect(self.import_archive.emit)
         self.inspector_button = QPushButton("Open the memory inspector")
@@ -92,11 +95,8 @@ class WelcomePage(QWidget):
         self.skip_button = QPushButton("Later")
         self.skip_button.setObjectName("flatButton")
         self.skip_button.clicked.connect(self.skip.emit)
-        rest.addWidget(self.import_button)
-        rest.addWidget(self.inspector_button)
-        rest.addStretch(1)
-        rest.addWidget(self.skip_button)
-        box.addLayout(rest)
+        # beside each other on a wide page, one under the other beside the inspector
+        box.addWidget(wrapping_row(self.import_button, self.inspector_button, self.skip_button))
         self.status = QLabel("")
         self.status.setObjectName("mutedLabel")
         self.status.setWordWrap(True)
@@ -124,8 +124,10 @@ class WelcomePage(QWidget):
                            + (f' · <a href="{status.notice_path.as_uri()}">notice</a>'
                               if status.notice_path else ""))
             terms.setOpenExternalLinks(True)
-            row.addWidget(terms)
-        row.addStretch(1)
+            terms.setWordWrap(True)
+            row.addWidget(terms, 1)
+        else:
+            row.addStretch(1)
         self.starter_button = QPushButton("Start with the starter model")
         self.starter_button.setObjectName("primaryButton")
         self.starter_button.setEnabled(status.installed)
