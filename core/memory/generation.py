@@ -22,6 +22,7 @@ from core.base.errors import EngramError
 from core.base.llm import LLM, ChatMessage, GenerationParams
 from core.base.prompts import frame_text, prompt
 from core.memory.gates import Verdict, check_example_words, check_grounded, check_text
+from core.memory.statement_gates import check_statement
 
 # A sampled answer that is refused gets one more draw (a new seed) before the job is given up.
 DRAWS = 2
@@ -73,8 +74,11 @@ def generate(llm: LLM, kind: str, text: str, *, max_tokens: int, stops: Sequence
 
 def ask_step(llm: LLM, spec: StepSpec, *, source: str, values: dict[str, str],
              allowed_names: Iterable[str] = (), one_sentence: bool = False,
-             seed: int | None = None) -> str:
-    """The step's answer, checked; ModelAnswerError (with the reason) when every draw fails."""
+             about: Iterable[str] | None = None, seed: int | None = None) -> str:
+    """The step's answer, checked; ModelAnswerError (with the reason) when every draw fails.
+    `about`: the names a portrait must start with (it is about the person)."""
+    allowed_names = list(allowed_names)
+    about = None if about is None else list(about)
     kind = model_kind(llm)
     text = prompt(spec.name, kind, **values)
     frames = [frame_text(spec.name, kind)]
@@ -84,7 +88,8 @@ def ask_step(llm: LLM, spec: StepSpec, *, source: str, values: dict[str, str],
                           seed=None if seed is None else seed + draw)
         cleaned = clean_answer(answer, one_sentence=one_sentence, first_line=kind == "base")
         verdict = check_answer(cleaned, spec, source=source, frames=frames,
-                               allowed_names=allowed_names, has_examples=kind == "base")
+                               allowed_names=allowed_names, has_examples=kind == "base",
+                               about=about)
         if verdict.ok:
             return cleaned
         reason = verdict.reason
@@ -93,16 +98,24 @@ def ask_step(llm: LLM, spec: StepSpec, *, source: str, values: dict[str, str],
 
 
 def check_answer(text: str, spec: StepSpec, *, source: str, frames: Sequence[str],
-                 allowed_names: Iterable[str] = (), has_examples: bool = False) -> Verdict:
+                 allowed_names: Iterable[str] = (), has_examples: bool = False,
+                 about: Iterable[str] | None = None) -> Verdict:
     """`has_examples`: the frames hold worked examples (the base forms), whose own words an
-    answer must not borrow; an instruct form's instruction words ("summary") are fair game."""
+    answer must not borrow; an instruct form's instruction words ("summary") are fair game.
+    After the word-by-word gates, the answer must be a statement its source makes
+    (core.memory.statement_gates): no copied line, question, instruction, fragment, broken-off
+    sentence, borrowed possession or question turned into a deed; a portrait (`about`)
+    starts with the person."""
+    allowed_names = list(allowed_names)
     verdict = check_text(text, frames=frames, max_words=spec.max_words)
     if verdict.ok and has_examples:
         verdict = check_example_words(text, source, frames)
+    if verdict.ok:
+        verdict = check_grounded(text, source, allowed_names=allowed_names,
+                                 min_content_share=spec.grounded_share)
     if not verdict.ok:
         return verdict
-    return check_grounded(text, source, allowed_names=allowed_names,
-                          min_content_share=spec.grounded_share)
+    return check_statement(text, source, speakers=allowed_names, about=about)
 
 
 def clean_answer(text: str, *, one_sentence: bool = False, first_line: bool = False) -> str:

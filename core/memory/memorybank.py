@@ -123,7 +123,7 @@ def daily_portrait(eng: MemoryHome, llm: LLM, date: str) -> Memory | None:
     block = _turn_block(turns, person)
     text = ask_step(llm, PORTRAIT_DAILY, source=block,
                     values={"date": date, "turns": block, "person": person},
-                    allowed_names=(*_LABELS, person))
+                    allowed_names=(*_LABELS, person), about=(person, "User"))
     sources = [SourceRef(message_id=t[1], conversation_id=t[2]) for t in turns[:500]]
     return _upsert(eng, "portrait", "day", text, key={"date": date}, sources=sources,
                    occurred_at=day_bounds(date)[0], note="MemoryBank daily portrait")
@@ -150,9 +150,12 @@ def overall_portrait(eng: MemoryHome, llm: LLM) -> Memory | None:
     previous = _by_granularity(eng, "portrait", "overall", limit=5)
     earlier = previous[0].text if previous else "(none yet)"
     block = "\n".join(f"- {m.meta.get('date')}: {m.text}" for m in daily[-14:])
+    # the portrait is of whoever the daily portraits are of (an archive's speaker names them)
+    portrayed = {m.text.split()[0].removesuffix("'s") for m in daily[-14:] if m.text.split()}
     text = ask_step(llm, PORTRAIT_OVERALL, source=f"{earlier}\n{block}",
                     values={"portrait": earlier, "observations": block},
-                    allowed_names=(*_LABELS, person_label(eng)))
+                    allowed_names=(*_LABELS, person_label(eng)),
+                    about=(person_label(eng), "User", *sorted(portrayed)))
     sources = [SourceRef(source_ref=f"memory:{m.id}") for m in daily[-14:]]
     return _upsert(eng, "portrait", "overall", text, key={"scope": "all"}, sources=sources,
                    occurred_at=None, note="MemoryBank user portrait")

@@ -116,3 +116,20 @@ def test_a_relation_turned_round_or_a_kind_given_to_someone_else_is_refused() ->
     # a speaker says what they are in the first person
     assert check_grounded("Lena is a nurse.", "I work as a nurse, mostly night shifts.",
                           allowed_names=["Lena"], one_sentence=True).ok
+
+
+@pytest.mark.parametrize("fact, said", [
+    ("The user has a peanut allergy.", "I'm allergic to peanuts."),
+    ("Sam moves house every year.", "I move house every year."),
+    ("Sam studies law in Lyon.", "I study law in Lyon."),
+])
+def test_a_word_of_the_same_family_as_the_source_is_no_copy_of_the_example(fact, said) -> None:
+    """The example-words gate compares word families: "allergy" is in "I'm allergic", "moves"
+    in "I move" (the facts frame's example has "allergic" and "moved")."""
+    assert check_example_words(fact, said, [frame_text("facts", "base")]).ok
+
+
+def test_an_example_word_the_source_lacks_is_still_refused() -> None:
+    verdict = check_example_words("Sam is allergic to cats.", "I study law in Lyon.",
+                                  [frame_text("facts", "base")])
+    assert not verdict.ok and "allergic" in verdict.reason
