@@ -9,7 +9,14 @@ from typing import Any
 
 from PySide6.QtCore import QSettings, Qt, QTimer
 from PySide6.QtGui import QAction, QKeySequence
-from PySide6.QtWidgets import QDockWidget, QFileDialog, QMainWindow, QSplitter, QStackedWidget
+from PySide6.QtWidgets import (
+    QDockWidget,
+    QFileDialog,
+    QMainWindow,
+    QSizePolicy,
+    QSplitter,
+    QStackedWidget,
+)
 
 from core.base.paths import DataLayout
 from core.index.sync import SyncReport
@@ -71,6 +78,10 @@ class MainWindow(QMainWindow):
             lambda on: on and self.inspector.model.total == 0 and self.inspector.refresh())
 
         self.status = EngramStatusBar(services)
+        # a long background-work line clips at the bar's edge instead of widening the window
+        policy = self.status.sizePolicy()
+        policy.setHorizontalPolicy(QSizePolicy.Policy.Ignored)
+        self.status.setSizePolicy(policy)
         self.setStatusBar(self.status)
         self._build_menus()
         self.restore_layout()
@@ -100,9 +111,6 @@ class MainWindow(QMainWindow):
             # Start-up work that can wait until the window is on screen.
             if not welcome:
                 QTimer.singleShot(0, self._autoload_model)
-            if first_run and not welcome:
-                QTimer.singleShot(0, lambda: services.events.notice.emit(
-                    self.terminal_model_notice()))
             QTimer.singleShot(1000, services.warm_up)
             QTimer.singleShot(3000, services.start_memory_worker)
             self._jobs_seen = -1
@@ -258,13 +266,6 @@ class MainWindow(QMainWindow):
 
         if self.services.llm is None and has_model(self.services):
             load_model(self.services, parent=self)
-
-    def terminal_model_notice(self) -> str:
-        """What a first start says when it skipped the welcome page for the terminal's model."""
-        m = self.services.settings.model
-        what = (f"the server at {m.remote_url}" if m.remote_url else Path(m.path).name
-                if m.path else "the starter model (Gemma 3 270M, a tiny base model)")
-        return f"Using {what}, as `engram chat` does. Better models: View ▸ Welcome page."
 
     def start_starter_model(self) -> None:
         from ui.model_loader import load_model

@@ -91,8 +91,10 @@ class MemoryDetail(QWidget):
         box.addWidget(self.tabs, 1)
         self.setEnabled(False)
         # Ctrl+S while editing here does what Save text does (scoped to this pane)
-        self.save_shortcut = QShortcut(QKeySequence.StandardKey.Save, self, self._save,
-                                       context=Qt.ShortcutContext.WidgetWithChildrenShortcut)
+        # (PySide6 ignores a `context=` keyword here: the context is set after)
+        self.save_shortcut = QShortcut(QKeySequence(QKeySequence.StandardKey.Save), self)
+        self.save_shortcut.setContext(Qt.ShortcutContext.WidgetWithChildrenShortcut)
+        self.save_shortcut.activated.connect(self._save)
 
     # -- tabs --------------------------------------------------------------------------------
     def _memory_tab(self) -> QWidget:

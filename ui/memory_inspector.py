@@ -196,6 +196,8 @@ class MemoryInspector(SteeringActions, QWidget):
         self.purge_button.clicked.connect(self.confirm_purge_selected)
         self.undo_button.clicked.connect(self.undo)
         # one line when the dock is wide, two or more when it is narrow
+        self.count_label.setMinimumHeight(self.forget_button.sizeHint().height())
+        self.count_label.setAlignment(Qt.AlignmentFlag.AlignVCenter)
         actions = wrapping_row(self.count_label, self.forget_button, self.restore_button,
                                self.pin_button, self.always_button, self.merge_button,
                                self.purge_button, self.undo_button)
@@ -236,8 +238,10 @@ class MemoryInspector(SteeringActions, QWidget):
         self.use_dates.toggled.connect(lambda _=False: self._filter_timer.start())
         self.views.currentChanged.connect(self._view_changed)
         self._update_buttons()
-        QShortcut(QKeySequence.StandardKey.Undo, self, self.undo,
-                  context=Qt.ShortcutContext.WidgetWithChildrenShortcut)
+        # Ctrl+Z inside the inspector only (PySide6 ignores a `context=` keyword here)
+        self.undo_shortcut = QShortcut(QKeySequence(QKeySequence.StandardKey.Undo), self)
+        self.undo_shortcut.setContext(Qt.ShortcutContext.WidgetWithChildrenShortcut)
+        self.undo_shortcut.activated.connect(self.undo)
 
     # -- loading -----------------------------------------------------------------------------
     def refresh(self) -> None:
