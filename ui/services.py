@@ -20,10 +20,8 @@ from PySide6.QtCore import QObject, QTimer, Signal
 from core.base.llm import LLM
 from core.base.paths import DataLayout
 from core.base.settings import Settings
-from core.index.embedder import Embedder
-from core.index.vector_index import VectorIndex
 from core.services.changes import Changes
-from core.services.engine import Engram
+from core.services.engine import Engram, SiblingEngram
 from ui.ops import OpContext, Runner
 
 if TYPE_CHECKING:     # imported when the worker starts, after the window shows
@@ -76,22 +74,6 @@ class AppEvents(QObject):
         self.changed.emit(changes)
 
 
-class _WorkerEngram(Engram):
-    """A second connection for a background op; shares the heavy embedder and index."""
-
-    def __init__(self, main: Engram) -> None:
-        super().__init__(main.layout, main.settings)
-        self._main = main
-
-    @property
-    def embedder(self) -> Embedder:  # type: ignore[override]
-        return self._main.embedder
-
-    @property
-    def index(self) -> VectorIndex:  # type: ignore[override]
-        return self._main.index
-
-
 class Services:
     def __init__(self, layout: DataLayout, engram: Engram | None = None) -> None:
         self.layout = layout
@@ -99,7 +81,7 @@ class Services:
         # long C calls hold the GIL, which would freeze the window from any thread here.
         self.engram = engram if engram is not None else Engram(layout, index_process=True)
         self.events = AppEvents()
-        self.runner = Runner(self.engram, lambda: _WorkerEngram(self.engram),
+        self.runner = Runner(self.engram, lambda: SiblingEngram(self.engram),
                              announce=self.events.announce)
         self.llm: LLM | None = None          # when a model is loaded
         self.model_label = "No model"
@@ -171,7 +153,7 @@ class Services:
         from core.services.memory_worker import MemoryWorker
 
         if self.memory_worker is None:
-            self.memory_worker = MemoryWorker(_WorkerEngram(self.engram), lambda: self.llm)
+            self.memory_worker = MemoryWorker(SiblingEngram(self.engram), lambda: self.llm)
             self.memory_worker.start()
 
     @contextlib.contextmanager

@@ -2,12 +2,15 @@
 
 Interactive by default (one line per message; /quit to leave; Ctrl-C stops an answer). With
 --message, one turn is answered and the command exits. Background memory work (summaries,
-thoughts) runs in a worker thread while the chat is open; what is left stays queued.
+thoughts) runs in a worker thread, on its own database connection, while the chat is open,
+and stops for each of the person's messages; what is left stays queued.
 """
 from __future__ import annotations
 
 import sys
 import threading
+from collections.abc import Callable
+from contextlib import AbstractContextManager
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -55,18 +58,22 @@ def run(args, ctx) -> int:
 
 
 def _chat(args, eng: Engram, service, llm, conv) -> int:
+    from core.services.engine import SiblingEngram
     from core.services.memory_worker import MemoryWorker
 
     try:
         if args.message is not None:
             _turn(service, conv.id, args.message, args.show_memories, threading.Event())
             return 0
-        worker = MemoryWorker(eng, lambda: llm)
+        # the worker's thread gets its own connection; each turn stops its model work first
+        background = SiblingEngram(eng)
+        worker = MemoryWorker(background, lambda: llm)
         worker.start()
         try:
-            _interactive(service, conv, args.show_memories)
+            _interactive(service, conv, args.show_memories, worker.gate.person_turn)
         finally:
             worker.stop()
+            background.close()
         return 0
     finally:
         close = getattr(llm, "close", None)
@@ -74,7 +81,8 @@ def _chat(args, eng: Engram, service, llm, conv) -> int:
             close()
 
 
-def _interactive(service, conv, show_memories: bool) -> None:
+def _interactive(service, conv, show_memories: bool,
+                 person_turn: Callable[[], AbstractContextManager]) -> None:
     print(f"conversation {conv.id}{' (incognito)' if conv.incognito else ''}. "
           "/quit to leave; Ctrl-C stops an answer.", file=sys.stderr)
     while True:
@@ -89,7 +97,8 @@ def _interactive(service, conv, show_memories: bool) -> None:
             continue
         stop = threading.Event()
         try:
-            _turn(service, conv.id, line, show_memories, stop)
+            with person_turn():
+                _turn(service, conv.id, line, show_memories, stop)
         except KeyboardInterrupt:
             stop.set()
             print("\n[stopped]", file=sys.stderr)
@@ -119,6 +128,7 @@ def _turn(service, conversation_id: str, text: str, show_memories: bool,
     if result.notice:
         print(f"[{result.notice}]", file=sys.stderr)
     if show_memories:
-        print(f"[{result.mode}; {len(result.trace)} memories]", file=sys.stderr)
+        n = len(result.trace)
+        print(f"[{result.mode}; {n} {'memory' if n == 1 else 'memories'} used]", file=sys.stderr)
         for item in result.trace:
             print(f"  {item.rank}. {item.reason}: {item.text[:100]}", file=sys.stderr)

@@ -79,6 +79,7 @@ def run_cancel(args, ctx) -> int:
 
 def run_run(args, ctx) -> int:
     from core.runtime.factory import open_llm
+    from core.services.engine import SiblingEngram
     from core.services.memory_worker import MemoryWorker
 
     eng = ctx.engram
@@ -86,7 +87,8 @@ def run_run(args, ctx) -> int:
         print("nothing to do")
         return 0
     llm = open_llm(ctx.layout, eng.settings.model, path=args.model)
-    worker = MemoryWorker(eng, lambda: llm)
+    background = SiblingEngram(eng)       # the worker's thread, its own connection
+    worker = MemoryWorker(background, lambda: llm)
     report = _Report(eng)
     thread = threading.Thread(target=_drain, args=(worker, report.done), daemon=True)
     try:
@@ -103,6 +105,7 @@ def run_run(args, ctx) -> int:
         close = getattr(llm, "close", None)
         if close:
             close()
+        background.close()
     left = eng.jobs.pending()
     print(f"{len(report.done)} job(s) run" + (f", {left} still queued" if left else ""))
     return 0

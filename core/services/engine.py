@@ -110,3 +110,23 @@ class Engram:
             self._index_worker.close()
         with contextlib.suppress(sqlite3.Error):   # already closed
             self.db.conn.close()
+
+
+class SiblingEngram(Engram):
+    """The same data folder on a second SQLite connection, for work on another thread (the
+    memory worker beside a chat). One sqlite3 connection used by two threads at once mixes
+    their transactions ("no such savepoint", "cannot start a transaction within a
+    transaction"); the heavy embedder and index are shared with `main` (both are safe across
+    threads), so a sibling costs one connection."""
+
+    def __init__(self, main: Engram) -> None:
+        super().__init__(main.layout, main.settings)
+        self._main = main
+
+    @property
+    def embedder(self) -> Embedder:  # type: ignore[override]
+        return self._main.embedder
+
+    @property
+    def index(self) -> VectorIndex:  # type: ignore[override]
+        return self._main.index

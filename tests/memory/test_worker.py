@@ -53,3 +53,48 @@ def test_the_worker_thread_runs_jobs_and_stops(engram, fake_llm) -> None:
     worker.stop()
     assert engram.jobs.pending() == 0
     assert engram.index_sync.pending_count() == 0
+
+
+def _chat_beside_the_worker(engram, fake_llm, worker_engram, turns: int = 25) -> list[str]:
+    """Chat turns on this thread while the worker runs the memory jobs they queue on its own
+    thread, as `engram chat` does. Returns what the worker logged as failed steps."""
+    import logging
+
+    failures: list[str] = []
+
+    class Catch(logging.Handler):
+        def emit(self, record: logging.LogRecord) -> None:
+            failures.append(record.getMessage() + repr(record.exc_info and record.exc_info[1]))
+
+    catch = Catch(level=logging.WARNING)
+    logging.getLogger("core.services.memory_worker").addHandler(catch)
+    worker = MemoryWorker(worker_engram, lambda: fake_llm)
+    worker.start(idle_seconds=0.01)
+    try:
+        chat = ChatService(engram, fake_llm)
+        conv = engram.conversations.create("beside the worker")
+        for i in range(turns):
+            chat.send(conv.id, f"I planted {i} tulips by the blue door today.")
+    finally:
+        worker.stop()
+        logging.getLogger("core.services.memory_worker").removeHandler(catch)
+    roles = [m.role for m in engram.conversations.thread(conv.id)]
+    assert roles == ["user", "assistant"] * turns          # every message has its answer
+    return failures
+
+
+def test_the_chats_worker_on_its_own_connection_never_breaks_a_turn(engram, fake_llm) -> None:
+    """`engram chat` ran its worker on the chat's own connection: their transactions mixed
+    ("no such savepoint: sqlite_utils_query") and a turn died with its question unanswered.
+    On a second connection (SiblingEngram) nothing of the kind happens."""
+    from core.services.engine import SiblingEngram
+
+    background = SiblingEngram(engram)
+    try:
+        failures = _chat_beside_the_worker(engram, fake_llm, background)
+    finally:
+        background.close()
+    assert not failures
+    done = engram.db.execute(
+        "SELECT count(*) FROM jobs WHERE status IN ('done', 'failed')").fetchone()[0]
+    assert done > 0                                          # the worker really ran beside it

@@ -12,9 +12,9 @@ from tests.ui.conftest import ScriptedFakeLLM, run_db
 
 
 def _worker(services, hold_off_s: float = 30.0) -> MemoryWorker:
-    from ui.services import _WorkerEngram
+    from core.services.engine import SiblingEngram
 
-    worker = MemoryWorker(_WorkerEngram(services.engram), lambda: services.llm,
+    worker = MemoryWorker(SiblingEngram(services.engram), lambda: services.llm,
                           TurnGate(hold_off_s=hold_off_s))
     services.memory_worker = worker
     return worker
