@@ -54,19 +54,39 @@ def _page(eng, view: str, limit: int):
     return rows, eng.views.sources_of([m.id for m in rows])
 
 
+# how `knows` heads the kinds that are not facts about someone, in the order they are shown
+KIND_HEADINGS = {"portrait": "how Engram sees you", "summary": "summaries",
+                 "compact": "running summaries of chats"}
+
+
+def knows_heading(mem, name: str | None) -> str:
+    """The heading a memory goes under: its kind in words, or whom the fact is about (the
+    person as "you", with their name once Engram knows it)."""
+    if mem.kind in KIND_HEADINGS:
+        return KIND_HEADINGS[mem.kind]
+    subject = (mem.subject or "").strip()
+    if not subject:
+        return "about no one in particular"
+    if subject.lower() in ("the user", "user") or (name and subject.lower() == name.lower()):
+        return f"about you ({name})" if name else "about you"
+    return f"about {subject[:1].upper()}{subject[1:]}"
+
+
 def run_knows(args, ctx) -> int:
+    from core.memory.person import person_name
+
     rows, info = _page(ctx.engram, "knows", args.limit)
-    group = None
-    for mem in rows:
-        head = mem.kind if mem.kind in ("portrait",) or mem.kind in ("summary", "compact") \
-            else f"about {mem.subject or 'no one in particular'}"
-        if head != group:
-            group = head
-            print(f"\n{head}:")
-        src = info.get(mem.id, {})
-        where = f" (in “{src['title']}”)" if src.get("title") else ""
-        when = clock.to_iso(mem.occurred_at or src.get("said_at") or mem.created_at)[:10]
-        print(f"  {mem.id}  {when}  {' '.join(mem.text.split())[:100]}{where}")
+    name = person_name(ctx.engram)
+    groups: dict[str, list] = {}
+    for mem in rows:                  # one heading each, in the order the view ranks them
+        groups.setdefault(knows_heading(mem, name), []).append(mem)
+    for head, mems in groups.items():
+        print(f"\n{head}:")
+        for mem in mems:
+            src = info.get(mem.id, {})
+            where = f" (from the chat “{src['title']}”)" if src.get("title") else ""
+            when = clock.to_iso(mem.occurred_at or src.get("said_at") or mem.created_at)[:10]
+            print(f"  {mem.id}  {when}  {' '.join(mem.text.split())[:100]}{where}")
     return 0
 
 
@@ -87,9 +107,14 @@ def run_turns(args, ctx) -> int:
 def tally_line(t: dict[str, int]) -> str:
     names = {"fact": "facts", "thought": "thoughts", "portrait": "portraits",
              "summary": "summaries"}
-    parts = [f"{t.get(k, 0)} {k if t.get(k, 0) == 1 else many}" for k, many in names.items()]
-    return (f"Engram knows {', '.join(parts)}; {t.get('turn', 0)} turns from "
-            f"{t.get('chats', 0)} chats; {t.get('window', 0)} index entries (not listed)")
+    parts = [_count(t.get(k, 0), k, many) for k, many in names.items()]
+    return (f"Engram knows {', '.join(parts)}; {_count(t.get('turn', 0), 'turn', 'turns')} "
+            f"from {_count(t.get('chats', 0), 'chat', 'chats')}; "
+            f"{_count(t.get('window', 0), 'index entry', 'index entries')} (not listed)")
+
+
+def _count(n: int, one: str, many: str) -> str:
+    return f"{n} {one if n == 1 else many}"
 
 
 def run_feedback(args, ctx) -> int:

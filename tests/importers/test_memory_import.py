@@ -72,6 +72,10 @@ def test_cli_knows_turns_always_pause_and_imports(home, embedder, capsys, tmp_pa
         ("user", "I live in Ghent"), ("assistant", "Ghent is lovely"))]
     remember_messages(eng.memories, msgs, actor="user")
     fact = eng.memories.create("fact", "Lena lives in Ghent.", actor="assistant", subject="lena")
+    for kind, text in (("summary", "Lena went to Ghent."), ("compact", "A trip was planned."),
+                       ("summary", "Lena came back.")):
+        eng.memories.create(kind, text, actor="assistant", conversation_id=conv.id)
+    eng.memories.create("fact", "The user likes tea.", actor="assistant", subject="the user")
     eng.close()
     listfile = tmp_path / "saved.txt"
     listfile.write_text("- Likes trains\n- Likes trains\n", "utf-8")
@@ -79,11 +83,15 @@ def test_cli_knows_turns_always_pause_and_imports(home, embedder, capsys, tmp_pa
     assert "1 memory imported as facts, 1 already known" in capsys.readouterr().out
     assert main(["memories", "knows"]) == 0
     out = capsys.readouterr().out
-    assert "Engram knows 2 facts" in out and "about lena:" in out and "Likes trains" in out
+    assert "Engram knows 3 facts" in out and "about Lena:" in out and "Likes trains" in out
+    assert "about you:\n" in out and "The user likes tea." in out
+    for head in ("summaries:", "running summaries of chats:"):    # each kind under one head
+        assert out.count(f"\n{head}\n") == 1, out
+    assert "2 turns from 1 chat; 1 index entry (not listed)" in out
     assert main(["memories", "turns"]) == 0
     out = capsys.readouterr().out
     assert "“Trip”:" in out and "you: I live in Ghent" in out
-    assert "assistant: Ghent is lovely" in out and "index entries (not listed)" in out
+    assert "assistant: Ghent is lovely" in out and "index entry (not listed)" in out
     assert main(["memories", "always", fact.id]) == 0
     assert capsys.readouterr().out.strip() == "always include a memory"
     assert main(["memories", "pause", "--minutes", "30"]) == 0
