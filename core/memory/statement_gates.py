@@ -28,6 +28,7 @@ from core.memory.gates import (
     stem,
     words,
 )
+from core.memory.person import introduced_name
 
 
 def _word_set(text: str) -> frozenset[str]:
@@ -202,8 +203,10 @@ def check_possessions(text: str, source: str, speakers: Iterable[str]) -> Verdic
     speaker, "my bike" / "I have a bike" in what was said; for anyone else "Tom has a bike".
     "Biscuit's cat" from "My cat is called Biscuit" is refused."""
     own = {_norm(s) for s in speakers if s} | {"user"}
-    own |= {_norm(line.split(":", 1)[0]) for line in source.splitlines()
-            if DIALOGUE_LINE.match(line)}
+    for line in source.splitlines():
+        if DIALOGUE_LINE.match(line):
+            own.add(_norm(line.split(":", 1)[0]))
+            own.add(_norm(introduced_name(line.split(":", 1)[1]) or ""))   # "I'm Omar."
     for name, word in _POSSESSION.findall(text):
         w = _norm(word)
         if w in _NOT_NOUN or w.endswith("ing"):

@@ -94,6 +94,13 @@ def test_good_summaries_pass(answer) -> None:
     assert verdict.ok, verdict.reason
 
 
+def test_a_speaker_who_introduced_themselves_owns_what_they_call_mine() -> None:
+    source = "(nothing yet)\nUser: Hi, I'm Omar. My cat is called Biscuit."
+    assert check_statement("Omar's cat is called Biscuit.", source, speakers=LABELS).ok
+    refused = check_statement("Omar's dog is called Biscuit.", source, speakers=LABELS)
+    assert not refused.ok and "'Omar's dog'" in refused.reason
+
+
 def test_a_good_portrait_passes() -> None:
     frames = [frame_text("portrait_daily", "base")]
     verdict = check_answer("Omar teaches maths in Leeds and has a dog named Pixel.",
