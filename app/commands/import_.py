@@ -126,7 +126,24 @@ def run(args, ctx) -> int:
         return 0
     for report in reports:
         _print_report(report, args.no_embed)
+    if len(reports) > 1:
+        _print_total(reports)
     return 0
+
+
+def _n(count: int, one: str) -> str:
+    many = one[:-1] + "ies" if one.endswith("y") else one + "s"
+    return f"{count} {one if count == 1 else many}"
+
+
+def _print_total(reports) -> None:
+    """One line over every archive of the command (a person imports a folder of them)."""
+    new = sum(r.new_conversations for r in reports if not r.dry_run)
+    msgs = sum(r.new_messages for r in reports if not r.dry_run)
+    skipped = sum(r.skipped_count for r in reports)
+    done = sum(1 for r in reports if r.status == "completed")
+    print(f"All {len(reports)} archives: {done} completed; {_n(new, 'new conversation')}, "
+          f"{_n(msgs, 'new message')}; {skipped} item{'' if skipped == 1 else 's'} skipped")
 
 
 def _stopped(ctx, path: Path, exc: BaseException, before: int) -> str:
@@ -152,14 +169,15 @@ def _print_report(report, no_embed: bool) -> None:
         print(f"  dates          {clock.to_iso(report.first_message_at)[:10]} to"
               f" {clock.to_iso(report.last_message_at)[:10]}")
     if not report.dry_run:
-        print(f"  new            {report.new_conversations} conversations,"
-              f" {report.new_messages} messages, {report.memories_created} memories")
+        print(f"  new            {_n(report.new_conversations, 'conversation')},"
+              f" {_n(report.new_messages, 'message')}, {_n(report.memories_created, 'memory')}")
         print(f"  embedded       {report.embedded}"
               + ("" if not no_embed else " (skipped: --no-embed)"))
     print(f"  skipped        {report.skipped_count}")
     for reason, count in sorted(report.skipped_by_reason.items(), key=lambda kv: -kv[1]):
         print(f"    {count:6}  {reason}")
-    print(f"  shortened      {report.lossy_count}")
+    if report.lossy_count:
+        print(f"  shortened      {report.lossy_count}")
     for reason, count in sorted(report.lossy.items(), key=lambda kv: -kv[1]):
         print(f"    {count:6}  {reason}")
     for name, what in list(report.unrecognised_files.items())[:10]:

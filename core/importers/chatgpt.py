@@ -35,6 +35,8 @@ _ASSET = {"image_asset_pointer": "[image]", "audio_asset_pointer": "[audio]",
           "video_container_asset_pointer": "[video]",
           "real_time_user_audio_video_asset_pointer": "[audio/video]"}
 
+EMPTY_NODE = "empty node, no message in it (as ChatGPT's root)"
+
 
 def parse(reader: SafeReader) -> Iterator[ParsedConversation | Skipped]:
     for record in conversation_objects(reader):
@@ -66,7 +68,7 @@ def convert(conv: dict[str, Any]) -> ParsedConversation | Skipped:
         parsed = _message(node_id, msg, anchor) if isinstance(msg, dict) else None
         if parsed is None:
             if msg is None:
-                skipped.append(Skipped("node without a message", label, node_id))
+                skipped.append(Skipped(EMPTY_NODE, label, node_id))
             else:
                 skipped.append(Skipped("malformed message", label, node_id))
             effective[node_id] = anchor

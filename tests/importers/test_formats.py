@@ -72,7 +72,7 @@ def test_chatgpt_content_types_and_hidden_items() -> None:
                for m in conv.messages if m.parent_source_id)
     reasons = {(s.reason, s.item) for s in conv.skipped}
     assert ("child points to a missing node", "ghost") in reasons
-    assert ("node without a message", "root") in reasons
+    assert ("empty node, no message in it (as ChatGPT's root)", "root") in reasons
 
 
 def test_chatgpt_untitled_conversation_without_times_is_kept() -> None:
