@@ -67,7 +67,7 @@ class WelcomePage(QWidget):
         card.setObjectName("welcomeCard")
         card.setMaximumWidth(820)
         box = QVBoxLayout(card)
-        box.setContentsMargins(36, 28, 36, 28)
+        box.setContentsMargins(28, 24, 28, 24)
         box.setSpacing(12)
         title = QLabel("Welcome to Engram")
         title.setObjectName("welcomeTitle")
@@ -173,13 +173,11 @@ class WelcomePage(QWidget):
 
     def _file_buttons(self) -> QHBoxLayout:
         row = QHBoxLayout()
-        row.addStretch(1)
         self.choose_button = QPushButton("Choose a GGUF file…")
         self.choose_button.clicked.connect(self.choose_gguf.emit)
         self.download_button = QPushButton("Download by URL…")
         self.download_button.clicked.connect(self.download_model.emit)
-        row.addWidget(self.choose_button)
-        row.addWidget(self.download_button)
+        row.addWidget(wrapping_row(self.choose_button, self.download_button), 1)
         return row
 
     # -- filling the lists ---------------------------------------------------------------------
