@@ -121,6 +121,15 @@ def _drain(worker, done: list) -> None:
         done.append(job)
 
 
+def job_outcome(job) -> str:
+    """A finished job in words: a model answer the gates refused stored nothing, which is the
+    checks working, not the job breaking."""
+    error = job.error or ""
+    if job.status == "failed" and "refused" in error:
+        return f"nothing stored, the model's answer was refused: {error}"
+    return f"{job.status}: {error}" if job.status == "failed" and error else job.status
+
+
 class _Report:
     """Prints each finished job once (with why it failed), and the facts job's progress."""
 
@@ -132,8 +141,7 @@ class _Report:
     def show(self) -> None:
         for job in self.done[self._shown:]:
             if job.kind != kinds.INDEX_SYNC:
-                why = f": {job.error}" if job.status == "failed" and job.error else ""
-                print(f"{job.kind:<22} {job.status}{why}", flush=True)
+                print(f"{job.kind:<22} {job_outcome(job)}", flush=True)
         self._shown = len(self.done)
         running = [j for j in self.eng.jobs.list("running", 5) if j.kind == kinds.EXTRACT_FACTS]
         if running and sys.stderr.isatty():

@@ -19,6 +19,9 @@ def test_jobs_run_refuses_a_random_models_garbage_and_says_why(tmp_path: Path,
     assert out.returncode == 0 and "queued fact extraction for 1 conversation" in out.stdout
     out = engram_cli(home, "jobs", "run", "--model", str(tiny_gguf))
     assert out.returncode == 0, out.stderr
+    # a refusal reads as the checks working, not as the job breaking
+    assert "nothing stored, the model's answer was refused" in out.stdout, out.stdout
+    assert "failed: " not in out.stdout, out.stdout       # and nothing else went wrong
     listed = json.loads(engram_cli(home, "jobs", "list", "--json").stdout)
     model_jobs = [j for j in listed if j["kind"] != "index_sync"]
     assert model_jobs and all(j["status"] in ("done", "failed") for j in model_jobs)
