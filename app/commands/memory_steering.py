@@ -66,7 +66,7 @@ def knows_heading(mem, name: str | None) -> str:
         return KIND_HEADINGS[mem.kind]
     subject = (mem.subject or "").strip()
     if not subject:
-        return "about no one in particular"
+        return "other facts"
     if subject.lower() in ("the user", "user") or (name and subject.lower() == name.lower()):
         return f"about you ({name})" if name else "about you"
     return f"about {subject[:1].upper()}{subject[1:]}"
