@@ -11,7 +11,8 @@ from __future__ import annotations
 import contextlib
 import time
 
-from PySide6.QtCore import QTimer
+from PySide6.QtCore import QSize, Qt, QTimer
+from PySide6.QtGui import QPainter
 from PySide6.QtWidgets import QLabel, QProgressBar, QPushButton, QStatusBar
 
 from core.base.llm import GenerationStats
@@ -74,6 +75,35 @@ def human_bytes(n: float) -> str:
     return f"{n:.1f} GB"
 
 
+class ElidedLabel(QLabel):
+    """A status-bar text that ends in "…" where the bar is too narrow, the whole of it in the
+    tooltip: a long line ("Background: Summarising an imported conversation (12/40 messages)…
+    · 9 waiting") must never make the window wider than the screen."""
+
+    MIN_WIDTH = 80
+
+    def __init__(self, tip: str = "") -> None:
+        super().__init__()
+        self._tip = tip
+        if tip:
+            self.setToolTip(tip)
+
+    def setText(self, text: str) -> None:
+        super().setText(text)
+        self.setToolTip(f"{text}\n\n{self._tip}" if self._tip and text else (text or self._tip))
+
+    def minimumSizeHint(self) -> QSize:
+        return QSize(min(self.MIN_WIDTH, super().sizeHint().width()),
+                     super().minimumSizeHint().height())
+
+    def paintEvent(self, _event) -> None:
+        painter = QPainter(self)
+        rect = self.contentsRect()
+        shown = self.fontMetrics().elidedText(self.text(), Qt.TextElideMode.ElideRight,
+                                              rect.width())
+        painter.drawText(rect, int(self.alignment() | Qt.AlignmentFlag.AlignVCenter), shown)
+
+
 class EngramStatusBar(QStatusBar):
     def __init__(self, services: Services) -> None:
         super().__init__()
@@ -82,7 +112,7 @@ class EngramStatusBar(QStatusBar):
         self.context_label = QLabel()
         self.kv_label = QLabel()
         self.speed_label = QLabel()
-        self.task_label = QLabel()
+        self.task_label = ElidedLabel()
         self.task_bar = QProgressBar()
         self.task_bar.setMaximumWidth(140)
         self.task_bar.setMaximumHeight(14)
@@ -90,9 +120,8 @@ class EngramStatusBar(QStatusBar):
         for w in (self.task_label, self.task_bar):
             w.hide()
             self.addWidget(w)
-        self.memory_label = QLabel()
+        self.memory_label = ElidedLabel(PAUSE_TIP)
         self.memory_label.setObjectName("memoryWork")
-        self.memory_label.setToolTip(PAUSE_TIP)
         self.pause_button = QPushButton("Pause")
         self.pause_button.setObjectName("pauseMemoryWork")
         self.pause_button.setFlat(True)

@@ -54,3 +54,22 @@ def test_a_real_import_shows_what_waits(qtbot, window, tmp_path: Path) -> None:
     assert waiting and all(MEANWHILE in t for t in waiting)
     qtbot.waitUntil(lambda: label.isHidden(), timeout=5000)
     wizard.close()
+
+
+def test_a_long_line_is_cut_with_an_ellipsis_not_widening_the_window(qtbot, window) -> None:
+    from PySide6.QtWidgets import QApplication
+
+    window.resize(900, 600)
+    QApplication.processEvents()
+    width = window.width()
+    bar = window.status
+    long = "Background: Summarising an imported conversation (12/40 messages)… · 9 waiting " * 4
+    bar.memory_label.setText(long)
+    bar.memory_label.show()
+    bar.task_progress("Embedding imported memories", 10, 60_000)
+    QApplication.processEvents()
+    assert window.width() == width                  # the window did not grow
+    assert bar.memory_label.width() < bar.memory_label.fontMetrics().horizontalAdvance(long)
+    assert bar.memory_label.toolTip().startswith(long)          # all of it, in the tooltip
+    assert status_bar.PAUSE_TIP in bar.memory_label.toolTip()
+    assert bar.memory_label.minimumSizeHint().width() <= status_bar.ElidedLabel.MIN_WIDTH
