@@ -24,6 +24,7 @@ from core.memory.gates import (
     DIALOGUE_LINE,
     FIRST_PERSON,
     Verdict,
+    _same_family,
     content_stems,
     stem,
     words,
@@ -129,7 +130,8 @@ def is_question(sentence: str) -> bool:
         return False
     if sentence.rstrip().endswith("?"):
         return True
-    if ws[0] in QUESTION_WORDS and len(ws) > 1 and ws[1] in AUXILIARIES:
+    # "What about 10 year old model", "Is it for a fully loaded car" (chat drops the "?")
+    if ws[0] in QUESTION_WORDS or (ws[0] in AUXILIARIES and "'" not in ws[0]):
         return True
     # "Layla's name and when does she start school": a question inside the sentence
     return any(a in QUESTION_WORDS and b in AUXILIARIES and c not in AUXILIARIES
@@ -190,6 +192,9 @@ _HAS = r"(?:has|had|have|owns|own|got|adopted|bought|keeps|keep)"
 _MINE = rf"\b(?:my|our)\b|\b(?:i|we)\s+(?:{_HAS}|'ve\s+got)\b|\b(?:i've|we've)(?:\s+got)?\b"
 
 
+_I_AM = r"\b(?:i'm|i am|i was)\b"
+
+
 def _words_after(pattern: str, source: str, n: int) -> set[str]:
     """The stems of the `n` words after each match of `pattern` (case-insensitive)."""
     out: set[str] = set()
@@ -214,8 +219,10 @@ def check_possessions(text: str, source: str, speakers: Iterable[str]) -> Verdic
         n = re.escape(name)
         given = _words_after(rf"\b{n}['’]s\b", source, 1)
         given |= _words_after(rf"\b{n}\s+{_HAS}\b", source, 4)
-        if _norm(name) in own:
-            given |= _words_after(_MINE, source, 3)
+        if _norm(name) in own:        # "my bike", "I have a bike"; "I'm allergic" (Tom's = is)
+            given |= _words_after(_MINE, source, 3) | _words_after(_I_AM, source, 2)
+        else:
+            given |= _words_after(rf"\b{n}\s+(?:is|was)\b", source, 2)
         if stem(w) not in given:
             return Verdict.refuse(f"not grounded (its source does not say {name} has "
                                   f"one: '{name}'s {word}')")
@@ -236,6 +243,39 @@ def check_doer(text: str, source: str) -> Verdict:
         if not re.search(said, source):
             return Verdict.refuse(f"not grounded (its source does not say the {word} is "
                                   f"{doing})")
+    return ACCEPTED
+
+
+_KIND = re.compile(r"\b([A-Z][\w-]*|user)\s+(?:is|was)\s+(?:a|an)\s+([^.,;!?]+)")
+_PHRASE_END = re.compile(r"\s(?:who|that|which|and|with|in|at|from|of|for|to|on|living|"
+                         r"working|whose)\s.*$")
+
+
+def check_kind(text: str, source: str, speakers: Iterable[str]) -> Verdict:
+    """ "Omar is a 10 year old model." needs a source that says so: "I'm a ... model" or
+    "I work as a model" when Omar speaks, "Omar is a ... model" for anyone; a word of the
+    same family in the person's own sentence will do ("I teach maths": a maths teacher)."""
+    own = {_norm(s) for s in speakers if s} | {"user"}
+    for line in source.splitlines():
+        if DIALOGUE_LINE.match(line):
+            own.add(_norm(introduced_name(line.split(":", 1)[1]) or ""))
+    for name, phrase in _KIND.findall(text):
+        head_words = words(_PHRASE_END.sub("", " " + phrase))
+        if not head_words:
+            continue
+        head = stem(head_words[-1])
+        n = re.escape(name)
+        grounds = _words_after(rf"\b{n}\s+(?:is|was)\s+(?:a|an)\b", source, 5)
+        if _norm(name) in own:
+            grounds |= _words_after(r"\b(?:i'm|i am|i was|i work as|i'm working as)\s+"
+                                    r"(?:a|an)\b", source, 5)
+            for piece in _SENTENCE.findall(source):
+                ws = _norm_words(piece.split(":", 1)[1] if DIALOGUE_LINE.match(piece) else piece)
+                if "i" in ws or "i'm" in ws:
+                    grounds |= {stem(w) for w in ws}
+        if not any(head == g or _same_family(head, g) for g in grounds):
+            return Verdict.refuse(f"not grounded (its source does not say {name} is a "
+                                  f"{head_words[-1]})")
     return ACCEPTED
 
 
@@ -268,6 +308,7 @@ def check_statement(text: str, source: str, *, speakers: Iterable[str] = (),
     if about is not None:
         checks.append(lambda: check_about(text, about))
     checks += [lambda: check_possessions(text, source, speakers),
+               lambda: check_kind(text, source, speakers),
                lambda: check_not_a_deed(text, source)]
     for check in checks:
         verdict = check()

@@ -101,6 +101,20 @@ def test_a_speaker_who_introduced_themselves_owns_what_they_call_mine() -> None:
     assert not refused.ok and "'Omar's dog'" in refused.reason
 
 
+def test_a_portrait_is_not_a_kind_that_only_a_question_mentions() -> None:
+    """From an imported chat about a van (all questions, without their "?"), the starter
+    wrote the daily and the overall portrait "Omar is a 10 year old model."."""
+    source = ("Omar: What is the fuel consumption of vw transporter with 8 people in l/km\n"
+              "Omar: What about 10 year old model\n"
+              "Omar: Is it for fully loaded car?")
+    verdict = check_statement("Omar is a 10 year old model.", source, speakers=["Omar"],
+                              about=["Omar"])
+    assert not verdict.ok and "does not say Omar is a model" in verdict.reason
+    said = "Omar: I teach maths in Leeds. I'm allergic to peanuts."
+    for good in ("Omar is a maths teacher in Leeds.", "Omar's allergic to peanuts."):
+        assert check_statement(good, said, speakers=["Omar"], about=["Omar"]).ok, good
+
+
 def test_a_good_portrait_passes() -> None:
     frames = [frame_text("portrait_daily", "base")]
     verdict = check_answer("Omar teaches maths in Leeds and has a dog named Pixel.",
