@@ -8,11 +8,15 @@ and a statement that answers a question at 0.3 and above). Figures on both dev s
 the README (Retrieval benchmark)."""
 from __future__ import annotations
 
+import logging
 from typing import Any
 
 import numpy as np
 
+from core.base.errors import EngramError
 from core.memory.candidates import Candidate
+
+log = logging.getLogger(__name__)
 
 
 def above_floor(scored: list[Candidate], query_vector: np.ndarray | None, floor: float,
@@ -26,16 +30,22 @@ def above_floor(scored: list[Candidate], query_vector: np.ndarray | None, floor:
     best = {c.memory.id: max((v for k, v in c.detail.get("raw", {}).items()
                               if k.startswith("dense")), default=None) for c in scored}
     unknown = [mid for mid, v in best.items() if v is None]
+    unread: set[str] = set()
     if unknown:
         q = np.asarray(query_vector, np.float32)
         q = q / max(float(np.linalg.norm(q)), 1e-12)
-        for mid, vec in index.get_embeddings(unknown).items():
+        try:
+            stored = index.get_embeddings(unknown)
+        except EngramError as exc:      # the index failed after its query: judge none of them
+            log.warning("the relevance floor could not read vectors: %s", exc)
+            stored, unread = {}, set(unknown)
+        for mid, vec in stored.items():
             best[mid] = float(vec @ q) / max(float(np.linalg.norm(vec)), 1e-12)
     kept = []
     for c in scored:
         cosine = best.get(c.memory.id)
         c.detail["cosine"] = None if cosine is None else round(cosine, 4)
         if (cosine is not None and cosine >= floor) or "time" in c.detail \
-                or c.memory.always_include:
+                or c.memory.always_include or c.memory.id in unread:
             kept.append(c)
     return kept

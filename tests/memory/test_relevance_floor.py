@@ -90,3 +90,29 @@ def test_the_default_floor_keeps_the_archive_out_of_a_personal_question(engram, 
     assert RetrievalParams().relevance_floor > 0
     assert MINE[0] in _texts(result)
     assert not {t for _, t in IMPORTED} & set(_texts(result))
+
+
+def test_an_index_that_fails_after_its_query_leaves_the_floor_out_not_the_turn(engram,
+                                                                              say) -> None:
+    from core.index.vector_index import IndexDamaged
+
+    _store(engram, say)
+
+    class FailingReads:
+        """The real index, whose vector reads fail after its query answered (a FAKE fault)."""
+
+        def __init__(self, real) -> None:
+            self.real = real
+
+        def __getattr__(self, name):
+            return getattr(self.real, name)
+
+        def get_embeddings(self, ids):
+            raise IndexDamaged("The vector index's files are damaged (test)")
+
+    params = RetrievalParams(relevance_floor=0.25, dense_k=1, update_similarity=0)
+    result = Retriever(engram.memories, FailingReads(engram.index), engram.embedder,
+                       params).retrieve("Where do I work as a nurse?", budget_tokens=1000)
+    unjudged = [c for c in result.ranked if c.reason != "neighbour" and c.detail["cosine"] is None]
+    assert unjudged                          # found by words, kept though it could not be judged
+    assert MINE[1] in _texts(result)
