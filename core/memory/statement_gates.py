@@ -203,15 +203,22 @@ def _words_after(pattern: str, source: str, n: int) -> set[str]:
     return out
 
 
+def speakers_of(source: str, speakers: Iterable[str]) -> set[str]:
+    """Who speaks in `source` (its "Tom:" labels, the names they introduce, "I'm Omar"), and
+    `speakers`: their "my" and "I'm" are about themselves."""
+    own = {_norm(s) for s in speakers if s} | {"user"}
+    for line in source.splitlines():
+        if DIALOGUE_LINE.match(line):
+            label, said = line.split(":", 1)
+            own |= {_norm(label), _norm(introduced_name(said) or "")}
+    return own - {""}
+
+
 def check_possessions(text: str, source: str, speakers: Iterable[str]) -> Verdict:
     """ "Tom's bike" needs a source that gives Tom a bike: "Tom's bike", or, when Tom is a
     speaker, "my bike" / "I have a bike" in what was said; for anyone else "Tom has a bike".
     "Biscuit's cat" from "My cat is called Biscuit" is refused."""
-    own = {_norm(s) for s in speakers if s} | {"user"}
-    for line in source.splitlines():
-        if DIALOGUE_LINE.match(line):
-            own.add(_norm(line.split(":", 1)[0]))
-            own.add(_norm(introduced_name(line.split(":", 1)[1]) or ""))   # "I'm Omar."
+    own = speakers_of(source, speakers)
     for name, word in _POSSESSION.findall(text):
         w = _norm(word)
         if w in _NOT_NOUN or w.endswith("ing"):
@@ -255,10 +262,7 @@ def check_kind(text: str, source: str, speakers: Iterable[str]) -> Verdict:
     """ "Omar is a 10 year old model." needs a source that says so: "I'm a ... model" or
     "I work as a model" when Omar speaks, "Omar is a ... model" for anyone; a word of the
     same family in the person's own sentence will do ("I teach maths": a maths teacher)."""
-    own = {_norm(s) for s in speakers if s} | {"user"}
-    for line in source.splitlines():
-        if DIALOGUE_LINE.match(line):
-            own.add(_norm(introduced_name(line.split(":", 1)[1]) or ""))
+    own = speakers_of(source, speakers)
     for name, phrase in _KIND.findall(text):
         head_words = words(_PHRASE_END.sub("", " " + phrase))
         if not head_words:
