@@ -204,12 +204,16 @@ class IndexSync:
 
     # -- sync ------------------------------------------------------------------------------
     def sync(self, progress: OnProgress | None = None,
-             should_stop: ShouldStop | None = None) -> SyncReport:
+             should_stop: ShouldStop | None = None, *, repair: bool = True) -> SyncReport:
         """Bring every out-of-date memory into the index. A damaged collection (see
-        `IndexDamaged`) is dropped and every memory embedded again, once per call."""
+        `IndexDamaged`) is dropped and every memory embedded again, once per call; with
+        `repair=False` (the chat's quick sync after a turn, which must not keep the person
+        waiting for minutes of embedding) the damage is raised for a background sync."""
         try:
             return self._sync(progress, should_stop)
         except IndexDamaged as exc:
+            if not repair:
+                raise
             log.warning("%s Dropping the collection and embedding every memory again.", exc)
             self.index.reset()
             self.store.mark_unindexed()

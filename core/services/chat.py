@@ -324,7 +324,7 @@ class ChatService:
             queued.append(POST_THINK)
         if self.sync_index:
             try:   # a few new memories: cheap, and the next turn can find them
-                eng.index_sync.sync()
+                eng.index_sync.sync(repair=False)     # a damaged index: the queued job
             except Exception:  # the queued job will retry
                 log.warning("index sync after a turn failed; the worker will retry",
                             exc_info=True)

@@ -16,6 +16,7 @@ from core.memory.episodic import remember_messages
 from core.memory.retrieval import Retriever
 from core.services.chat import ChatService
 from core.services.engine import Engram
+from core.services.memory_worker import MemoryWorker
 from tests.memory.fake_llm import ScriptedFakeLLM
 
 SAID = ["I adopted a grey cat named Miso last spring.",
@@ -118,6 +119,9 @@ def test_a_chat_turn_on_a_damaged_index_answers_says_so_and_repairs_it(damaged) 
     assert first.text == "Your cat is called Miso."
     assert "word search only" in first.notice and "damaged" in first.notice
     assert ids[0] in [t.memory_id for t in first.trace]       # the fact was still found
+    # the turn did not wait for the rebuild: the index sync it queued does it, in the background
+    assert "index_sync" in first.queued_jobs
+    MemoryWorker(eng, lambda: llm).run_until_idle()
     assert eng.index.count() >= len(ids) and eng.index_sync.pending_count() == 0
     second = chat.send(conv.id, "And my sister?")
     assert second.notice == ""
