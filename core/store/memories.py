@@ -318,6 +318,11 @@ class MemoryStore(MemoryQueries, MemoryUpkeep):
             fields["conversation_id"] = conversation_id
         return self._change(memory_id, "rescoped", actor, fields)
 
+    def set_project(self, memory_id: str, project_id: str | None, *, actor: str = "user",
+                    note: str | None = None) -> Memory:
+        """Into a project's memory scope (None: back to every conversation's)."""
+        return self._change(memory_id, "rescoped", actor, {"project_id": project_id}, note)
+
     def forget(self, memory_id: str, *, actor: str = "user", note: str | None = None) -> Memory:
         """Reversible: the memory stays, marked forgotten, out of retrieval."""
         mem = self.get(memory_id)

@@ -118,11 +118,56 @@ class SteeringStore:
             "SELECT id, meta FROM conversations WHERE import_id = ?", [import_id])]
 
     def scope_conversation_memories(self, conversation_id: str, project_id: str) -> int:
-        """The conversation's memories into its project's scope."""
+        """The conversation's new memories into its project's scope (those
+        `project_memories` names; the rest stay where `core.services.project_ops` put them)."""
+        ids = self.project_memories(conversation_id, project_id)
         with transaction(self.db):
-            return self.db.execute(
-                "UPDATE memories SET project_id = ? WHERE conversation_id = ?"
-                " AND status != 'purged'", [project_id, conversation_id]).rowcount
+            for chunk, marks in chunks(ids):
+                self.db.execute(f"UPDATE memories SET project_id = ? WHERE id IN ({marks})",
+                                [project_id, *chunk])
+        return len(ids)
+
+    def project_memories(self, conversation_id: str, project_id: str) -> list[str]:
+        """The memories of a conversation that belong in `project_id`'s scope and are not
+        there yet: not purged, not "always include" (the person chose to send those with
+        every message), and known from no conversation outside the project."""
+        return [r[0] for r in self.db.execute(
+            "SELECT m.id FROM memories m WHERE m.conversation_id = ? AND m.status != 'purged'"
+            " AND m.always_include = 0 AND m.project_id IS NOT ? AND NOT EXISTS ("
+            "  SELECT 1 FROM memory_sources s JOIN conversations c ON c.id = s.conversation_id"
+            "  WHERE s.memory_id = m.id AND c.project_id IS NOT ?)"
+            " ORDER BY m.created_at", [conversation_id, project_id, project_id])]
+
+    def memories_in_project(self, project_id: str,
+                            conversation_id: str | None = None) -> list[str]:
+        """Memories in a project's scope (only one conversation's, when given)."""
+        sql, args = "SELECT id FROM memories WHERE project_id = ?", [project_id]
+        if conversation_id:
+            sql, args = sql + " AND conversation_id = ?", [*args, conversation_id]
+        return [r[0] for r in self.db.execute(sql + " ORDER BY created_at", args)]
+
+    def rename_project(self, project_id: str, name: str) -> None:
+        with transaction(self.db):
+            self.db.execute("UPDATE projects SET name = ? WHERE id = ?", [name, project_id])
+
+    def delete_project(self, project_id: str) -> list[str]:
+        """The project row; its conversations back to no project. Returns their ids."""
+        with transaction(self.db):
+            convs = self.conversations_in(project_id)
+            self.db.execute("UPDATE conversations SET project_id = NULL WHERE project_id = ?",
+                            [project_id])
+            self.db.execute("DELETE FROM projects WHERE id = ?", [project_id])
+        return convs
+
+    def conversations_in(self, project_id: str) -> list[str]:
+        return [r[0] for r in self.db.execute(
+            "SELECT id FROM conversations WHERE project_id = ? ORDER BY updated_at DESC",
+            [project_id])]
+
+    def conversation_projects(self) -> dict[str, str]:
+        """conversation id -> its project's id, for every conversation in a project."""
+        return dict(self.db.execute(
+            "SELECT id, project_id FROM conversations WHERE project_id IS NOT NULL").fetchall())
 
     def conversation_count(self, project_id: str) -> int:
         return self.db.execute("SELECT count(*) FROM conversations WHERE project_id = ?",
