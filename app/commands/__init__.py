@@ -7,7 +7,7 @@ import importlib
 
 COMMAND_MODULES = [
     "gui", "info", "conversations", "memories", "import_", "reindex", "doctor", "chat",
-    "models", "bench", "export", "jobs",
+    "models", "bench", "export", "jobs", "projects",
 ]
 
 

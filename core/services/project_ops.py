@@ -20,7 +20,7 @@ inspector's undo, which would leave the chat and its memories in two different s
 """
 from __future__ import annotations
 
-from core.base.errors import EngramError
+from core.base.errors import EngramError, NotFoundError
 from core.services.changes import Changes
 from core.services.engine import Engram
 from core.services.memory_ops import undo_description
@@ -103,7 +103,7 @@ def find_project(eng: Engram, id_or_name: str) -> Project:
     for project in eng.steering.projects():
         if project.id == wanted or project.name.casefold() == wanted.casefold():
             return project
-    return eng.steering.project(wanted)      # raises NotFoundError with the id
+    raise NotFoundError(f"No project named or with id “{wanted}” (see engram projects list)")
 
 
 def _checked_name(eng: Engram, name: str, keep: str | None = None) -> str:
