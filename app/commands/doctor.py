@@ -41,6 +41,8 @@ def run(args, ctx) -> int:
         "missing_in_index": len(report.missing_in_index),
         "orphans_in_index": len(report.orphans_in_index),
         "stale_in_index": len(report.stale),
+        "index_damaged": ("yes, rebuilt from the database" if report.damaged and report.repaired
+                          else "yes (run `engram doctor --repair`)" if report.damaged else "no"),
         "repaired": report.repaired or bool(actions),
         "purges": f"{purges.finished} finished, {len(purges.unfinished)} unfinished",
         "purged_text_left": _problems(purges.text_problems) or (

@@ -77,10 +77,12 @@ class DoctorReport:
     orphans_in_index: list[str] = field(default_factory=list)
     stale: list[str] = field(default_factory=list)
     repaired: bool = False
+    damaged: bool = False           # Chroma could not read the collection's files
 
     @property
     def healthy(self) -> bool:
-        return not (self.missing_in_index or self.orphans_in_index or self.stale)
+        return not (self.missing_in_index or self.orphans_in_index or self.stale
+                    or self.damaged)
 
 
 def content_hash(text: str) -> str:
@@ -395,7 +397,14 @@ class IndexSync:
         report = DoctorReport()
         rows = self.store.index_rows()
         report.sqlite_indexable = len(rows)
-        in_index = set(self.index.all_ids())
+        try:
+            in_index = set(self.index.all_ids())
+        except IndexDamaged as exc:
+            log.warning("%s", exc)
+            report.damaged = True
+            if repair:
+                report.repaired = self.sync().rebuilt_damaged
+            return report
         report.index_count = len(in_index)
         report.missing_in_index = sorted(set(rows) - in_index)
         report.orphans_in_index = sorted(in_index - set(rows))

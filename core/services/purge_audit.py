@@ -22,6 +22,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from core.index.erasure import queue_rows_for, stale_segment_dirs
+from core.index.vector_index import IndexDamaged
 from core.runtime.kv_store import delete_states, state_files
 from core.services.engine import Engram
 from core.services.purge import finish_pending, purge_conversation, scrub_import_reports
@@ -106,8 +107,11 @@ def _reports_naming(eng: Engram) -> int:
 def _vectors(eng: Engram, out: PurgeAudit) -> None:
     purged = eng.memories.purged_ids()
     index = eng.index
-    if n := len(index.existing_ids(purged)):
-        out.vector_problems["purged ids in the vector index"] = n
+    try:
+        if n := len(index.existing_ids(purged)):
+            out.vector_problems["purged ids in the vector index"] = n
+    except IndexDamaged:            # its files are still read below; --repair drops it whole
+        out.vector_problems["a damaged vector index that may hold purged ids"] = 1
     chroma_dir = getattr(index, "chroma_dir", None)
     if chroma_dir is None:
         out.vector_checks = "index API only (a Chroma server's own files are out of reach)"

@@ -158,3 +158,15 @@ def test_damage_in_the_index_worker_comes_back_as_itself_and_reset_cures_it(home
         assert index.count() == 0 and worker.pid == pid      # an error, not a crash
     finally:
         worker.close()
+
+
+def test_doctor_says_the_index_is_damaged_and_repair_rebuilds_it(damaged) -> None:
+    from core.services.purge_audit import audit
+
+    eng, ids, _ = damaged
+    found = eng.index_sync.doctor()
+    assert found.damaged and not found.healthy and not found.repaired
+    assert audit(eng).complete                  # nothing was purged: no purge problem
+    fixed = eng.index_sync.doctor(repair=True)
+    assert fixed.damaged and fixed.repaired
+    assert eng.index_sync.doctor().healthy and sorted(eng.index.all_ids()) == sorted(ids)
