@@ -1,4 +1,5 @@
-"""The sidebar: search, new chat, and the conversation list (pinned first, incognito marked)."""
+"""The sidebar: search, new chat, and the conversation list (pinned first, incognito marked,
+each chat's project named on its row; the right-click menu moves a chat into a project)."""
 from __future__ import annotations
 
 import time
@@ -23,16 +24,19 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from core.services import conversation_ops
+from core.services import conversation_ops, project_ops
 from core.services.changes import Changes
 from core.services.engine import Engram
 from core.store.conversations import Conversation
+from core.store.steering import Project
 from ui.dialogs import ask, show_error
 from ui.ops import OpContext
+from ui.project_dialogs import ProjectActions, add_project_menu, ask_name, confirm_delete
 from ui.services import Services
 from ui.theme import tone
 
 CONV_ROLE = Qt.ItemDataRole.UserRole + 1
+PROJECT_ROLE = Qt.ItemDataRole.UserRole + 2     # the chat's project's name ("": none)
 
 
 def _when(ts: float) -> str:
@@ -45,7 +49,8 @@ def _when(ts: float) -> str:
 
 
 class ConversationDelegate(QStyledItemDelegate):
-    """Two lines: title (with a pin mark), then date · source · incognito."""
+    """Two lines: title, then the project (in the accent colour) · pinned · date · source ·
+    incognito."""
 
     def sizeHint(self, option: QStyleOptionViewItem, index) -> QSize:
         return QSize(option.rect.width(), 50)
@@ -78,8 +83,17 @@ class ConversationDelegate(QStyledItemDelegate):
         if conv.source != "engram":
             bits.append(f"imported from {conv.source}")
         sub_rect = QRect(rect.left() + 10, rect.top() + 25, rect.width() - 20, 16)
-        painter.setPen(tone("#6b7484"))
+        project = index.data(PROJECT_ROLE) or ""
         sub = " · ".join(bits)
+        if project:       # the project first, in the accent colour, then the rest
+            shown = painter.fontMetrics().elidedText(
+                project, Qt.TextElideMode.ElideRight, max(40, sub_rect.width() // 2))
+            painter.setPen(tone("#2f5bb7"))
+            painter.drawText(sub_rect, Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignVCenter,
+                             shown)
+            sub_rect.setLeft(sub_rect.left() + painter.fontMetrics().horizontalAdvance(shown))
+            sub = " · " + sub
+        painter.setPen(tone("#6b7484"))
         painter.drawText(sub_rect, Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignVCenter, sub)
         if conv.incognito:
             width = painter.fontMetrics().horizontalAdvance(sub)
@@ -100,6 +114,8 @@ class ConversationList(QWidget):
         self.setMinimumWidth(230)
         self.setMaximumWidth(420)
         self.conversations: list[Conversation] = []
+        self.projects: list[Project] = []
+        self.project_of: dict[str, str] = {}      # conversation id -> project id
         self._select_next: str | None = None
         box = QVBoxLayout(self)
         box.setContentsMargins(10, 12, 10, 10)
@@ -143,19 +159,32 @@ class ConversationList(QWidget):
     # -- data ------------------------------------------------------------------------------
     def refresh(self) -> None:
         query = self.search.text().strip()
-        self.services.runner.db(lambda ctx: ctx.engram.conversations.list(search=query),
-                                success=self._fill, failure=lambda e: show_error(self, e))
+        def read(ctx: OpContext) -> tuple[list[Conversation], list[Project], dict[str, str]]:
+            eng = ctx.engram
+            return (eng.conversations.list(search=query), eng.steering.projects(),
+                    eng.steering.conversation_projects())
 
-    def _fill(self, conversations: list[Conversation]) -> None:
+        self.services.runner.db(read, success=lambda got: self._fill(*got),
+                                failure=lambda e: show_error(self, e))
+
+    def _fill(self, conversations: list[Conversation], projects: list[Project] | None = None,
+              project_of: dict[str, str] | None = None) -> None:
         current = self.current_id()
         self.conversations = conversations
+        self.projects = list(projects or [])
+        self.project_of = dict(project_of or {})
+        names = {p.id: p.name for p in self.projects}
         self.list.blockSignals(True)
         self.list.clear()
         for conv in conversations:
             item = QListWidgetItem(conv.title or "Untitled chat")
             item.setData(CONV_ROLE, conv)
             item.setData(Qt.ItemDataRole.UserRole, conv.id)
-            item.setToolTip(conv.title or "Untitled chat")
+            project = names.get(self.project_of.get(conv.id, ""), "")
+            item.setData(PROJECT_ROLE, project)
+            item.setToolTip((conv.title or "Untitled chat")
+                            + (f"\nIn the project “{project}”: its memories are read only "
+                               "in the project's chats" if project else ""))
             self.list.addItem(item)
             if conv.id == current:
                 self.list.setCurrentItem(item)
@@ -198,18 +227,27 @@ class ConversationList(QWidget):
 
     def _menu(self, pos) -> None:
         item = self.list.itemAt(pos)
-        if item is None:
-            return
-        conv = item.data(CONV_ROLE)
+        if item is not None:
+            self.menu_for(item.data(CONV_ROLE)).popup(self.list.viewport().mapToGlobal(pos))
+
+    def menu_for(self, conv: Conversation) -> QMenu:
+        """A chat's right-click menu."""
         menu = QMenu(self)
+        menu.setObjectName("conversationMenu")
+        menu.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
         menu.addAction("Rename…", lambda: self.rename(conv.id, conv.title))
         menu.addAction("Unpin" if conv.pinned else "Pin to top",
                        lambda: self.set_pinned(conv.id, not conv.pinned))
         menu.addSeparator()
+        add_project_menu(menu, self.projects, self.project_of.get(conv.id), ProjectActions(
+            move=lambda pid: self.move_to_project(conv.id, pid),
+            new_and_move=lambda: self.new_project_for(conv.id),
+            rename=self.rename_project, delete=self.confirm_delete_project))
+        menu.addSeparator()
         menu.addAction("Delete…", lambda: self.confirm_delete(conv.id, conv.title))
         menu.addAction("Purge chat and its memories…",
                        lambda: self.confirm_purge(conv.id, conv.title))
-        menu.popup(self.list.viewport().mapToGlobal(pos))
+        return menu
 
     def rename(self, conversation_id: str, title: str) -> None:
         new, ok = QInputDialog.getText(self, "Rename chat", "Title:", text=title)
@@ -244,6 +282,28 @@ class ConversationList(QWidget):
                 self.conversation_selected.emit(None)
 
         self._change(lambda eng: op(eng, conversation_id), done)
+
+    # -- projects --------------------------------------------------------------------------
+    def move_to_project(self, conversation_id: str, project_id: str | None) -> None:
+        self._change(lambda eng: project_ops.move_conversation(eng, conversation_id,
+                                                               project_id))
+
+    def new_project_for(self, conversation_id: str) -> None:
+        def work(eng: Engram, name: str) -> Changes:
+            project, made = project_ops.create_project(eng, name)
+            return made + project_ops.move_conversation(eng, conversation_id, project.id)
+
+        ask_name(self, "New project", "A project keeps what its chats remember to itself.\n"
+                 "Name:", lambda name: self._change(lambda eng: work(eng, name)))
+
+    def rename_project(self, project: Project) -> None:
+        ask_name(self, "Rename project", "Name:", lambda name: self._change(
+            lambda eng: project_ops.rename_project(eng, project.id, name)), text=project.name)
+
+    def confirm_delete_project(self, project: Project) -> None:
+        chats = sum(1 for pid in self.project_of.values() if pid == project.id)
+        confirm_delete(self, project, chats, lambda: self._change(
+            lambda eng: project_ops.delete_project(eng, project.id)))
 
     def _change(self, fn: Callable[[Engram], Changes],
                 success: Callable[[Changes], None] | None = None) -> None:
