@@ -92,7 +92,8 @@ class ConversationDelegate(QStyledItemDelegate):
             painter.drawText(sub_rect, Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignVCenter,
                              shown)
             sub_rect.setLeft(sub_rect.left() + painter.fontMetrics().horizontalAdvance(shown))
-            sub = " · " + sub
+            sub = painter.fontMetrics().elidedText(" · " + sub, Qt.TextElideMode.ElideRight,
+                                                   sub_rect.width())
         painter.setPen(tone("#6b7484"))
         painter.drawText(sub_rect, Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignVCenter, sub)
         if conv.incognito:

@@ -40,6 +40,8 @@ def add_project_menu(menu: QMenu, projects: Sequence[Project], current: str | No
         move.addSeparator()
     move.addAction("New project…", actions.new_and_move)
     none = move.addAction("No project", lambda: actions.move(None))
+    none.setCheckable(True)
+    none.setChecked(current is None)
     none.setEnabled(current is not None)
     none.setToolTip("Its memories are read in every chat again")
     mine = next((p for p in projects if p.id == current), None)

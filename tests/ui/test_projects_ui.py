@@ -74,7 +74,8 @@ def test_the_menu_moves_a_chat_into_a_project_and_the_list_shows_it(
     move = _entry(_menu(window, thesis), "Move to project").menu()
     assert [a.text() for a in move.actions() if not a.isSeparator()] == \
         ["New project…", "No project"]
-    assert not _entry(move, "No project").isEnabled()
+    none = _entry(move, "No project")
+    assert none.isChecked() and not none.isEnabled()
     _entry(move, "New project…").trigger()
     _name_dialog(qtbot, window, "Thesis")
     qtbot.waitUntil(lambda: _row(window, thesis).data(PROJECT_ROLE) == "Thesis")
