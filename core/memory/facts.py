@@ -19,7 +19,7 @@ that leads back to the turn, as windows do for their anchor.
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 
 from core.base.llm import LLM
@@ -137,8 +137,9 @@ def extract_facts(eng: MemoryHome, llm: LLM, messages: Sequence[Message], *,
                       seed=seed)
     outcome.answered = True
     frames = [frame_text(STEP, kind)]
+    shown_people = {labels.label(m).lower() for m in shown if is_person_message(m)}
     for cand in read_candidates(answer, people, labels, frames=frames,
-                                has_examples=kind == "base"):
+                                has_examples=kind == "base", shown_people=shown_people):
         if not cand.verdict.ok:
             outcome.refused.append(Refusal(cand.text, cand.verdict.reason))
             continue
@@ -147,13 +148,18 @@ def extract_facts(eng: MemoryHome, llm: LLM, messages: Sequence[Message], *,
 
 
 def read_candidates(answer: str, people: Sequence[Message], labels: Labeller, *,
-                    frames: Sequence[str], has_examples: bool = True) -> list[Candidate]:
+                    frames: Sequence[str], has_examples: bool = True,
+                    shown_people: Iterable[str] = ()) -> list[Candidate]:
     """The answer's lines as checked candidates (pure: nothing is stored).
 
     A fact's subject is a person who spoke (by label, "The user", or the name they introduced)
     or something one of them named ("Pixel is Lena's dog"); it cites the best-matching message
-    of that person, or of whoever named that thing."""
+    of that person, or of whoever named that thing. A person shown in the conversation
+    (`shown_people`, labels in lower case) is never cited through someone else's message that
+    names them: "Caroline is a supportive person." from Melanie's "Glad you have support,
+    Caroline!" is what the other speaker said."""
     person = labels.person
+    shown = set(shown_people)
     speakers: dict[str, list[Message]] = {}
     for m in people:
         speakers.setdefault(labels.label(m).lower(), []).append(m)
@@ -180,9 +186,14 @@ def read_candidates(answer: str, people: Sequence[Message], labels: Labeller, *,
             verdict = check_fact_form(text, subjects)
         if verdict.ok:
             subject = _subject_of(text, [*labels_, third_person(person), *named])
-            pool = speakers.get(subject.lower()) or named.get(subject.lower(), [])
+            key = subject.lower()
+            pool = speakers.get(key) or ([] if key in shown else named.get(key, []))
             source = best_source(text, pool)
-            if source is None:
+            if source is None and key in shown and key not in speakers:
+                who = text[: len(subject)] if text.lower().startswith(key) else subject
+                verdict = Verdict.refuse(f"{who} says nothing here: a fact about them needs "
+                                         "their own words")
+            elif source is None:
                 verdict = Verdict.refuse(f"no message of {subject} says this")
         if verdict.ok:
             verdict = check_grounded(text, source.text,

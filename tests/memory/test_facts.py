@@ -94,3 +94,28 @@ def test_the_facts_job_over_an_import_resumes_where_it_stopped(engram) -> None:
                             for i in last_said)
     done = [j for j in engram.jobs.list(status="done") if j.kind == kinds.EXTRACT_FACTS]
     assert done and done[0].payload["cursor"] == 14
+
+
+def test_a_fact_about_a_speaker_never_cites_the_other_speakers_words(engram) -> None:
+    """Two people talking (an imported dialogue): a fact about Caroline must come from what
+    Caroline said, not from Melanie's message that names her."""
+    conv = engram.conversations.create("dialogue")
+    parent, msgs = None, []
+    for role, who, text in (("user", "Caroline", "I went to a support group yesterday."),
+                            ("assistant", "Melanie", "Glad you have support, Caroline! Family "
+                                                     "camping at the beach brings us closer.")):
+        msg = engram.conversations.add_message(conv.id, role, text, parent_id=parent,
+                                               meta={"speaker": who, "author": "person"})
+        parent = msg.id
+        msgs.append(msg)
+    answer = (" Caroline has support from a group.\n- Melanie goes camping at the beach with"
+              " her family.\n- Caroline is camping at the beach.")
+    llm = ScriptedFakeLLM([answer], kind="base")
+    # Caroline's message is the context here, Melanie's the chunk: only Melanie can be cited
+    outcome = facts.extract_facts(engram, llm, [msgs[1]], context=[msgs[0]])
+    stored = {engram.memories.get(i).text for i in outcome.stored}
+    assert stored == {"Melanie goes camping at the beach with her family."}
+    reasons = {r.text: r.reason for r in outcome.refused}
+    for text in ("Caroline has support from a group.", "Caroline is camping at the beach."):
+        assert reasons[text] == "Caroline says nothing here: a fact about them needs their " \
+                                "own words"
