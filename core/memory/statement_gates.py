@@ -283,23 +283,32 @@ def check_kind(text: str, source: str, speakers: Iterable[str]) -> Verdict:
     return ACCEPTED
 
 
+def is_request(sentence: str) -> bool:
+    """A question or an instruction ("Turn this into a bash command")."""
+    ws = _norm_words(sentence)
+    return is_question(sentence) or bool(ws) and ws[0] in IMPERATIVES
+
+
 def check_not_a_deed(text: str, source: str) -> Verdict:
-    """A question in the source is not a thing done: a sentence of the answer that rests on a
-    question more than on any statement must say it was asked ("asked how to ...")."""
+    """What the source asks for (a question, an instruction) is not a thing done: a sentence
+    of the answer that rests on a request more than on any statement must say it was asked
+    ("asked how to ..."): "User wrote a function ..." from "How do I write a function ...?"
+    and "User turned this into a bash command." from "Turn this into a bash command" are
+    refused."""
     pieces = [p for line in source.splitlines()
               for p in _sentences(line.split(":", 1)[1] if DIALOGUE_LINE.match(line) else line)]
     for sentence in _sentences(text):
         stems = content_stems(sentence)
         if not stems or set(_norm_words(sentence)) & ASKING:
             continue
-        asked = max((len(stems & content_stems(p)) for p in pieces if is_question(p)),
+        asked = max((len(stems & content_stems(p)) for p in pieces if is_request(p)),
                     default=0)
-        said = max((len(stems & content_stems(p)) for p in pieces if not is_question(p)),
+        said = max((len(stems & content_stems(p)) for p in pieces if not is_request(p)),
                    default=0)
         if asked > said and asked >= 2:
-            question = max((p for p in pieces if is_question(p)),
-                           key=lambda p: len(stems & content_stems(p)))
-            return Verdict.refuse(f"not what its source says (it asks '{question[:60]}')")
+            request = max((p for p in pieces if is_request(p)),
+                          key=lambda p: len(stems & content_stems(p)))
+            return Verdict.refuse(f"not what its source says (it asks '{request[:60]}')")
     return ACCEPTED
 
 

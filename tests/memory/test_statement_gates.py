@@ -41,6 +41,8 @@ LABELS = ["User", "Assistant", "Engram"]
     ("User's bash script to turn this into a bash command.", "a fragment without a verb"),
     ("What is the name of the cat?", "a question"),
     ("Explain the cat to Biscuit.", "an instruction"),
+    # the starter's running summary of the imported chat "Bash Command for OpenAI API"
+    ("User turned this into a bash command.", "it asks 'Turn this into a bash command'"),
     ("The user's cat is named.", "an unfinished sentence"),
 ])
 def test_what_a_summary_must_never_be(answer, reason) -> None:
