@@ -312,6 +312,39 @@ def check_not_a_deed(text: str, source: str) -> Verdict:
     return ACCEPTED
 
 
+_CLAUSE_BREAK = re.compile(r"[,;.!?]|\b(?:and|while|but|whereas)\b")
+
+
+def check_who_said(text: str, source: str) -> Verdict:
+    """A clause about a speaker ("Caroline went swimming with the kids") must rest on what
+    that speaker said (or a sentence naming them) at least as much as on what someone else
+    said of themselves ("I'm off to go swimming with the kids", said by Melanie)."""
+    said: list[tuple[str, str]] = []            # (speaker, sentence)
+    for line in source.splitlines():
+        if DIALOGUE_LINE.match(line):
+            label, rest = line.split(":", 1)
+            said += [(_norm(label), p) for p in _sentences(rest)]
+    speakers = {who for who, _ in said}
+    if len(speakers) < 2:
+        return ACCEPTED
+    for clause in _CLAUSE_BREAK.split(text):
+        ws = words(clause)
+        if not ws or _norm(ws[0]).removesuffix("'s") not in speakers:
+            continue
+        name = _norm(ws[0]).removesuffix("'s")
+        stems = content_stems(" ".join(ws[1:]))
+        if len(stems) < 2:
+            continue
+        mine = max((len(stems & content_stems(p)) for who, p in said
+                    if who == name or name in _norm_words(p)), default=0)
+        other = max(((len(stems & content_stems(p)), who) for who, p in said
+                     if who != name and name not in _norm_words(p)), default=(0, ""))
+        if other[0] >= 2 and other[0] > mine:
+            return Verdict.refuse(f"not grounded ('{clause.strip()[:50]}' is what "
+                                  f"{other[1].title()} said of themselves)")
+    return ACCEPTED
+
+
 def check_statement(text: str, source: str, *, speakers: Iterable[str] = (),
                     about: Iterable[str] | None = None) -> Verdict:
     """The summary and portrait gates, in order; `about`: the names a portrait must start
@@ -322,7 +355,8 @@ def check_statement(text: str, source: str, *, speakers: Iterable[str] = (),
         checks.append(lambda: check_about(text, about))
     checks += [lambda: check_possessions(text, source, speakers),
                lambda: check_kind(text, source, speakers),
-               lambda: check_not_a_deed(text, source)]
+               lambda: check_not_a_deed(text, source),
+               lambda: check_who_said(text, source)]
     for check in checks:
         verdict = check()
         if not verdict.ok:

@@ -158,3 +158,16 @@ def test_a_question_does_not_become_a_done_deed_in_the_running_summary(engram, s
     good = ScriptedFakeLLM([asked], kind="base")
     stored = hema.update_running_summary(engram, good, conv.id, reply.id)
     assert stored.text.startswith("User asked how to write a function in JavaScript")
+
+
+def test_a_clause_about_one_speaker_does_not_rest_on_what_the_other_said() -> None:
+    """LoCoMo conv-26: Melanie went swimming with the kids; the starter's daily summary gave
+    it to Caroline."""
+    source = ("Melanie: Yep, Caroline. Taking care of ourselves is vital. I'm off to go "
+              "swimming with the kids.\n"
+              "Caroline: I'm keen on counseling or working in mental health.")
+    wrong = check_statement("Melanie takes care of herself, while Caroline went swimming with "
+                            "the kids.", source, speakers=LABELS)
+    assert not wrong.ok and "what Melanie said" in wrong.reason
+    assert check_statement("Melanie went swimming with the kids and Caroline is keen on "
+                           "counseling.", source, speakers=LABELS).ok
