@@ -22,7 +22,9 @@ def message_item(convs: ConversationStore, m: Message,
                        branch_index=ids.index(m.id) if m.id in ids else 0,
                        branch_count=len(ids), sibling_ids=ids, memories=list(trace),
                        model=m.model, stopped=bool(m.meta.get("stopped")),
-                       length_limit=bool(m.meta.get("length_limit")))
+                       length_limit=bool(m.meta.get("length_limit")),
+                       withheld=str(m.meta.get("cut") or "")
+                       if m.role == "assistant" and not m.text.strip() else "")
 
 
 def load_thread(eng: Engram, conversation_id: str) -> tuple[Conversation, list[MessageItem]]:

@@ -15,6 +15,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from core.services.chat import withheld_text
 from core.store.retrievals import TraceItem
 from ui.flow_layout import FlowLayout
 from ui.markdown_view import MarkdownView
@@ -33,6 +34,7 @@ class MessageItem:
     model: str | None = None
     stopped: bool = False
     length_limit: bool = False    # the reply reached the longest-reply setting
+    withheld: str = ""            # why nothing of the reply was kept (core.services.chat cut)
 
 
 class FlowRow(QWidget):
@@ -79,10 +81,12 @@ class MessageWidget(QFrame):
         outer.addLayout(head)
         self.body = MarkdownView(item.text)
         outer.addWidget(self.body)
-        self.stopped_label = QLabel("Stopped" if item.stopped else
-                                    "Cut at the length limit (Settings → Model → Longest reply)")
+        self.stopped_label = QLabel(
+            withheld_text(item.withheld) if item.withheld else "Stopped" if item.stopped else
+            "Cut at the length limit (Settings → Model → Longest reply)")
         self.stopped_label.setObjectName("mutedLabel")
-        self.stopped_label.setVisible(item.stopped or item.length_limit)
+        self.stopped_label.setWordWrap(True)
+        self.stopped_label.setVisible(item.stopped or item.length_limit or bool(item.withheld))
         outer.addWidget(self.stopped_label)
         self.chips = FlowRow()
         outer.addWidget(self.chips)

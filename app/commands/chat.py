@@ -106,6 +106,8 @@ def _interactive(service, conv, show_memories: bool,
 
 def _turn(service, conversation_id: str, text: str, show_memories: bool,
           stop: threading.Event) -> None:
+    from core.services.chat import withheld_text
+
     # On a terminal the reply streams; what a redraw or a cut took back cannot be unprinted, so
     # the reply that was kept follows on its own line. Piped, only the kept reply is printed.
     live = sys.stdout.isatty()
@@ -125,6 +127,8 @@ def _turn(service, conversation_id: str, text: str, show_memories: bool,
         why = f" ({result.cut})" if result.cut else ""
         sys.stdout.write(f"\n[taken back{why}; the reply kept:] {result.text.strip()}")
     sys.stdout.write("\n")
+    if result.cut and not result.text.strip():
+        print(f"[{withheld_text(result.cut)}]", file=sys.stderr)
     if result.notice:
         print(f"[{result.notice}]", file=sys.stderr)
     if show_memories:

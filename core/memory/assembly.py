@@ -19,6 +19,7 @@ a small base model uses a few memories well and many badly.
 """
 from __future__ import annotations
 
+import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
@@ -29,7 +30,13 @@ from core.base.settings import MemorySettings
 from core.memory import steering
 from core.memory.episodic import said_by_assistant
 from core.memory.render import TokenCounter, render_memory
-from core.memory.retrieval import RETRIEVABLE_KINDS, Candidate, RetrievalResult, Retriever
+from core.memory.retrieval import (
+    RETRIEVABLE_KINDS,
+    Candidate,
+    RetrievalResult,
+    Retriever,
+    content_words,
+)
 from core.store.conversations import Conversation, Message
 from core.store.memories import Memory, MemoryStore
 
@@ -139,7 +146,7 @@ class PromptAssembler:
                 exclude_message_ids={m.id for m in kept} | set(other_branches) | (
                     {user_message_id} if user_message_id else set()),
                 exclude_memory_ids={m.id for m in context}, count_tokens=self.count,
-                keep=self._usable if self.kind == "base" else None)
+                keep=self._keeper(user_text))
         final_user = user_text
         if retrieval and retrieval.selected:
             block = "\n".join(f"- {c.text}" for c in _chronological(retrieval.selected))
@@ -181,6 +188,16 @@ class PromptAssembler:
         out.sort(key=lambda c: not c.memory.always_include)
         return out
 
+    def _keeper(self, user_text: str):
+        """What retrieval may bring for this message: never the words of the message itself
+        (said again in another chat, they add nothing), and for a base model only what
+        `_usable` allows."""
+        same = _said(user_text)
+
+        def keep(mem: Memory) -> bool:
+            return _said(mem.text.partition(": ")[2] or mem.text) != same and self._usable(mem)
+        return keep
+
     def _usable(self, mem: Memory) -> bool:
         """What a base model is shown as memory: the person's own words, as the frame's
         example shows them. Not its own earlier replies (it repeats their mistakes: a wrong
@@ -191,7 +208,7 @@ class PromptAssembler:
         if self.kind != "base":
             return True
         return (mem.kind == "episodic" and not said_by_assistant(mem)
-                and not is_bare_question(mem)) or mem.always_include
+                and not is_bare_question(mem) and not is_small_talk(mem)) or mem.always_include
 
     def _latest(self, kind: str, granularity: str) -> Memory | None:
         found = [m for m in self.store.list(kinds=[kind], scope="global", limit=20)
@@ -201,6 +218,33 @@ class PromptAssembler:
     def _conversation_summary(self, conversation_id: str) -> Memory | None:
         found = self.store.list(kinds=["compact"], conversation_id=conversation_id, limit=5)
         return found[0] if found else None
+
+
+# Words of greetings and chat filler: a turn made of them says nothing about the person.
+_FILLER = frozenset("""hi hello hey hiya yo thanks thank ok okay cool bro lol haha yes yeah
+no nope sure great nice please again wow awesome bye good morning evening
+night""".split())  # noqa: SIM905 - a word list
+# The start of a request to the assistant ("tell me a story", "Turn this into a bash command").
+_REQUEST = re.compile(r"^(?:please\s+)?(?:tell me|give me|show me|write|turn this|translate|"
+                      r"summari[sz]e|explain|generate|can you|could you|would you)\b",
+                      re.IGNORECASE)
+
+
+def _said(text: str) -> str:
+    return " ".join(text.lower().split()).rstrip(".!?")
+
+
+def is_small_talk(mem: Memory) -> bool:
+    """A turn that tells nothing about the person: a greeting or filler ("hi there", "so cool
+    bro") or a short request to the assistant ("tell me a story"). An imported archive is
+    full of them, and they are close in meaning to any vague message; a base model shown them
+    as memories of the person repeats them."""
+    if mem.kind != "episodic" or mem.granularity != "turn":
+        return False
+    said = (mem.text.partition(": ")[2] or mem.text).strip()
+    if len([w for w in content_words(said) if w not in _FILLER]) < 2:
+        return True
+    return len(said.split()) <= 12 and bool(_REQUEST.match(said))
 
 
 def is_bare_question(mem: Memory) -> bool:

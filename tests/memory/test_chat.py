@@ -139,3 +139,53 @@ def test_a_reply_that_echoes_or_loops_is_cut_and_an_empty_one_drawn_again(engram
     assert stored.text == "Sure." and stored.meta["cut"] == "echo of the prompt"
     looped = service.send(conv.id, "Is it?")
     assert looped.text == "Yes it is." and looped.cut == "loop"
+
+
+def test_a_base_models_memories_are_the_persons_own_news_not_small_talk(engram) -> None:
+    """An imported archive of chatbot use is full of "hi there" and "tell me a story": close
+    in meaning to any vague message, and the base model repeated them. Neither they nor the
+    very words being answered (said before in another chat) are shown as memories."""
+    from core.memory.episodic import remember_messages
+
+    old = engram.conversations.create("imported", created_at=1_700_000_000)
+    for i, text in enumerate(["hi there", "hi again", "so cool bro", "tell me a story",
+                              "Turn this into a bash command", "My sister Yasmin lives in Leeds.",
+                              "Hi, I'm Omar, I teach maths."]):
+        remember_messages(engram.memories, [engram.conversations.add_message(
+            old.id, "user", text, created_at=1_700_000_000 + i)], actor="import")
+    engram.index_sync.sync()
+    llm = ScriptedFakeLLM(["Hello Omar!"], kind="base")
+    ChatService(engram, llm).send(engram.conversations.create("new").id,
+                                  "Hi, I'm Omar, I teach maths.")
+    shown = llm.calls[-1][0][0].content.split("Engram remembers: ")[-1].split(")\n")[0]
+    for noise in ("hi there", "hi again", "so cool bro", "tell me a story", "bash command"):
+        assert noise not in shown, shown
+    assert "Hi, I'm Omar, I teach maths." not in shown          # the message itself
+    assert "My sister Yasmin lives in Leeds." in shown          # news about the person stays
+
+
+def test_a_reply_that_says_the_persons_message_back_is_drawn_again(engram) -> None:
+    """A base model continues the person's voice: "Hi, I'm Omar, I teach maths in Leeds." came
+    back word for word. Such a reply is cut there and drawn again; quoting part of it is fine."""
+    said = "Hi, I'm Omar, I teach maths in Leeds."
+    llm = ScriptedFakeLLM(["I'm Omar, I teach maths in Leeds.", "Nice to meet you, Omar!",
+                           "Learning to play the oud is a lovely idea."], kind="base")
+    service = ChatService(engram, llm, sync_index=False)
+    conv = engram.conversations.create("c")
+    first = service.send(conv.id, said)
+    assert first.text == "Nice to meet you, Omar!" and len(llm.calls) == 2
+    second = service.send(conv.id, "I'm learning to play the oud.")
+    assert second.text == "Learning to play the oud is a lovely idea." and not second.cut
+
+
+def test_when_nothing_of_a_reply_is_kept_the_person_is_told_why(engram) -> None:
+    from core.services.chat import withheld_text
+
+    llm = ScriptedFakeLLM(["I'm saving up for a trip to Iceland."], kind="base")
+    result = ChatService(engram, llm, sync_index=False).send(
+        engram.conversations.create("c").id, "I'm saving up for a trip to Iceland.")
+    assert result.text == "" and result.cut == "repeats the person's message"
+    assert len(llm.calls) == 2                                  # it was drawn twice
+    assert result.assistant_message.meta["cut"] == result.cut
+    assert withheld_text(result.cut) == ("No reply kept: it only repeated your message. "
+                                         "Regenerate (or send it again) to try again.")
