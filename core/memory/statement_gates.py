@@ -312,6 +312,7 @@ def check_not_a_deed(text: str, source: str) -> Verdict:
     return ACCEPTED
 
 
+_PRONOUNS = _word_set("she he they her his their")
 _CLAUSE_BREAK = re.compile(r"[,;.!?]|\b(?:and|while|but|whereas)\b")
 
 
@@ -327,11 +328,16 @@ def check_who_said(text: str, source: str) -> Verdict:
     speakers = {who for who, _ in said}
     if len(speakers) < 2:
         return ACCEPTED
+    name = ""
     for clause in _CLAUSE_BREAK.split(text):
         ws = words(clause)
-        if not ws or _norm(ws[0]).removesuffix("'s") not in speakers:
+        if not ws:
             continue
-        name = _norm(ws[0]).removesuffix("'s")
+        first = _norm(ws[0]).removesuffix("'s")
+        if first in speakers:
+            name = first
+        elif not (name and first in _PRONOUNS):     # "She went swimming": the last named
+            continue
         stems = content_stems(" ".join(ws[1:]))
         if len(stems) < 2:
             continue

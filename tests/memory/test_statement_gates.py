@@ -169,5 +169,8 @@ def test_a_clause_about_one_speaker_does_not_rest_on_what_the_other_said() -> No
     wrong = check_statement("Melanie takes care of herself, while Caroline went swimming with "
                             "the kids.", source, speakers=LABELS)
     assert not wrong.ok and "what Melanie said" in wrong.reason
+    she = check_statement("Caroline took care of herself. She went swimming with the kids.",
+                          source, speakers=LABELS)
+    assert not she.ok and "what Melanie said" in she.reason
     assert check_statement("Melanie went swimming with the kids and Caroline is keen on "
                            "counseling.", source, speakers=LABELS).ok
