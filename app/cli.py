@@ -89,6 +89,13 @@ def print_fields(data: dict[str, Any]) -> None:
         print(f"{key:{width}}{value}")
 
 
+def counted(n: int, one: str, many: str | None = None) -> str:
+    """"1 memory", "2 memories", "3 index entries": a count with its noun in the right number."""
+    if many is None:
+        many = one[:-1] + "ies" if one.endswith("y") else one + "s"
+    return f"{n} {one if n == 1 else many}"
+
+
 def confirm(question: str, assume_yes: bool) -> bool:
     if assume_yes:
         return True

@@ -11,12 +11,12 @@ from __future__ import annotations
 import contextlib
 import time
 
-from PySide6.QtCore import QSize, Qt, QTimer
-from PySide6.QtGui import QPainter
+from PySide6.QtCore import QTimer
 from PySide6.QtWidgets import QLabel, QProgressBar, QPushButton, QStatusBar
 
 from core.base.llm import GenerationStats
 from core.runtime.stats import RuntimeStats
+from ui.fitting import ElidedLabel
 from ui.memory_switch import MemorySwitch
 from ui.services import Services
 
@@ -73,35 +73,6 @@ def human_bytes(n: float) -> str:
             return f"{n:.0f} {unit}" if unit == "B" else f"{n:.1f} {unit}"
         n /= 1024
     return f"{n:.1f} GB"
-
-
-class ElidedLabel(QLabel):
-    """A status-bar text that ends in "…" where the bar is too narrow, the whole of it in the
-    tooltip: a long line ("Background: Summarising an imported conversation (12/40 messages)…
-    · 9 waiting") must never make the window wider than the screen."""
-
-    MIN_WIDTH = 80
-
-    def __init__(self, tip: str = "") -> None:
-        super().__init__()
-        self._tip = tip
-        if tip:
-            self.setToolTip(tip)
-
-    def setText(self, text: str) -> None:
-        super().setText(text)
-        self.setToolTip(f"{text}\n\n{self._tip}" if self._tip and text else (text or self._tip))
-
-    def minimumSizeHint(self) -> QSize:
-        return QSize(min(self.MIN_WIDTH, super().sizeHint().width()),
-                     super().minimumSizeHint().height())
-
-    def paintEvent(self, _event) -> None:
-        painter = QPainter(self)
-        rect = self.contentsRect()
-        shown = self.fontMetrics().elidedText(self.text(), Qt.TextElideMode.ElideRight,
-                                              rect.width())
-        painter.drawText(rect, int(self.alignment() | Qt.AlignmentFlag.AlignVCenter), shown)
 
 
 class EngramStatusBar(QStatusBar):

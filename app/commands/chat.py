@@ -14,6 +14,8 @@ from contextlib import AbstractContextManager
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from app.cli import counted
+
 if TYPE_CHECKING:
     from core.services.engine import Engram
 
@@ -132,7 +134,6 @@ def _turn(service, conversation_id: str, text: str, show_memories: bool,
     if result.notice:
         print(f"[{result.notice}]", file=sys.stderr)
     if show_memories:
-        n = len(result.trace)
-        print(f"[{result.mode}; {n} {'memory' if n == 1 else 'memories'} used]", file=sys.stderr)
+        print(f"[{result.mode}; {counted(len(result.trace), 'memory')} used]", file=sys.stderr)
         for item in result.trace:
             print(f"  {item.rank}. {item.reason}: {item.text[:100]}", file=sys.stderr)

@@ -13,7 +13,7 @@ import sys
 import time
 from pathlib import Path
 
-from app.cli import print_json
+from app.cli import counted, print_json
 from app.failures import describe, is_environment_failure
 from core.base import clock
 from core.base.errors import EngramError
@@ -131,19 +131,14 @@ def run(args, ctx) -> int:
     return 0
 
 
-def _n(count: int, one: str) -> str:
-    many = one[:-1] + "ies" if one.endswith("y") else one + "s"
-    return f"{count} {one if count == 1 else many}"
-
-
 def _print_total(reports) -> None:
     """One line over every archive of the command (a person imports a folder of them)."""
     new = sum(r.new_conversations for r in reports if not r.dry_run)
     msgs = sum(r.new_messages for r in reports if not r.dry_run)
     skipped = sum(r.skipped_count for r in reports)
     done = sum(1 for r in reports if r.status == "completed")
-    print(f"All {len(reports)} archives: {done} completed; {_n(new, 'new conversation')}, "
-          f"{_n(msgs, 'new message')}; {skipped} item{'' if skipped == 1 else 's'} skipped")
+    print(f"All {len(reports)} archives: {done} completed; {counted(new, 'new conversation')}, "
+          f"{counted(msgs, 'new message')}; {counted(skipped, 'item')} skipped")
 
 
 def _stopped(ctx, path: Path, exc: BaseException, before: int) -> str:
@@ -169,8 +164,8 @@ def _print_report(report, no_embed: bool) -> None:
         print(f"  dates          {clock.to_iso(report.first_message_at)[:10]} to"
               f" {clock.to_iso(report.last_message_at)[:10]}")
     if not report.dry_run:
-        print(f"  new            {_n(report.new_conversations, 'conversation')},"
-              f" {_n(report.new_messages, 'message')}, {_n(report.memories_created, 'memory')}")
+        print(f"  new            {counted(report.new_conversations, 'conversation')},"
+              f" {counted(report.new_messages, 'message')}, {counted(report.memories_created, 'memory')}")
         print(f"  embedded       {report.embedded}"
               + ("" if not no_embed else " (skipped: --no-embed)"))
     print(f"  skipped        {report.skipped_count}")

@@ -5,6 +5,7 @@ from __future__ import annotations
 import sys
 from pathlib import Path
 
+from app.cli import counted
 from core.base import clock
 from core.importers.memories import import_claude_memories, import_pasted
 from core.services import memory_ops
@@ -107,14 +108,11 @@ def run_turns(args, ctx) -> int:
 def tally_line(t: dict[str, int]) -> str:
     names = {"fact": "facts", "thought": "thoughts", "portrait": "portraits",
              "summary": "summaries"}
-    parts = [_count(t.get(k, 0), k, many) for k, many in names.items()]
-    return (f"Engram knows {', '.join(parts)}; {_count(t.get('turn', 0), 'turn', 'turns')} "
-            f"from {_count(t.get('chats', 0), 'chat', 'chats')}; "
-            f"{_count(t.get('window', 0), 'index entry', 'index entries')} (not listed)")
+    parts = [counted(t.get(k, 0), k, many) for k, many in names.items()]
+    return (f"Engram knows {', '.join(parts)}; {counted(t.get('turn', 0), 'turn', 'turns')} "
+            f"from {counted(t.get('chats', 0), 'chat', 'chats')}; "
+            f"{counted(t.get('window', 0), 'index entry', 'index entries')} (not listed)")
 
-
-def _count(n: int, one: str, many: str) -> str:
-    return f"{n} {one if n == 1 else many}"
 
 
 def run_feedback(args, ctx) -> int:

@@ -106,7 +106,8 @@ class PromptAssembler:
             if portrait:
                 system += f"\n\nWhat you know about the person:\n{portrait.text}"
                 context.append(portrait)
-            if summary and not (portrait and _same_words(summary.text, portrait.text)):
+            # a small model wrote its portrait and its global summary alike: one is enough
+            if summary and not (portrait and _said(summary.text) == _said(portrait.text)):
                 system += f"\n\nSummary of past events:\n{summary.text}"
                 context.append(summary)
         sections = {"system": self.count(system), "user": self.count(user_text)}
@@ -231,6 +232,7 @@ _REQUEST = re.compile(r"^(?:please\s+)?(?:tell me|give me|show me|write|turn thi
 
 
 def _said(text: str) -> str:
+    """Text as compared for "the same words": case, spacing and the final stop ignored."""
     return " ".join(text.lower().split()).rstrip(".!?")
 
 
@@ -271,9 +273,3 @@ def _chronological(cands: list[Candidate]) -> list[Candidate]:
     """Oldest first; a message's passages in their order."""
     return sorted(cands, key=lambda c: (c.memory.occurred_at or c.memory.created_at,
                                         c.memory.meta.get("part", 0)))
-
-
-def _same_words(a: str, b: str) -> bool:
-    """Two texts that say the same in the same words (a small model wrote its portrait and its
-    global summary alike): one of them is enough in a prompt."""
-    return " ".join(a.lower().split()).rstrip(".") == " ".join(b.lower().split()).rstrip(".")

@@ -49,6 +49,7 @@ MIN_WORDS = 3               # "User:" or "Pixel." is not a memory
 DIALOGUE_LINE = re.compile(r"^\s*[^\W\d_][\w .'-]{0,40}:(\s|$)")
 ECHO_RUN_WORDS = 6          # this many words in a row copied from the prompt's own text
 REPLY_ECHO_RUN_WORDS = 8    # in a chat reply (answers may quote a memory or two)
+PARROT_RUN_WORDS = 7        # a reply saying this many words of the person's message back
 
 
 @dataclass(frozen=True)
@@ -320,6 +321,12 @@ def check_grounded(text: str, source: str, *, allowed_names: Iterable[str] = (),
     return ACCEPTED
 
 
+def _grams(text: str, run: int) -> set[tuple[str, ...]]:
+    """The runs of `run` words of `text` (none when it is shorter)."""
+    fw = [_norm(w) for w in words(text)]
+    return {tuple(fw[i : i + run]) for i in range(len(fw) - run + 1)}
+
+
 class ReplyGuard:
     """Cuts a chat reply where it starts to loop or to copy its prompt.
 
@@ -329,16 +336,18 @@ class ReplyGuard:
     growing reply after every streamed piece."""
 
     def __init__(self, frames: Sequence[tuple[str, int]] = (), *,
-                 example_names: Iterable[str] = ()) -> None:
+                 example_names: Iterable[str] = (), said: str = "") -> None:
         """`example_names`: names that appear only in the prompt's worked example (the cat
-        "Miso" of the base frame): a reply that uses one is answering the example."""
+        "Miso" of the base frame): a reply that uses one is answering the example. `said`:
+        the person's message, which a reply must not say back to them (all of it when it is
+        short, else PARROT_RUN_WORDS of it in a row: a base model continues the person's
+        voice, and "Hi, I'm Omar, I teach maths in Leeds." came back word for word)."""
         self._names = {_norm(n) for n in example_names}
-        self._frames = []
-        for text, run in frames:
-            fw = [_norm(w) for w in words(text)]
-            if len(fw) >= run:
-                self._frames.append((run, {tuple(fw[i : i + run])
-                                           for i in range(len(fw) - run + 1)}))
+        self._frames = [(run, _grams(text, run), "echo of the prompt") for text, run in frames]
+        own = len(words(said))
+        if own >= 3:
+            run = min(PARROT_RUN_WORDS, own)
+            self._frames.append((run, _grams(said, run), "repeats the person's message"))
 
     def cut(self, text: str) -> tuple[str, str]:
         """(kept text, reason); the reason is '' when nothing was cut."""
@@ -370,11 +379,11 @@ class ReplyGuard:
                              if m.start() <= w.start()] or [0])
                 cut_at, reason = start, f"echo of the prompt's example ('{w.group()}')"
                 break
-        for run, grams in self._frames:
+        for run, grams, why in self._frames:
             for i in range(len(norm) - run + 1):
                 if tuple(norm[i : i + run]) in grams:
                     if ws[i].start() < cut_at:
-                        cut_at, reason = ws[i].start(), "echo of the prompt"
+                        cut_at, reason = ws[i].start(), why
                     break
         if not reason:
             return text, ""

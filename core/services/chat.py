@@ -18,7 +18,6 @@ Thread use: call from one worker thread at a time; `should_stop` is polled at ev
 from __future__ import annotations
 
 import logging
-import re
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from typing import Any
@@ -47,7 +46,6 @@ TITLE_WORDS, TITLE_CHARS = 8, 60   # a new conversation's title: its first messa
 INSTRUCT_TEMPERATURE = 0.7  # the default sampling temperature for each kind of model
 BASE_TEMPERATURE = 0.3
 MEMORY_ECHO_RUN_WORDS = 12   # a reply may quote a memory; pasting one back is an echo
-PARROT_RUN_WORDS = 7         # a reply saying this many words of the person's message back
 
 
 @dataclass
@@ -218,7 +216,8 @@ class ChatService:
                                                other_branches=off_path)
         stopped = False
         guard = ReplyGuard(self._echo_frames(assembled),
-                           example_names=self._example_names(assembled))
+                           example_names=self._example_names(assembled),
+                           said=assembled.user_text)
         streamed: list[str] = []
         cut = ""
 
@@ -247,7 +246,6 @@ class ChatService:
                 text, stats = self.llm.chat(assembled.messages, params, on_token=stream,
                                             session=conv.id)
             text, cut = guard.cut(text)
-            text, cut = _without_parroting(text, cut, assembled.user_text)
             if text.strip() or stopped or not cut:
                 break
             if params.seed is not None:
@@ -339,25 +337,6 @@ def _notice(assembled: AssembledPrompt) -> str:
     if not error:
         return ""
     return f"Memories were found by word search only: search by meaning failed ({error})."
-
-
-def _without_parroting(text: str, cut: str, said: str) -> tuple[str, str]:
-    """The reply cut where it says the person's message back to them: all of it when the
-    message is short, else PARROT_RUN_WORDS of it in a row. A base model continues the
-    person's voice, and "Hi, I'm Omar, I teach maths in Leeds." came back word for word."""
-    norm = [w.lower() for w in re.findall(r"[\w']+", said)]
-    run = min(PARROT_RUN_WORDS, len(norm))
-    if run < 3:
-        return text, cut
-    grams = {tuple(norm[i : i + run]) for i in range(len(norm) - run + 1)}
-    found = list(re.finditer(r"[\w']+", text))
-    reply = [m.group().lower() for m in found]
-    for i in range(len(reply) - run + 1):
-        if tuple(reply[i : i + run]) in grams:
-            start = max([m.end() for m in re.finditer(r"[.!?]\s+", text[: found[i].start()])]
-                        or [0])
-            return text[:start].rstrip(), "repeats the person's message"
-    return text, cut
 
 
 def withheld_text(reason: str) -> str:

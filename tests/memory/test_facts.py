@@ -102,8 +102,9 @@ def test_a_fact_about_a_speaker_never_cites_the_other_speakers_words(engram) -> 
     conv = engram.conversations.create("dialogue")
     parent, msgs = None, []
     for role, who, text in (("user", "Caroline", "I went to a support group yesterday."),
-                            ("assistant", "Melanie", "Glad you have support, Caroline! Family "
-                                                     "camping at the beach brings us closer.")):
+                            ("assistant", "Melanie", ("Glad you have support, Caroline! "
+                                                      "Family camping at the beach brings us "
+                                                      "closer."))):
         msg = engram.conversations.add_message(conv.id, role, text, parent_id=parent,
                                                meta={"speaker": who, "author": "person"})
         parent = msg.id

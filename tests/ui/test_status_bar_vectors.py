@@ -59,6 +59,8 @@ def test_a_real_import_shows_what_waits(qtbot, window, tmp_path: Path) -> None:
 def test_a_long_line_is_cut_with_an_ellipsis_not_widening_the_window(qtbot, window) -> None:
     from PySide6.QtWidgets import QApplication
 
+    from ui.fitting import ElidedLabel
+
     window.resize(900, 600)
     QApplication.processEvents()
     width = window.width()
@@ -72,4 +74,4 @@ def test_a_long_line_is_cut_with_an_ellipsis_not_widening_the_window(qtbot, wind
     assert bar.memory_label.width() < bar.memory_label.fontMetrics().horizontalAdvance(long)
     assert bar.memory_label.toolTip().startswith(long)          # all of it, in the tooltip
     assert status_bar.PAUSE_TIP in bar.memory_label.toolTip()
-    assert bar.memory_label.minimumSizeHint().width() <= status_bar.ElidedLabel.MIN_WIDTH
+    assert bar.memory_label.minimumSizeHint().width() <= ElidedLabel.MIN_WIDTH
