@@ -226,25 +226,60 @@ def grounding_sentence(text: str, source: str) -> str:
 
 
 def check_speaker_side(fact: str, source: str) -> Verdict:
-    """A fact about the speaker cannot rest on a sentence about the listener: "Your kids are
-    amazing!" is no ground for "Caroline's kids are amazing"."""
-    ws = {_norm(w) for w in words(grounding_sentence(fact, source))}
+    """A fact about the speaker cannot rest on a sentence about someone else: "Your kids are
+    amazing!" is no ground for "Caroline's kids are amazing", nor "Our dog Bolacha is three
+    years old and loves the beach" for "Marta loves the beach" (the starter wrote that)."""
+    sentence = grounding_sentence(fact, source)
+    ws = {_norm(w) for w in words(sentence)}
     if ws & SECOND_PERSON and not ws & FIRST_PERSON:
         return Verdict.refuse("about the listener, not the speaker (its source says 'you')")
+    owner = _said_of_another(fact, sentence)
+    if owner:
+        return Verdict.refuse(f"about someone else: its source says it of '{owner}'")
     return ACCEPTED
 
 
+_SUBJECT_PRONOUNS = frozenset(["i", "i'm", "i've", "i'd", "i'll", "we", "we're", "we've",
+                               "we'd", "we'll"])
+_POSSESSORS = frozenset(["my", "our", "his", "her", "their"])
+_AUXILIARIES = frozenset(["is", "was", "are", "were", "has", "had", "have", "'s"])
+
+
+def _said_of_another(fact: str, sentence: str) -> str:
+    """The noun phrase ("our dog Bolacha") that the source sentence starts with and says the
+    fact's predicate of, when no "I" or "we" stands between it and the predicate; "" otherwise
+    ("Losing my job pushed me to ..." is not about the job). Only
+    for a fact that starts with the person ("Marta loves ..."), not with what they have
+    ("Marta's dog ...")."""
+    fw = [_norm(w) for w in words(fact)]
+    at = next((i for i, w in enumerate(words(fact)) if w[:1].islower() and w != "user"), None)
+    if at is None or at == 0 or fw[at - 1].endswith("'s"):
+        return ""
+    anchor = fw[at + 1] if fw[at] in _AUXILIARIES and at + 1 < len(fw) else fw[at]
+    sw = [_norm(w) for w in words(sentence)]
+    place = next((i for i, w in enumerate(sw) if stem(w) == stem(anchor)), None)
+    if place is None:
+        return ""
+    before = sw[:place]
+    if set(before) & (_SUBJECT_PRONOUNS | set(fw[:at])):    # "I ...", or the fact's own subject
+        return ""
+    if len(before) < 2 or before[0] not in _POSSESSORS:     # the sentence is about "our dog"
+        return ""
+    return " ".join(before[:3])
+
+
 _POSSESSIVE = re.compile(r"\b([A-Z][\w-]+)'s\s+([a-z]+)\b")
-_IDENTITY = re.compile(r"\b([A-Z][\w-]+)\s+(?:is|was)\s+(?:a|an)\s+([a-z]+)\b")
+_IDENTITY = re.compile(r"\b(The user|[A-Z][\w-]+)\s+(?:is|was)\s+(?:a|an)\s+([a-z]+)\b")
 
 
 def check_relations(text: str, source: str, speakers: Iterable[str] = ()) -> Verdict:
     """Who is whose, and who is what, as the source says it. The words can all be in the
     source and the sentence still be false: "My sister Ana has two cats" is no ground for
     "Ana's sister has two cats" (the relation turned round) nor for "Ana is a cat" (a name
-    given a kind the source gives someone else). A `speaker` says what they are in the first
-    person ("I'm a counselor"), so only others' kinds are checked."""
-    own = {_norm(n) for n in speakers}
+    given a kind the source gives someone else). A `speaker` (and "The user") says what they
+    are in the first person ("I'm a counselor", "I work as a nurse"): without that, "The user
+    is a dog." (from "Our dog Bolacha ...", stored by the starter) is refused."""
+    own = {_norm(n) for n in speakers} | {"the user"}
     for name, word in _POSSESSIVE.findall(text):
         n, w = re.escape(name), re.escape(word)
         if (re.search(rf"(?i:\b{w})\s+{n}\b", source)
@@ -252,9 +287,14 @@ def check_relations(text: str, source: str, speakers: Iterable[str] = ()) -> Ver
             return Verdict.refuse(f"turns the relation round ('{name}'s {word}'; its source "
                                   f"says '{word} {name}')")
     for name, word in _IDENTITY.findall(text):
+        w = re.escape(stem(word))
         if _norm(name) in own:
+            first_person = (rf"(?i:\bI(?:'m|’m|\s+am|\s+was)\s+(?:\w+\s+)?(?:a|an)\s+{w}"
+                            rf"|\bas\s+(?:a|an)\s+{w})")
+            if not re.search(first_person, source):
+                return Verdict.refuse(f"not grounded (its source has no 'I'm a {word}')")
             continue
-        n, w = re.escape(name), re.escape(stem(word))
+        n = re.escape(name)
         named_as = (rf"(?i:\b{w}\w*),?\s+(?:(?i:named|called)\s+)?"
                     rf"(?:[A-Z][\w-]+,?\s+(?:and\s+)?)*{n}\b")
         says_is = rf"\b{n}(?:\s+(?i:is|was)|'s|,\s+(?i:a|an|the|my|our))\b"

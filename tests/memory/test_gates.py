@@ -133,3 +133,36 @@ def test_an_example_word_the_source_lacks_is_still_refused() -> None:
     verdict = check_example_words("Sam is allergic to cats.", "I study law in Lyon.",
                                   [frame_text("facts", "base")])
     assert not verdict.ok and "allergic" in verdict.reason
+
+
+def test_a_fact_about_the_speaker_is_not_what_they_said_of_someone_else() -> None:
+    """The starter model, fresh folder: "Our dog Bolacha is three years old and loves the
+    beach." became "Marta loves the beach." (stored: false)."""
+    from core.memory.gates import check_speaker_side
+
+    said = ("Hi! I'm Marta and I live in Porto with my husband Rui. I work as a pharmacist. "
+            "Our dog Bolacha is three years old and loves the beach.")
+    for wrong in ("Marta loves the beach.", "Marta is three years old."):
+        verdict = check_speaker_side(wrong, said)
+        assert not verdict.ok and "'our dog bolacha'" in verdict.reason, wrong
+    for right in ("Marta lives in Porto with her husband.", "Marta works as a pharmacist.",
+                  "Marta's dog Bolacha loves the beach.", "Bolacha loves the beach."):
+        assert check_speaker_side(right, said).ok, right
+    assert check_speaker_side("Lena loves the beach.", "My sister and I love the beach.").ok
+    assert check_speaker_side("Lena likes ramen.", "My favourite food is ramen.").ok
+
+
+def test_the_person_is_only_what_they_say_they_are() -> None:
+    """"The user is a dog." was stored by the starter from "Our dog Bolacha is three years
+    old ..." (the identity check read only capitalised names, and skipped speakers)."""
+    from core.memory.gates import check_relations
+
+    dog = check_relations("The user is a dog.", "Our dog Bolacha is three years old.")
+    assert not dog.ok and "no 'I'm a dog'" in dog.reason
+    assert not check_relations("Caroline is a counselor.", "I'm keen on counseling.",
+                               ["Caroline"]).ok
+    for fact, said in (("Lena is a nurse.", "I work as a nurse, mostly nights."),
+                       ("Lena is a nurse.", "I'm a nurse."),
+                       ("The user is a student.", "I am a student at the university.")):
+        assert check_relations(fact, said, ["Lena"]).ok, fact
+    assert check_relations("Pixel is a dog.", "I have a dog named Pixel.", ["Lena"]).ok
